@@ -1,0 +1,2 @@
+"""Checks about the host (filled in by the rule pack)."""
+from __future__ import annotations

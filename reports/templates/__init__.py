@@ -1,0 +1,1 @@
+# Makes the report templates an importable resource package (sriovcheck.templates).

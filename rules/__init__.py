@@ -1,0 +1,1 @@
+# Makes the built-in rule files an importable resource package (sriovcheck.builtin_rules).

@@ -1,0 +1,451 @@
+"""The ``sriovcheck`` command line."""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from . import __version__
+from .errors import SriovcheckError, UsageError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  no fail (and no check error) at or above the --fail-on severity
+  1  at least one fail or check error at or above --fail-on
+  2  usage error, or input that cannot be used (bad rule/waiver file, unreadable SOURCE)
+"""
+
+CHECK_EPILOG = EXIT_CODES_HELP + """
+SOURCE is one of (detected, or forced with --source-kind):
+  (nothing)           the host sriovcheck runs on, read-only
+  DIR                 a copy of a host's root: DIR/sys, DIR/proc, DIR/etc ...
+  FILE.tar.gz | DIR   an archive or directory written by 'sriovcheck capture'
+  sosreport-*.tar.xz  a sosreport (sos 3.x/4.x), or its extracted directory
+
+examples:
+  sriovcheck check                                  audit this host
+  sriovcheck check --profile audit --fail-on warning
+  sriovcheck check capture.tar.gz --junit-xml sriov.xml --html sriov.html
+  sriovcheck check sosreport-host1-2026.tar.xz --select SRIOV201,iommu-enabled
+  sriovcheck check --waivers waivers.yaml --rules site-rules/ -f json -o report.json
+"""
+
+#: --OPTION FILE  ->  output format written to FILE alongside the console output.
+FILE_OUTPUTS: Tuple[Tuple[str, str], ...] = (
+    ("json", "json"), ("junit_xml", "junit"), ("html", "html"), ("markdown", "markdown"),
+    ("fix_script", "fix-script"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line and exit 2."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _split(values: Optional[Sequence[str]]) -> List[str]:
+    out: List[str] = []
+    for value in values or ():
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _add_rule_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("rules and plugins")
+    g.add_argument("--rules", action="append", default=[], metavar="PATH",
+                   help="extra rule file or directory (repeatable); a rule with a built-in id replaces it")
+    g.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
+                   help="load check plugins from DIR/*.py (repeatable)")
+    g.add_argument("--no-entry-points", action="store_true",
+                   help="do not load installed plugins (entry-point group 'sriovcheck')")
+
+
+def _add_source_options(p: argparse.ArgumentParser, many: bool = False) -> None:
+    if many:
+        p.add_argument("sources", nargs="*", metavar="SOURCE",
+                       help="what to check (default: this host); several, or a directory of archives")
+    else:
+        p.add_argument("source", nargs="?", metavar="SOURCE", help="what to read (default: this host)")
+    p.add_argument("--source-kind", metavar="KIND",
+                   help="force the source kind: live, root, capture, sosreport")
+    p.add_argument("--no-commands", action="store_true",
+                   help="live host: read files only, run no commands (lspci, ip, ethtool...)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sriovcheck",
+        description="SR-IOV diagnostic and compliance checker for Linux/KVM hosts. It reads the host (or a "
+                    "snapshot of one), checks the whole SR-IOV chain from firmware to guest, and gives every "
+                    "failure a concrete fix. It never changes the host.",
+        epilog=EXIT_CODES_HELP + "\nRun 'sriovcheck COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sriovcheck {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str, epilog: str = "") -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return p
+
+    p = command("check", "check a host or snapshot against the SR-IOV rules", CHECK_EPILOG)
+    _add_source_options(p, many=True)
+    _add_rule_options(p)
+    g = p.add_argument_group("selection")
+    g.add_argument("--profile", default=None, help="rule profile: default, or audit (stricter, pre-deployment)")
+    g.add_argument("--select", action="append", metavar="RULES",
+                   help="run only these rules: ids, names or tags, comma-separated (repeatable)")
+    g.add_argument("--ignore", action="append", metavar="RULES", help="skip these rules: ids, names or tags")
+    g.add_argument("--waivers", metavar="FILE", help="YAML file of accepted findings (rule, subject, reason, expires)")
+    g.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default=None,
+                   help="lowest severity whose fail gives exit code 1 (default: the profile's, 'error')")
+    g.add_argument("--today", metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
+    o = p.add_argument_group("output")
+    o.add_argument("-f", "--format", default="text",
+                   help="format on stdout (or -o FILE): text, json, junit, html, markdown, fix-script")
+    o.add_argument("-o", "--output", metavar="FILE", help="write the --format output to FILE instead of stdout")
+    o.add_argument("--json", metavar="FILE", help="also write JSON to FILE")
+    o.add_argument("--junit-xml", metavar="FILE", help="also write JUnit XML to FILE")
+    o.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report to FILE")
+    o.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary to FILE")
+    o.add_argument("--fix-script", metavar="FILE", help="also write a bash fix script to FILE (never run by sriovcheck)")
+    o.add_argument("--timestamp", metavar="ISO8601",
+                   help="timestamp for JUnit (default: SOURCE_DATE_EPOCH, else now) for reproducible output")
+    o.add_argument("--junit-warnings", choices=("failure", "skipped", "pass"), default="failure",
+                   help="how a warning-severity fail appears in JUnit (default: failure)")
+    o.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the text output")
+    o.add_argument("-v", "--verbose", action="store_true", help="list passing results and all evidence")
+    p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                   help="check N sources in parallel (default: all cores)")
+
+    p = command("facts", "show what sriovcheck knows about a host and where each fact came from")
+    _add_source_options(p)
+    p.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    p.add_argument("-o", "--output", metavar="FILE")
+
+    p = command("capture", "write a snapshot archive of this host's SR-IOV evidence (read-only on the host)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="archive to write (default: sriovcheck-HOST-UTCTIME.tar.gz in the current directory)")
+    p.add_argument("--redact", action="store_true",
+                   help="replace hostnames, IP addresses and serial numbers consistently (MACs are kept)")
+    p.add_argument("--root", metavar="DIR", help=argparse.SUPPRESS)  # capture a root directory (tests)
+    p.add_argument("--no-commands", action="store_true", help="read files only, run no commands")
+
+    p = command("rules", "list the rules")
+    _add_rule_options(p)
+    p.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    p.add_argument("--profile", default=None, help="list the rules of this profile only")
+    p.add_argument("--validate", action="store_true", help="also compile every fix template (exit 2 on error)")
+
+    p = command("explain", "show a rule's description, rationale, fix template and references")
+    p.add_argument("rule", metavar="ID|NAME")
+    _add_rule_options(p)
+
+    p = command("plugins", "list loaded plugins, their checks, output formats and source kinds")
+    _add_rule_options(p)
+
+    p = command("fix-script", "write a bash script with the fixes for a host's failures (never run by sriovcheck)")
+    _add_source_options(p)
+    _add_rule_options(p)
+    p.add_argument("--profile", default=None)
+    p.add_argument("--select", action="append", metavar="RULES")
+    p.add_argument("--ignore", action="append", metavar="RULES")
+    p.add_argument("--waivers", metavar="FILE")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+
+    p = command("diff", "compare two snapshots of one host: results and facts that changed")
+    p.add_argument("old", metavar="OLD")
+    p.add_argument("new", metavar="NEW")
+    p.add_argument("--source-kind", metavar="KIND")
+    _add_rule_options(p)
+    p.add_argument("--profile", default=None)
+    p.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("-o", "--output", metavar="FILE")
+    return parser
+
+
+# -- shared steps ----------------------------------------------------------------------------------
+
+def _registry(args: argparse.Namespace) -> Any:
+    from .plugins import load_plugins
+
+    return load_plugins([Path(d) for d in getattr(args, "checks_dir", [])],
+                        entry_points=not getattr(args, "no_entry_points", False))
+
+
+def _rules_and_profile(args: argparse.Namespace, registry: Any) -> Tuple[List[Any], Any, List[Any]]:
+    from .ruleset import load_profiles, load_rules
+
+    extra = [Path(p) for p in getattr(args, "rules", [])]
+    all_rules = load_rules(registry, extra)
+    profiles = load_profiles(registry, extra)
+    name = getattr(args, "profile", None) or "default"
+    if name not in profiles:
+        raise UsageError(f"unknown --profile {name!r} (known: {', '.join(sorted(profiles))})")
+    return all_rules, profiles[name], all_rules
+
+
+def _write(path: Optional[str], text: str) -> None:
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _timestamp(args: argparse.Namespace) -> str:
+    given = getattr(args, "timestamp", None)
+    if given:
+        try:
+            moment = _dt.datetime.fromisoformat(given.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--timestamp {given!r} is not ISO 8601 (e.g. 2026-01-31T12:00:00)") from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return moment.replace(microsecond=0).isoformat()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).replace(tzinfo=None).isoformat()
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
+
+
+def _today(args: argparse.Namespace) -> Optional[_dt.date]:
+    if getattr(args, "today", None):
+        try:
+            return _dt.date.fromisoformat(args.today)
+        except ValueError:
+            raise UsageError(f"--today {args.today!r} is not a date like 2026-01-31") from None
+    return None
+
+
+def _source_options(args: argparse.Namespace) -> Any:
+    from .sources import SourceOptions
+
+    return SourceOptions(run_commands=not getattr(args, "no_commands", False))
+
+
+def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> Any:
+    """Open a source and build its HostFacts (the source is closed, temp files removed)."""
+    from .collect import collect_facts
+    from .sources import open_source
+
+    source = open_source(location, registry, kind, options)
+    with source:
+        return collect_facts(source)
+
+
+def _expand_sources(given: Sequence[str]) -> List[Optional[str]]:
+    """SOURCE arguments; a directory that is itself no source expands to the archives in it."""
+    if not given:
+        return [None]
+    return list(given)
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .engine import run
+    from .reporters import RenderOptions
+    from .results import threshold_reached
+    from .ruleset import select_rules
+    from .waivers import load_waivers
+
+    registry = _registry(args)
+    all_rules, profile, _ = _rules_and_profile(args, registry)
+    rules = select_rules(all_rules, registry, profile, _split(args.select), _split(args.ignore))
+    waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []
+    fail_on = args.fail_on or profile.fail_on
+
+    wanted: List[Tuple[str, Optional[str]]] = [(args.format, args.output)]
+    for option, fmt in FILE_OUTPUTS:
+        if getattr(args, option, None):
+            wanted.append((fmt, getattr(args, option)))
+    for fmt, _ in wanted:
+        if fmt not in registry.reporters:
+            raise UsageError(f"unknown output format {fmt!r} (known: {', '.join(sorted(registry.reporters))})")
+    timestamp = _timestamp(args)
+    today = _today(args)
+    color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty()
+                                       and os.environ.get("NO_COLOR") is None)
+
+    sources = _expand_sources(args.sources)
+    from .fleet import check_many
+
+    reports = check_many(sources, registry, rules, profile.name, waivers, today, args.source_kind,
+                         _source_options(args), jobs=args.jobs)
+    for fmt, path in wanted:
+        options = RenderOptions(color=color and fmt == "text" and path is None, verbose=args.verbose,
+                                timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
+        _write(path, registry.reporters[fmt].render(reports, options))
+    if any(getattr(r, "source_error", None) for r in reports):
+        return EXIT_USAGE if len(reports) == 1 else max(
+            EXIT_FINDINGS, EXIT_FINDINGS if any(threshold_reached(r.results, fail_on) for r in reports) else 0)
+    return EXIT_FINDINGS if any(threshold_reached(r.results, fail_on) for r in reports) else EXIT_OK
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from .factsview import render_facts
+
+    registry = _registry(args)
+    facts = collect(args.source, registry, args.source_kind, _source_options(args))
+    _write(args.output, render_facts(facts, args.format))
+    return EXIT_OK
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    from .capture import write_capture
+
+    path = write_capture(args.output, redact=args.redact, root=args.root, run_commands=not args.no_commands,
+                         progress=sys.stderr.isatty())
+    print(path)
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    import json
+
+    from .ruleset import select_rules
+
+    registry = _registry(args)
+    all_rules, profile, _ = _rules_and_profile(args, registry)
+    rules = select_rules(all_rules, registry, profile) if args.profile else all_rules
+    if args.validate:
+        from .templating import TemplateError, compile_template
+
+        for rule in rules:
+            for field_name, shell in (("fix", False), ("fix_script", True)):
+                source = getattr(rule, field_name)
+                if source is None:
+                    continue
+                try:
+                    compile_template(source, shell=shell)
+                except TemplateError as exc:
+                    raise UsageError(f"{rule.origin}: {rule.id} {field_name}: {exc}") from exc
+    if args.format == "json":
+        data = [{"id": r.id, "name": r.name, "severity": r.severity.value, "title": r.title, "check": r.check,
+                 "tags": list(r.tags), "profiles": list(r.profiles), "origin": r.origin} for r in rules]
+        _write(None, json.dumps(data, indent=2) + "\n")
+        return EXIT_OK
+    width = max((len(r.name) for r in rules), default=10)
+    lines = [f"{'ID':<9} {'NAME':<{width}} {'SEVERITY':<8} {'CHECK':<24} TITLE"]
+    for r in rules:
+        lines.append(f"{r.id:<9} {r.name:<{width}} {r.severity.value:<8} {r.check:<24} {r.title}")
+    lines.append(f"{len(rules)} rules; 'sriovcheck explain ID' for details")
+    _write(None, "\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .ruleset import find_rule, load_rules
+
+    registry = _registry(args)
+    rules = load_rules(registry, [Path(p) for p in args.rules])
+    rule = find_rule(rules, args.rule)
+    if rule is None:
+        raise UsageError(f"no rule with id or name {args.rule!r} (see 'sriovcheck rules')")
+    spec = registry.check(rule.check)
+    out = [f"{rule.id} {rule.name} [{rule.severity.value}]: {rule.title}", ""]
+    out += ["Description:", *("  " + line for line in rule.description.strip().splitlines()), ""]
+    out += ["Rationale:", *("  " + line for line in rule.rationale.strip().splitlines()), ""]
+    out += [f"Check: {rule.check} ({spec.origin if spec else 'not loaded'})"]
+    if rule.params:
+        out.append("Params:")
+        for key, value in sorted(rule.params.items()):
+            helptext = spec.params[key].help if spec and key in spec.params else ""
+            out.append(f"  {key} = {value!r}" + (f"  -- {helptext}" if helptext else ""))
+    out += ["", f"Fix ({rule.fix_phase}), a template filled in for each finding:",
+            *("  " + line for line in rule.fix.strip().splitlines())]
+    if rule.references:
+        out += ["", "References:", *(f"  - {ref}" for ref in rule.references)]
+    if rule.tags:
+        out += ["", f"Tags: {', '.join(rule.tags)}"]
+    out += [f"Defined at: {rule.origin}"]
+    _write(None, "\n".join(out) + "\n")
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    lines = []
+    for info in registry.plugins:
+        lines.append(f"{info.name}  [{info.origin}]")
+        for label, names in (("checks", info.checks), ("formats", info.reporters), ("sources", info.sources)):
+            if names:
+                lines.append(f"    {label}: {', '.join(sorted(names))}")
+    lines.append(f"{len(registry.checks)} checks, {len(registry.reporters)} output formats, "
+                 f"{len(registry.sources) + 1} source kinds (live included)")
+    _write(None, "\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def cmd_fix_script(args: argparse.Namespace) -> int:
+    from .engine import run
+    from .reporters import RenderOptions
+    from .ruleset import select_rules
+    from .waivers import load_waivers
+
+    registry = _registry(args)
+    all_rules, profile, _ = _rules_and_profile(args, registry)
+    rules = select_rules(all_rules, registry, profile, _split(args.select), _split(args.ignore))
+    waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []
+    facts = collect(args.source, registry, args.source_kind, _source_options(args))
+    report = run(facts, rules, registry, profile=profile.name, waivers=waivers)
+    if "fix-script" not in registry.reporters:
+        raise UsageError("the fix-script output format is not available")
+    _write(args.output, registry.reporters["fix-script"].render([report], RenderOptions()))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff_command
+
+    return diff_command(args, _registry, _rules_and_profile, collect, _source_options, _write)
+
+
+COMMANDS = {
+    "check": cmd_check, "facts": cmd_facts, "capture": cmd_capture, "rules": cmd_rules,
+    "explain": cmd_explain, "plugins": cmd_plugins, "fix-script": cmd_fix_script, "diff": cmd_diff,
+}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        started = time.perf_counter()
+        code = COMMANDS[args.command](args)
+        if debug:
+            print(f"sriovcheck: {args.command} took {time.perf_counter() - started:.3f}s", file=sys.stderr)
+        return code
+    except SriovcheckError as exc:
+        if debug:
+            raise
+        print(f"sriovcheck: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("sriovcheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

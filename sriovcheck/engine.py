@@ -1,0 +1,110 @@
+"""Evaluate rules against host facts.
+
+For every selected rule the engine calls its check with the facts and the
+rule's params, turns each :class:`Finding` into a :class:`Result` (rule
+attached, fix rendered), and isolates failures: a check that raises, or a fix
+template that fails to render, becomes an ``error`` result for that rule and
+the other rules still run.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+from . import __version__
+from .model import HostFacts
+from .plugins import Registry
+from .results import HOST, Evidence, Finding, Report, Result, Status
+from .ruleset import Rule
+
+#: Safety valve: one rule yielding more results than this is a bug in the check.
+MAX_FINDINGS_PER_RULE = 100_000
+
+
+def _fix_context(rule: Rule, finding: Finding, facts: HostFacts) -> Dict[str, Any]:
+    context: Dict[str, Any] = {
+        "rule": {"id": rule.id, "name": rule.name, "title": rule.title},
+        "params": dict(rule.params),
+        "subject": {"kind": finding.subject.kind, "id": finding.subject.id, "label": str(finding.subject)},
+        "hostname": facts.hostname or "this host",
+        "kernel": facts.kernel.release or "",
+    }
+    context.update(finding.context)
+    return context
+
+
+def _result(rule: Rule, finding: Finding, facts: HostFacts) -> Result:
+    from .templating import TemplateError, render
+
+    result = Result(
+        rule=rule.id, name=rule.name, title=rule.title, status=finding.status,
+        severity=finding.severity or rule.severity, subject=finding.subject, message=finding.message,
+        evidence=tuple(finding.evidence), fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin,
+    )
+    if finding.status not in (Status.FAIL, Status.MANUAL):
+        return result
+    context = _fix_context(rule, finding, facts)
+    try:
+        fix = render(rule.fix, context)
+        script = render(rule.fix_script, context, shell=True) if rule.fix_script else None
+    except TemplateError as exc:
+        return replace(result, status=Status.ERROR,
+                       message=f"{finding.message} -- and the fix template of {rule.id} ({rule.origin}) "
+                               f"failed: {exc}")
+    return replace(result, fix=fix, fix_script=script)
+
+
+def _error(rule: Rule, message: str) -> Result:
+    return Result(rule=rule.id, name=rule.name, title=rule.title, status=Status.ERROR, severity=rule.severity,
+                  subject=HOST, message=message, evidence=(Evidence(rule.origin, f"check {rule.check}"),),
+                  fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin)
+
+
+def evaluate(rule: Rule, facts: HostFacts, registry: Registry) -> List[Result]:
+    spec = registry.check(rule.check)
+    if spec is None:
+        return [_error(rule, f"check {rule.check!r} is not loaded")]
+    results: List[Result] = []
+    seen = set()
+    try:
+        findings: Iterable[Finding] = spec.function(facts, dict(rule.params)) or ()
+        for finding in findings:
+            if not isinstance(finding, Finding):
+                raise TypeError(f"check yielded {type(finding).__name__}, expected a Finding")
+            key = (finding.subject.kind, finding.subject.id)
+            if key in seen:
+                # Two verdicts on one subject: keep the first, as the output must stay unambiguous.
+                continue
+            seen.add(key)
+            results.append(_result(rule, finding, facts))
+            if len(results) > MAX_FINDINGS_PER_RULE:
+                raise RuntimeError(f"more than {MAX_FINDINGS_PER_RULE} results")
+    except Exception as exc:  # a broken check must not stop the other rules
+        detail = f"{type(exc).__name__}: {exc}"
+        return [_error(rule, f"check {rule.check!r} ({spec.origin}) crashed: {detail}")]
+    if not results:
+        results.append(Result(rule=rule.id, name=rule.name, title=rule.title, status=Status.SKIP,
+                              severity=rule.severity, subject=HOST,
+                              message="not applicable: the check found nothing to examine on this host",
+                              fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin))
+    return results
+
+
+def run(facts: HostFacts, rules: Sequence[Rule], registry: Registry, *, profile: str = "default",
+        waivers: Sequence[Any] = (), today: Optional[Any] = None) -> Report:
+    from .waivers import apply_waivers
+
+    started = time.perf_counter()
+    results: List[Result] = []
+    for rule in rules:
+        results.extend(evaluate(rule, facts, registry))
+    results, notes = apply_waivers(results, waivers, today)
+    results.sort(key=lambda r: r.sort_key)
+    return Report(facts=facts, results=tuple(results), profile=profile, tool_version=__version__,
+                  waiver_notes=tuple(notes), duration=time.perf_counter() - started)
+
+
+def summary_line(counts: Mapping[str, int]) -> str:
+    order = ("fail", "error", "manual", "waived", "skip", "pass")
+    return ", ".join(f"{counts.get(k, 0)} {k}" for k in order)

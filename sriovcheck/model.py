@@ -1,0 +1,398 @@
+"""The host model: everything the checks may know about a host.
+
+Collectors build a :class:`HostFacts` from a source; checks only read it.
+
+**Unknown is not false.**  Every fact that a source may lack is ``Optional``:
+``None`` means *no source told us*, never "no" or "zero".  Collections follow
+the same rule: ``None`` is unknown, ``()`` is "known to be empty".  For the
+few string facts where "known to be absent" matters (a PCI function's
+driver), the empty string means "known: none" (see :data:`NONE`).
+
+Each object carries ``origins``: a mapping from field name to where the value
+was read (``/sys/bus/pci/devices/.../sriov_numvfs``, ``lspci -vvv``,
+``sos_commands/pci/lspci_-nnvv``...), so results can cite their evidence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+
+#: The value of a string fact that is known to be absent (e.g. no driver bound).
+NONE = ""
+
+Origins = Mapping[str, str]
+
+
+def _empty_origins() -> Dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where the facts came from."""
+
+    kind: str  # "live", "root", "capture", "sosreport", "fixture"
+    location: str
+    collected_at: Optional[str] = None  # ISO 8601 UTC, when the source says
+    as_root: Optional[bool] = None
+    tool_version: Optional[str] = None  # sos or sriovcheck version that made the snapshot
+
+
+@dataclass(frozen=True)
+class CollectionProblem:
+    """A file or command that could not be read or parsed; its facts stay unknown."""
+
+    item: str  # path or command
+    message: str
+    facts: str = ""  # which facts became unknown because of it
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    release: Optional[str] = None  # "5.14.0-70.el9.x86_64"
+    version: Optional[Tuple[int, ...]] = None  # (5, 14, 0)
+    uname: Optional[str] = None  # the whole `uname -a` line
+    machine: Optional[str] = None  # "x86_64"
+    #: CONFIG_* values from /boot/config-<release>; None when no config was found.
+    config: Optional[Mapping[str, str]] = None
+    origins: Origins = field(default_factory=_empty_origins)
+
+    def at_least(self, *wanted: int) -> Optional[bool]:
+        """True/False when the version is known, None otherwise."""
+        if self.version is None:
+            return None
+        return tuple(self.version[: len(wanted)]) >= tuple(wanted)
+
+
+@dataclass(frozen=True)
+class CmdlineInfo:
+    raw: Optional[str] = None
+    #: ((key, value-or-None), ...) in order; the kernel takes the last of a key.
+    args: Optional[Tuple[Tuple[str, Optional[str]], ...]] = None
+    origins: Origins = field(default_factory=_empty_origins)
+
+    @property
+    def known(self) -> bool:
+        return self.args is not None
+
+    def get(self, key: str) -> Optional[str]:
+        """The last value given for ``key`` ("" for a bare flag), or None."""
+        found: Optional[str] = None
+        for name, value in self.args or ():
+            if name == key:
+                found = "" if value is None else value
+        return found
+
+    def has(self, key: str) -> bool:
+        return any(name == key for name, _ in self.args or ())
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    vendor: Optional[str] = None  # "GenuineIntel", "AuthenticAMD", ...
+    model_name: Optional[str] = None
+    flags: Optional[frozenset] = None
+    origins: Origins = field(default_factory=_empty_origins)
+
+    @property
+    def is_intel(self) -> Optional[bool]:
+        return None if self.vendor is None else self.vendor == "GenuineIntel"
+
+    @property
+    def is_amd(self) -> Optional[bool]:
+        return None if self.vendor is None else self.vendor in ("AuthenticAMD", "HygonGenuine")
+
+
+@dataclass(frozen=True)
+class IommuInfo:
+    #: Number of entries in /sys/kernel/iommu_groups (0 = the kernel made none).
+    group_count: Optional[int] = None
+    #: ACPI tables directory visible at all (so that a missing DMAR/IVRS means something).
+    acpi_tables_visible: Optional[bool] = None
+    dmar_table: Optional[bool] = None
+    ivrs_table: Optional[bool] = None
+    #: What the kernel log said: True "enabled", False "disabled", None silent/unknown.
+    dmesg_enabled: Optional[bool] = None
+    dmesg_lines: Tuple[str, ...] = ()
+    origins: Origins = field(default_factory=_empty_origins)
+
+
+@dataclass(frozen=True)
+class SriovInfo:
+    """The PF's SR-IOV capability, merged from sysfs, lspci and nodedev XML."""
+
+    total_vfs: Optional[int] = None
+    initial_vfs: Optional[int] = None
+    num_vfs: Optional[int] = None
+    vf_enable: Optional[bool] = None  # lspci IOVCtl: Enable+
+    vf_offset: Optional[int] = None
+    vf_stride: Optional[int] = None
+    vf_device_id: Optional[str] = None
+    #: True when sysfs has sriov_totalvfs (the kernel accepted the capability).
+    in_sysfs: Optional[bool] = None
+    #: True when lspci showed the SR-IOV extended capability.
+    in_lspci: Optional[bool] = None
+    drivers_autoprobe: Optional[bool] = None
+    origins: Origins = field(default_factory=_empty_origins)
+
+
+@dataclass(frozen=True)
+class MsixInfo:
+    enabled: Optional[bool] = None
+    count: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PciFunction:
+    address: str  # full BDF "0000:01:00.0"
+    vendor_id: Optional[str] = None  # "8086"
+    device_id: Optional[str] = None  # "1521"
+    class_code: Optional[str] = None  # "020000" (or "0200" from lspci -nn)
+    vendor_name: Optional[str] = None
+    device_name: Optional[str] = None
+    #: Bound driver; NONE ("") when known unbound, None when unknown.
+    driver: Optional[str] = None
+    modules: Optional[Tuple[str, ...]] = None
+    driver_override: Optional[str] = None
+    numa_node: Optional[int] = None
+    #: IOMMU group number; NONE when known to have none, None unknown.
+    iommu_group: Optional[str] = None
+    #: True: has SR-IOV capability; False: known not to; None: unknown
+    #: (e.g. lspci without root shows `<access denied>`).
+    has_sriov: Optional[bool] = None
+    sriov: Optional[SriovInfo] = None
+    msix: Optional[MsixInfo] = None
+    #: For a VF: its PF's address and index (from physfn/virtfnN, nodedev, or offset/stride).
+    is_vf: Optional[bool] = None
+    physfn: Optional[str] = None
+    vf_index: Optional[int] = None
+    #: For a PF: ((index, vf address), ...); None when unknown.
+    virtfns: Optional[Tuple[Tuple[int, str], ...]] = None
+    #: Network interfaces whose device is this function.
+    interfaces: Tuple[str, ...] = ()
+    origins: Origins = field(default_factory=_empty_origins)
+
+    @property
+    def vendor_device(self) -> Optional[str]:
+        if self.vendor_id is None or self.device_id is None:
+            return None
+        return f"{self.vendor_id}:{self.device_id}"
+
+    @property
+    def is_network(self) -> Optional[bool]:
+        if self.class_code is None:
+            return None
+        return self.class_code.startswith("02")
+
+    @property
+    def is_pf(self) -> Optional[bool]:
+        return self.has_sriov
+
+    def origin(self, name: str, default: str = "") -> str:
+        return self.origins.get(name, default)
+
+
+@dataclass(frozen=True)
+class VfEntry:
+    """One line of a PF's VF table (`ip link show PF`)."""
+
+    index: int
+    mac: Optional[str] = None
+    vlan: Optional[int] = None
+    qos: Optional[int] = None
+    spoofchk: Optional[bool] = None
+    trust: Optional[bool] = None
+    link_state: Optional[str] = None  # auto|enable|disable
+    max_tx_rate: Optional[int] = None
+    min_tx_rate: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class NetInterface:
+    name: str
+    address: Optional[str] = None  # PCI BDF of its device, when PCI
+    driver: Optional[str] = None
+    mac: Optional[str] = None
+    permanent_mac: Optional[str] = None
+    operstate: Optional[str] = None  # UP, DOWN, UNKNOWN...
+    mtu: Optional[int] = None
+    #: The PF's per-VF table; None unknown, () known empty.
+    vfs: Optional[Tuple[VfEntry, ...]] = None
+    origins: Origins = field(default_factory=_empty_origins)
+
+    def origin(self, name: str, default: str = "") -> str:
+        return self.origins.get(name, default)
+
+
+@dataclass(frozen=True)
+class ModuleParam:
+    name: str
+    description: Optional[str] = None
+    type: Optional[str] = None  # "uint", "array of int", ...
+
+
+@dataclass(frozen=True)
+class KernelModule:
+    name: str
+    loaded: Optional[bool] = None
+    #: Current values from /sys/module/NAME/parameters; None unknown.
+    parameters: Optional[Mapping[str, str]] = None
+    #: Parameters the module accepts (modinfo parm lines); None unknown.
+    known_parameters: Optional[Tuple[ModuleParam, ...]] = None
+    version: Optional[str] = None
+    origins: Origins = field(default_factory=_empty_origins)
+
+    def accepts(self, param: str) -> Optional[bool]:
+        if self.known_parameters is None:
+            return None
+        return any(p.name == param for p in self.known_parameters)
+
+
+@dataclass(frozen=True)
+class ModprobeOption:
+    """One `options MODULE name=value ...` line of modprobe.d."""
+
+    file: str
+    line: int
+    module: str
+    params: Tuple[Tuple[str, str], ...]
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class PersistenceConfig:
+    """Something that recreates VFs at boot."""
+
+    kind: str  # udev | systemd | networkmanager | netplan | modprobe | sriov-operator | other
+    file: str
+    #: Interface name, BDF or module it targets; None when it applies to any.
+    target: Optional[str] = None
+    num_vfs: Optional[int] = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GuestDevice:
+    """A host PCI device assigned to a guest."""
+
+    address: str  # host BDF, full form
+    #: vfio | kvm (legacy pci-assign) | xen | None (libvirt default: vfio)
+    driver: Optional[str] = None
+    via: str = "hostdev"  # hostdev | interface | qemu-device
+    managed: Optional[bool] = None
+    mac: Optional[str] = None
+    vlan: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Guest:
+    name: str
+    origin: str  # file or process it came from
+    kind: str = "libvirt"  # libvirt | qemu-process
+    running: Optional[bool] = None
+    os_id: Optional[str] = None  # libosinfo id, e.g. http://microsoft.com/win/2k8
+    arch: Optional[str] = None  # i686, x86_64...
+    machine: Optional[str] = None
+    #: libvirt <cpu mode>; None when no <cpu> element / no -cpu (the QEMU default model).
+    cpu_mode: Optional[str] = None
+    #: The effective CPU model: the named model, "host", or the QEMU default (qemu64/qemu32).
+    cpu_model: Optional[str] = None
+    cpu_default: Optional[bool] = None  # True when no CPU model was given at all
+    emulator: Optional[str] = None
+    devices: Tuple[GuestDevice, ...] = ()
+
+    @property
+    def is_windows(self) -> Optional[bool]:
+        if self.os_id is None:
+            return None
+        return "microsoft.com/win" in self.os_id or self.os_id.startswith("win")
+
+    @property
+    def bits(self) -> Optional[int]:
+        if self.arch is None:
+            return None
+        return 32 if self.arch in ("i686", "i386", "i586", "x86") else 64
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    source: SourceInfo
+    hostname: Optional[str] = None
+    kernel: KernelInfo = field(default_factory=KernelInfo)
+    cmdline: CmdlineInfo = field(default_factory=CmdlineInfo)
+    cpu: CpuInfo = field(default_factory=CpuInfo)
+    iommu: IommuInfo = field(default_factory=IommuInfo)
+    pci: Optional[Tuple[PciFunction, ...]] = None
+    interfaces: Optional[Tuple[NetInterface, ...]] = None
+    modules: Optional[Tuple[KernelModule, ...]] = None
+    modprobe: Optional[Tuple[ModprobeOption, ...]] = None
+    #: None when the source holds no /etc (nothing can be said about boot-time config).
+    persistence: Optional[Tuple[PersistenceConfig, ...]] = None
+    guests: Optional[Tuple[Guest, ...]] = None
+    #: Relevant kernel log lines (SR-IOV / IOMMU messages); None when no log was available.
+    kernel_log: Optional[Tuple[str, ...]] = None
+    problems: Tuple[CollectionProblem, ...] = ()
+    origins: Origins = field(default_factory=_empty_origins)
+
+    # -- lookups used by many checks ------------------------------------------------
+    def function(self, address: str) -> Optional[PciFunction]:
+        for fn in self.pci or ():
+            if fn.address == address:
+                return fn
+        return None
+
+    def physical_functions(self) -> Tuple[PciFunction, ...]:
+        """Functions known to have the SR-IOV capability."""
+        return tuple(fn for fn in self.pci or () if fn.has_sriov)
+
+    def virtual_functions(self, pf: Optional[PciFunction] = None) -> Tuple[PciFunction, ...]:
+        vfs = tuple(fn for fn in self.pci or () if fn.is_vf)
+        if pf is None:
+            return vfs
+        return tuple(fn for fn in vfs if fn.physfn == pf.address)
+
+    def interface(self, name: str) -> Optional[NetInterface]:
+        for iface in self.interfaces or ():
+            if iface.name == name:
+                return iface
+        return None
+
+    def interfaces_of(self, address: str) -> Tuple[NetInterface, ...]:
+        return tuple(i for i in self.interfaces or () if i.address == address)
+
+    def module(self, name: str) -> Optional[KernelModule]:
+        for mod in self.modules or ():
+            if mod.name == name:
+                return mod
+        return None
+
+    def guests_using(self, address: str) -> Tuple[Guest, ...]:
+        return tuple(g for g in self.guests or () if any(d.address == address for d in g.devices))
+
+    def origin(self, name: str, default: str = "") -> str:
+        return self.origins.get(name, default)
+
+
+def iter_facts(obj: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
+    """Walk a model object as (dotted path, leaf value) pairs, for `facts` and `diff`."""
+    if hasattr(obj, "__dataclass_fields__"):
+        for f in fields(obj):
+            if f.name == "origins":
+                continue
+            yield from iter_facts(getattr(obj, f.name), f"{prefix}{f.name}.")
+        return
+    if isinstance(obj, tuple) and obj and hasattr(obj[0], "__dataclass_fields__"):
+        for item in obj:
+            key = getattr(item, "address", None) or getattr(item, "name", None) or getattr(item, "index", None)
+            if key is None and hasattr(item, "file"):
+                key = f"{item.file}:{getattr(item, 'line', '')}"
+            yield from iter_facts(item, f"{prefix}[{key}].")
+        return
+    yield prefix.rstrip("."), obj
+
+
+__all__ = [
+    "NONE", "SourceInfo", "CollectionProblem", "KernelInfo", "CmdlineInfo", "CpuInfo", "IommuInfo",
+    "SriovInfo", "MsixInfo", "PciFunction", "VfEntry", "NetInterface", "ModuleParam", "KernelModule",
+    "ModprobeOption", "PersistenceConfig", "GuestDevice", "Guest", "HostFacts", "iter_facts", "replace",
+]

@@ -1,0 +1,259 @@
+"""Build the plugin manager and the registries it fills.
+
+:func:`load_plugins` is the factory: it creates a fresh pluggy
+``PluginManager`` (never at import time), registers the built-in modules the
+same way third-party ones are registered, then installed entry points, then
+``--checks-dir`` files, calls ``check_pending()`` so a misspelled hook fails
+loudly, and finally asks every plugin to register what it offers.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import pluggy
+
+from . import hookspecs
+from .api import CheckSpec, Param, checks_in
+from .errors import InputError, SriovcheckError
+
+#: Built-in plugin modules, registered exactly like third-party plugins.
+BUILTIN_PLUGINS: Tuple[str, ...] = (
+    "sriovcheck.checks.host",
+    "sriovcheck.checks.pf",
+    "sriovcheck.checks.vf",
+    "sriovcheck.checks.guest",
+    "sriovcheck.reporters",
+    "sriovcheck.sources",
+)
+
+ENTRY_POINT_GROUP = hookspecs.PROJECT
+
+
+@dataclass(frozen=True)
+class ReporterSpec:
+    name: str
+    render: Callable[..., str]
+    extension: str
+    description: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class SourceKindSpec:
+    kind: str
+    detect: Callable[[Path], bool]
+    open: Callable[..., Any]
+    description: str
+    origin: str
+    priority: int = 50
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    origin: str  # "built-in", "entry point DIST", or a file path
+    checks: Tuple[str, ...] = ()
+    reporters: Tuple[str, ...] = ()
+    sources: Tuple[str, ...] = ()
+
+
+@dataclass
+class Registry:
+    """What all plugins registered, keyed by name."""
+
+    pm: pluggy.PluginManager
+    checks: Dict[str, CheckSpec] = field(default_factory=dict)
+    reporters: Dict[str, ReporterSpec] = field(default_factory=dict)
+    sources: Dict[str, SourceKindSpec] = field(default_factory=dict)
+    rule_paths: List[Path] = field(default_factory=list)
+    plugins: List[PluginInfo] = field(default_factory=list)
+
+    def check(self, name: str) -> Optional[CheckSpec]:
+        return self.checks.get(name)
+
+
+class _CheckModule:
+    """Adapter: registers a module's ``@check`` functions without a written hook."""
+
+    def __init__(self, module: Any, origin: str) -> None:
+        self.module = module
+        self.origin = origin
+
+    @hookspecs.hookimpl
+    def sriovcheck_register_checks(self, register: Callable[..., None]) -> None:
+        for name, function, params in checks_in(self.module):
+            register(name, function, params=params)
+
+
+def _origin_of(module: Any, origin: str) -> str:
+    path = getattr(module, "__file__", None)
+    return f"{origin} ({path})" if path and origin != "built-in" else origin
+
+
+def _register_module(pm: pluggy.PluginManager, module: Any, name: str, origin: str,
+                     origins: Dict[str, str]) -> None:
+    if pm.has_plugin(name):
+        raise InputError(f"plugin {name!r} is loaded twice: from {origins[name]} and from {origin}")
+    pm.register(module, name=name)
+    origins[name] = origin
+    has_check_hook = hasattr(module, "sriovcheck_register_checks")
+    if checks_in(module) and not has_check_hook:
+        pm.register(_CheckModule(module, origin), name=f"{name}#checks")
+        origins[f"{name}#checks"] = origin
+
+
+def _load_checks_dir(directory: Path) -> List[Tuple[str, ModuleType]]:
+    if not directory.is_dir():
+        raise InputError("--checks-dir must be a directory of *.py check modules", str(directory))
+    modules = []
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"sriovcheck_user_checks.{path.stem}_{abs(hash(str(path.resolve()))):x}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise InputError("cannot load as a Python module", str(path))
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            raise InputError(f"syntax error in check module: {exc.msg}", str(path), exc.lineno) from exc
+        except Exception as exc:  # a user's module failing at import is their input error
+            raise InputError(f"check module failed to import: {type(exc).__name__}: {exc}", str(path)) from exc
+        sys.modules[module_name] = module
+        modules.append((str(path), module))
+    return modules
+
+
+def _entry_points() -> Iterable[Any]:
+    from importlib.metadata import entry_points
+
+    eps = entry_points()
+    if hasattr(eps, "select"):
+        return eps.select(group=ENTRY_POINT_GROUP)
+    return eps.get(ENTRY_POINT_GROUP, [])  # Python 3.9
+
+
+def load_plugins(checks_dirs: Sequence[Path] = (), entry_points: bool = True,
+                 extra: Sequence[Tuple[str, Any]] = ()) -> Registry:
+    """Build the plugin manager and fill the registry.
+
+    ``extra`` registers additional (name, module-or-object) plugins, as tests
+    and embedding applications do.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    origins: Dict[str, str] = {}
+
+    for modname in BUILTIN_PLUGINS:
+        _register_module(pm, importlib.import_module(modname), modname, "built-in", origins)
+
+    if entry_points:
+        for ep in _entry_points():
+            dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise InputError(f"installed plugin {ep.name!r} (distribution {dist}) failed to load: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            _register_module(pm, plugin, ep.name, f"entry point {ep.value} (distribution {dist})", origins)
+
+    for directory in checks_dirs:
+        for path, module in _load_checks_dir(Path(directory)):
+            _register_module(pm, module, path, path, origins)
+
+    for name, plugin in extra:
+        _register_module(pm, plugin, name, f"extra plugin {name}", origins)
+
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise InputError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
+
+    registry = Registry(pm)
+    _collect(registry, origins)
+    return registry
+
+
+def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
+    pm = registry.pm
+    per_plugin: Dict[str, Dict[str, List[str]]] = {}
+
+    def plugin_name(impl: Any) -> str:
+        return impl.plugin_name.split("#", 1)[0]
+
+    def bucket(impl: Any, what: str) -> List[str]:
+        return per_plugin.setdefault(plugin_name(impl), {}).setdefault(what, [])
+
+    for impl in pm.hook.sriovcheck_register_checks.get_hookimpls():
+        origin = _origin_of(impl.plugin, origins.get(impl.plugin_name, impl.plugin_name))
+
+        def register_check(name: str, function: Callable[..., Any], params: Optional[Mapping[str, Any]] = None,
+                           *, _origin: str = origin, _impl: Any = impl) -> None:
+            if not isinstance(name, str) or not name:
+                raise InputError(f"a check registered by {_origin} has no name")
+            if name in registry.checks:
+                raise InputError(f"two checks are named {name!r}: one from {registry.checks[name].origin}, "
+                                 f"one from {_origin}")
+            declared = dict(getattr(function, "__sriovcheck_check__", (name, {}))[1])
+            for key, value in (params or {}).items():
+                declared[key] = value if isinstance(value, Param) else Param(type(value), value)
+            registry.checks[name] = CheckSpec(name, function, declared, _origin,
+                                              (function.__doc__ or "").strip())
+            bucket(_impl, "checks").append(name)
+
+        _call_impl(impl, register_check)
+
+    for impl in pm.hook.sriovcheck_register_reporters.get_hookimpls():
+        origin = _origin_of(impl.plugin, origins.get(impl.plugin_name, impl.plugin_name))
+
+        def register_reporter(name: str, render: Callable[..., str], extension: str = "txt",
+                              description: str = "", *, _origin: str = origin, _impl: Any = impl) -> None:
+            if name in registry.reporters:
+                raise InputError(f"two output formats are named {name!r}: one from "
+                                 f"{registry.reporters[name].origin}, one from {_origin}")
+            registry.reporters[name] = ReporterSpec(name, render, extension, description, _origin)
+            bucket(_impl, "reporters").append(name)
+
+        _call_impl(impl, register_reporter)
+
+    for impl in pm.hook.sriovcheck_register_sources.get_hookimpls():
+        origin = _origin_of(impl.plugin, origins.get(impl.plugin_name, impl.plugin_name))
+
+        def register_source(kind: str, detect: Callable[[Path], bool], open: Callable[..., Any],
+                            description: str = "", priority: int = 50, *, _origin: str = origin,
+                            _impl: Any = impl) -> None:
+            if kind in registry.sources:
+                raise InputError(f"two source kinds are named {kind!r}: one from "
+                                 f"{registry.sources[kind].origin}, one from {_origin}")
+            registry.sources[kind] = SourceKindSpec(kind, detect, open, description, _origin, priority)
+            bucket(_impl, "sources").append(kind)
+
+        _call_impl(impl, register_source)
+
+    for impl in pm.hook.sriovcheck_register_rule_dirs.get_hookimpls():
+        _call_impl(impl, lambda path: registry.rule_paths.append(Path(path)))
+
+    for name in pm.list_name_plugin():
+        plugin_id = name[0]
+        if "#" in plugin_id:
+            continue
+        got = per_plugin.get(plugin_id, {})
+        registry.plugins.append(PluginInfo(plugin_id, origins.get(plugin_id, "?"),
+                                           tuple(got.get("checks", ())), tuple(got.get("reporters", ())),
+                                           tuple(got.get("sources", ()))))
+
+
+def _call_impl(impl: Any, register: Callable[..., None]) -> None:
+    try:
+        impl.function(register=register)
+    except SriovcheckError:
+        raise
+    except Exception as exc:
+        raise InputError(f"plugin {impl.plugin_name} failed while registering: {type(exc).__name__}: {exc}") from exc

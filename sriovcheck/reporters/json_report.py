@@ -1,0 +1,44 @@
+"""JSON: the stable machine contract, schema ``sriovcheck.report/1``.
+
+Keys are sorted and results come in a fixed order, so two runs on the same
+input give byte-identical output (no wall-clock values are included).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Sequence
+
+from ..model import HostFacts
+from ..results import Report
+
+SCHEMA = "sriovcheck.report/1"
+
+
+def _problems(facts: HostFacts) -> List[Dict[str, str]]:
+    return [{"item": p.item, "message": p.message, "facts": p.facts} for p in facts.problems]
+
+
+def report_dict(report: Report) -> Dict[str, Any]:
+    facts = report.facts
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "sriovcheck", "version": report.tool_version},
+        "source": {"kind": facts.source.kind, "location": facts.source.location,
+                   "collected_at": facts.source.collected_at},
+        "host": {"hostname": facts.hostname, "kernel": facts.kernel.release},
+        "profile": report.profile,
+        "verdict": report.verdict(),
+        "summary": report.counts(),
+        "results": [r.to_dict() for r in report.results],
+        "collection_problems": _problems(facts),
+        "waiver_notes": [{"rule": n.rule, "subject": n.subject, "reason": n.reason, "note": n.note}
+                         for n in report.waiver_notes],
+    }
+
+
+def render(reports: Sequence[Report], options: Any = None) -> str:
+    if len(reports) == 1:
+        data: Any = report_dict(reports[0])
+    else:
+        data = {"schema": "sriovcheck.fleet/1", "reports": [report_dict(r) for r in reports]}
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

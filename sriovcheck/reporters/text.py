@@ -1,0 +1,90 @@
+"""Plain text for a terminal: grouped by status, then severity; a summary line last.
+
+Snapshot values can hold terminal escape sequences; every value is made
+printable before it is written (``\\x1b`` shows as ``\\x1b``), so a hostile
+interface name cannot repaint the operator's terminal.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, List, Sequence
+
+from ..results import STATUS_ORDER, Report, Result, Status
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+_COLORS = {
+    Status.FAIL: "\033[31m", Status.ERROR: "\033[35m", Status.MANUAL: "\033[34m",
+    Status.WAIVED: "\033[36m", Status.SKIP: "\033[33m", Status.PASS: "\033[32m",
+}
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+
+
+def printable(value: Any) -> str:
+    """Text safe for a terminal: control and bidi characters shown escaped."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(value))
+
+
+def _indent(text: str, prefix: str) -> List[str]:
+    return [prefix + printable(line) for line in text.splitlines()]
+
+
+def _result_lines(result: Result, color: bool, verbose: bool) -> List[str]:
+    tag = result.status.value.upper()
+    if color:
+        tag = f"{_COLORS[result.status]}{tag}{_RESET}"
+    head = f"{tag:<6} {result.rule} {result.name} [{result.severity.value}] {printable(result.subject)}"
+    lines = [head, f"       {printable(result.message)}"]
+    if result.waiver:
+        lines.append(f"       waived: {printable(result.waiver)}")
+    show_detail = verbose or result.status in (Status.FAIL, Status.ERROR, Status.MANUAL)
+    if show_detail and result.evidence:
+        lines.append("       evidence:")
+        for item in result.evidence:
+            lines.extend(_indent(str(item), "         - "))
+    if result.fix and result.status in (Status.FAIL, Status.MANUAL):
+        lines.append("       fix:")
+        lines.extend(_indent(result.fix, "         "))
+    return lines
+
+
+def render_one(report: Report, color: bool = False, verbose: bool = False) -> str:
+    facts = report.facts
+    lines = [
+        f"sriovcheck {report.tool_version} -- host {printable(facts.hostname or 'unknown')}, "
+        f"kernel {printable(facts.kernel.release or 'unknown')}",
+        f"source: {facts.source.kind} {printable(facts.source.location)}; profile {report.profile}",
+        "",
+    ]
+    for status in STATUS_ORDER:
+        group = [r for r in report.results if r.status == status]
+        if not group:
+            continue
+        if status == Status.PASS and not verbose:
+            lines.append(f"{len(group)} passed (use -v to list them)")
+            lines.append("")
+            continue
+        title = f"== {status.value.upper()} ({len(group)}) =="
+        lines.append(f"{_BOLD}{title}{_RESET}" if color else title)
+        for result in sorted(group, key=lambda r: r.sort_key):
+            lines.extend(_result_lines(result, color, verbose))
+        lines.append("")
+    if facts.problems:
+        lines.append(f"== COLLECTION PROBLEMS ({len(facts.problems)}) ==")
+        for problem in facts.problems:
+            lines.append(f"  - {printable(problem.item)}: {printable(problem.message)}")
+        lines.append("")
+    for note in report.waiver_notes:
+        lines.append(f"note: {note.rule} {printable(note.subject)}: {printable(note.note)}")
+    counts = report.counts()
+    order = ("fail", "error", "manual", "waived", "skip", "pass")
+    summary = ", ".join(f"{counts[k]} {k}" for k in order)
+    lines.append(f"verdict: {report.verdict().upper()} -- {summary}")
+    return "\n".join(lines) + "\n"
+
+
+def render(reports: Sequence[Report], options: Any = None) -> str:
+    color = bool(getattr(options, "color", False))
+    verbose = bool(getattr(options, "verbose", False))
+    return "\n".join(render_one(r, color, verbose) for r in reports)
