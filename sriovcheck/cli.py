@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from . import __version__
 from .errors import SriovcheckError, UsageError
@@ -261,7 +261,6 @@ def _expand_sources(given: Sequence[str]) -> List[Optional[str]]:
 # -- commands --------------------------------------------------------------------------------------
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .engine import run
     from .reporters import RenderOptions
     from .results import threshold_reached
     from .ruleset import select_rules

@@ -35,7 +35,7 @@ class InputError(SriovcheckError):
     def __str__(self) -> str:
         where = ""
         if self.location:
-            where = self.location if self.line is None else f"{self.location}:{self.line}"
+            where = f"{self.location}:{self.line}" if self.line else self.location
             where += ": "
         return f"{where}{self.message}"
 

@@ -191,9 +191,12 @@ def load_rule_file(path: Path, registry: Registry) -> List[Rule]:
         if unknown:
             raise RuleFileError(f"unknown top-level key {unknown[0]!r} (a rule file holds 'rules:')",
                                 str(path), line_of(data, unknown[0]))
+        line = line_of(data, "rules")
         data = data.get("rules") or []
+    else:
+        line = line_of(data)
     if not isinstance(data, list):
-        raise RuleFileError(f"expected a list of rules, got {_describe(data)}", str(path), line_of(data))
+        raise RuleFileError(f"expected a list of rules, got {_describe(data)}", str(path), line)
     return [_parse_rule(node, path, registry) for node in data]
 
 

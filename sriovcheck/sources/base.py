@@ -98,7 +98,7 @@ class Source(ABC):
         return []
 
     def close(self) -> None:
-        """Release temporary resources (extracted archives)."""
+        """Release temporary resources (extracted archives); nothing to do by default."""  # noqa: B027
 
     def __enter__(self) -> "Source":
         return self
