@@ -97,8 +97,8 @@ class Source(ABC):
     def problems(self) -> List[Tuple[str, str]]:
         return []
 
-    def close(self) -> None:
-        """Release temporary resources (extracted archives); nothing to do by default."""  # noqa: B027
+    def close(self) -> None:  # noqa: B027 - optional hook, most sources hold nothing
+        """Release temporary resources (extracted archives); nothing to do by default."""
 
     def __enter__(self) -> "Source":
         return self
