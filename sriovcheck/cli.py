@@ -18,7 +18,8 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  no fail (and no check error) at or above the --fail-on severity
   1  at least one fail or check error at or above --fail-on
-  2  usage error, or input that cannot be used (bad rule/waiver file, unreadable SOURCE)
+  2  usage error, or input that cannot be used (bad rule/waiver file, unreadable SOURCE;
+     with several SOURCEs the readable ones are still checked and reported)
 """
 
 CHECK_EPILOG = EXIT_CODES_HELP + """
@@ -163,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--waivers", metavar="FILE")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
 
-    p = command("diff", "compare two snapshots of one host: results and facts that changed")
+    p = command("diff", "compare two snapshots of one host: results and facts that changed",
+                "exit codes: 0 nothing changed, 1 something changed (like diff(1)), 2 usage or input error\n\n"
+                "example:\n  sriovcheck diff before.tar.gz after.tar.gz -f markdown")
     p.add_argument("old", metavar="OLD")
     p.add_argument("new", metavar="NEW")
     p.add_argument("--source-kind", metavar="KIND")
@@ -246,16 +249,8 @@ def collect(location: Optional[str], registry: Any, kind: Optional[str], options
     from .collect import collect_facts
     from .sources import open_source
 
-    source = open_source(location, registry, kind, options)
-    with source:
+    with open_source(location, registry, kind, options) as source:
         return collect_facts(source)
-
-
-def _expand_sources(given: Sequence[str]) -> List[Optional[str]]:
-    """SOURCE arguments; a directory that is itself no source expands to the archives in it."""
-    if not given:
-        return [None]
-    return list(given)
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -284,18 +279,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty()
                                        and os.environ.get("NO_COLOR") is None)
 
-    sources = _expand_sources(args.sources)
-    from .fleet import check_many
+    from .fleet import check_many, expand_sources
 
+    sources = expand_sources(args.sources, registry, args.source_kind)
     reports = check_many(sources, registry, rules, profile.name, waivers, today, args.source_kind,
                          _source_options(args), jobs=args.jobs)
     for fmt, path in wanted:
         options = RenderOptions(color=color and fmt == "text" and path is None, verbose=args.verbose,
                                 timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
         _write(path, registry.reporters[fmt].render(reports, options))
-    if any(getattr(r, "source_error", None) for r in reports):
-        return EXIT_USAGE if len(reports) == 1 else max(
-            EXIT_FINDINGS, EXIT_FINDINGS if any(threshold_reached(r.results, fail_on) for r in reports) else 0)
+    if any(r.source_error for r in reports):
+        for report in reports:
+            if report.source_error:
+                print(f"sriovcheck: error: {report.source_error}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_FINDINGS if any(threshold_reached(r.results, fail_on) for r in reports) else EXIT_OK
 
 
@@ -413,9 +410,19 @@ def cmd_fix_script(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .diff import diff_command
+    from .diff import RENDERERS, compare
+    from .engine import run
+    from .ruleset import select_rules
 
-    return diff_command(args, _registry, _rules_and_profile, collect, _source_options, _write)
+    registry = _registry(args)
+    all_rules, profile, _ = _rules_and_profile(args, registry)
+    rules = select_rules(all_rules, registry, profile)
+    options = _source_options(args)
+    old, new = (run(collect(location, registry, args.source_kind, options), rules, registry, profile=profile.name)
+                for location in (args.old, args.new))
+    diff = compare(old, new)
+    _write(args.output, RENDERERS[args.format](diff))
+    return EXIT_OK if diff.empty else EXIT_FINDINGS
 
 
 COMMANDS = {
