@@ -1,0 +1,194 @@
+"""libvirt domain XML: ``virsh dumpxml``, ``/etc/libvirt/qemu/*.xml`` and the
+``/run/libvirt/qemu/*.xml`` status files (``<domstatus>`` wrapping the live
+``<domain>``).
+
+Parsed with defusedxml only: a DTD, entity declaration or external
+reference raises :class:`ParseError` instead of being expanded.
+
+Assigned PCI devices come from ``<hostdev mode='subsystem' type='pci'>``
+(``via="hostdev"``) and ``<interface type='hostdev'>`` (``via="interface"``,
+which also carries the MAC and VLAN libvirt programs into the VF through
+the PF).  Other hostdev types (USB, mdev, SCSI) are not PCI functions and
+are not listed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from sriovcheck.errors import ParseError
+from sriovcheck.parsers._common import c_strtoul
+from sriovcheck.parsers._xml import Element, load_xml, local, pci_address, text_of
+
+__all__ = ["Domain", "DomainHostdev", "parse_domain_xml"]
+
+LIBOSINFO_NS = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
+
+
+@dataclass(frozen=True)
+class DomainHostdev:
+    address: str                       # host PCI address DDDD:BB:DD.F
+    via: str                           # "hostdev" | "interface"
+    mode: Optional[str] = None         # hostdev mode ("subsystem"); None for <interface>
+    type: Optional[str] = None         # "pci"
+    managed: Optional[bool] = None     # managed='yes'/'no'; None when not given
+    driver_name: Optional[str] = None  # <driver name=...>: "vfio", legacy "kvm"/"xen"; None = default
+    driver_model: Optional[str] = None  # <driver model='vfio-pci-igb'>
+    mac: Optional[str] = None          # <interface type='hostdev'>: <mac address=...> (verbatim, lower)
+    vlan: Optional[int] = None         # the tag when exactly one <vlan><tag id=.../>
+    vlan_tags: Tuple[int, ...] = ()
+    alias: Optional[str] = None        # <alias name='hostdev0'/> (live XML)
+    guest_address: Optional[str] = None  # PCI address inside the guest, when given
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: Optional[str]
+    uuid: Optional[str]
+    type: Optional[str]                # <domain type='kvm'|'qemu'|...>
+    os_type: Optional[str] = None      # "hvm"
+    os_arch: Optional[str] = None      # "x86_64", "i686", ...
+    os_machine: Optional[str] = None   # "pc-i440fx-rhel7.0.0", "q35", ...
+    osinfo_id: Optional[str] = None    # libosinfo <os id=...>, e.g. "http://microsoft.com/win/2k8"
+    cpu_present: bool = False          # a <cpu> element exists
+    cpu_mode: Optional[str] = None     # <cpu mode=...> as written; None without <cpu> or mode
+    cpu_model: Optional[str] = None    # <cpu><model>Westmere</model>
+    emulator: Optional[str] = None
+    hostdevs: Tuple[DomainHostdev, ...] = ()
+    is_status_file: bool = False       # the XML was a <domstatus> (a running domain)
+    status_state: Optional[str] = None  # <domstatus state='running'>
+    pid: Optional[int] = None          # <domstatus pid=...>
+
+
+def _bool_attr(el: Element, attr: str, what: str) -> Optional[bool]:
+    v = el.get(attr)
+    if v is None:
+        return None
+    if v in ("yes", "on"):
+        return True
+    if v in ("no", "off"):
+        return False
+    raise ParseError(f"{what}: {attr}={v[:40]!r} is not yes/no")
+
+
+def _vlan(el: Element, what: str) -> Tuple[int, ...]:
+    vlan = el.find("vlan")
+    if vlan is None:
+        return ()
+    tags = []
+    for tag in vlan.findall("tag"):
+        tid = tag.get("id")
+        if tid is None:
+            raise ParseError(f"{what}: <vlan><tag> without id")
+        tags.append(c_strtoul(tid, what=f"{what} vlan tag"))
+    return tuple(tags)
+
+
+def _guest_address(el: Element, what: str) -> Optional[str]:
+    addr = el.find("address")
+    if addr is not None and addr.get("type") == "pci":
+        return pci_address(addr, f"{what} guest address")
+    return None
+
+
+def _alias(el: Element) -> Optional[str]:
+    a = el.find("alias")
+    return a.get("name") if a is not None else None
+
+
+def _hostdev(el: Element, idx: int) -> Optional[DomainHostdev]:
+    what = f"domain XML hostdev #{idx}"
+    if el.get("type") != "pci":
+        return None
+    src = el.find("source")
+    addr = src.find("address") if src is not None else None
+    if addr is None:
+        raise ParseError(f"{what}: PCI hostdev without <source><address>")
+    drv = el.find("driver")
+    return DomainHostdev(
+        address=pci_address(addr, what), via="hostdev", mode=el.get("mode"), type="pci",
+        managed=_bool_attr(el, "managed", what),
+        driver_name=drv.get("name") if drv is not None else None,
+        driver_model=drv.get("model") if drv is not None else None,
+        alias=_alias(el), guest_address=_guest_address(el, what),
+    )
+
+
+def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
+    what = f"domain XML interface #{idx}"
+    if el.get("type") != "hostdev":
+        return None
+    src = el.find("source")
+    addr = src.find("address") if src is not None else None
+    if addr is None:
+        raise ParseError(f"{what}: <interface type='hostdev'> without <source><address>")
+    if addr.get("type") not in (None, "pci"):
+        return None
+    mac_el = el.find("mac")
+    mac = mac_el.get("address") if mac_el is not None else None
+    drv = el.find("driver")
+    tags = _vlan(el, what)
+    return DomainHostdev(
+        address=pci_address(addr, what), via="interface", mode=None, type="pci",
+        managed=_bool_attr(el, "managed", what),
+        driver_name=drv.get("name") if drv is not None else None,
+        driver_model=drv.get("model") if drv is not None else None,
+        mac=mac.lower() if mac else None,
+        vlan=tags[0] if len(tags) == 1 else None, vlan_tags=tags,
+        alias=_alias(el), guest_address=_guest_address(el, what),
+    )
+
+
+def parse_domain_xml(text: str) -> Domain:
+    """Parse one libvirt domain (or domstatus) XML document."""
+    root = load_xml(text, "domain XML")
+    status = False
+    state: Optional[str] = None
+    pid: Optional[int] = None
+    if local(root.tag) == "domstatus":
+        status = True
+        state = root.get("state")
+        p = root.get("pid")
+        pid = c_strtoul(p, what="domstatus pid") if p is not None else None
+        dom = root.find("domain")
+        if dom is None:
+            raise ParseError("domain XML: <domstatus> without <domain>")
+        root = dom
+    if local(root.tag) != "domain":
+        raise ParseError(f"domain XML: root element is <{local(root.tag)[:40]}>, not <domain>")
+
+    os_el = root.find("os")
+    type_el = os_el.find("type") if os_el is not None else None
+    osinfo_id: Optional[str] = None
+    md = root.find("metadata")
+    if md is not None:
+        os_md = md.find(f"{{{LIBOSINFO_NS}}}libosinfo/{{{LIBOSINFO_NS}}}os")
+        if os_md is not None:
+            osinfo_id = os_md.get("id")
+    cpu = root.find("cpu")
+    hostdevs: List[DomainHostdev] = []
+    devices = root.find("devices")
+    emulator = None
+    if devices is not None:
+        emulator = text_of(devices.find("emulator"))
+        for idx, el in enumerate(devices):
+            tag = local(el.tag) if isinstance(el.tag, str) else ""
+            hd = None
+            if tag == "hostdev":
+                hd = _hostdev(el, idx)
+            elif tag == "interface":
+                hd = _interface(el, idx)
+            if hd is not None:
+                hostdevs.append(hd)
+    return Domain(
+        name=text_of(root.find("name")), uuid=text_of(root.find("uuid")), type=root.get("type"),
+        os_type=text_of(type_el),
+        os_arch=type_el.get("arch") if type_el is not None else None,
+        os_machine=type_el.get("machine") if type_el is not None else None,
+        osinfo_id=osinfo_id,
+        cpu_present=cpu is not None,
+        cpu_mode=cpu.get("mode") if cpu is not None else None,
+        cpu_model=text_of(cpu.find("model")) if cpu is not None else None,
+        emulator=emulator, hostdevs=tuple(hostdevs),
+        is_status_file=status, status_state=state, pid=pid,
+    )
