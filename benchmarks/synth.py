@@ -499,9 +499,9 @@ def dmesg(plan_: HostPlan) -> str:
         if not pf.virtfns:
             continue
         stamp += 0.7
-        lines.append(f"[{stamp:12.6f}] {pf.driver} {pf.bdf}: {pf.num_vfs} VFs requested; enabling SR-IOV")
-        lines.append(f"[{stamp + 0.1:12.6f}] pci {pf.virtfns[0]}: [8086:{pf.nic.vf_device_id if pf.nic else ''}] "
-                     "type 00 class 0x020000")
+        for vf_bdf in pf.virtfns[:2]:  # the PCI core announces each VF as it is added
+            lines.append(f"[{stamp:12.6f}] pci {vf_bdf}: [8086:{pf.nic.vf_device_id if pf.nic else ''}] "
+                         "type 00 class 0x020000 PCIe Endpoint")
     return "\n".join(lines) + "\n"
 
 
