@@ -144,8 +144,16 @@ def parse_modinfo(text: str) -> Tuple[ModInfo, ...]:
     field or a module block with neither ``name:`` nor ``filename:``."""
     require_text(text, "parse_modinfo")
     modules: List[ModInfo] = []
-    cur: List[Tuple[str, str]] = []
+    # (key, value parts) -- parts are joined once at the end (linear time)
+    cur: List[Tuple[str, List[str]]] = []
+    keys_in_cur: set = set()
     cur_line = 0
+
+    def flush() -> None:
+        if cur:
+            modules.append(_build([(k, "\n".join(p for p in parts if p)) for k, parts in cur],
+                                  cur_line))
+
     for line_no, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
@@ -154,18 +162,16 @@ def parse_modinfo(text: str) -> Tuple[ModInfo, ...]:
         m = _KEY_LINE.match(line.rstrip())
         if m and _is_key_line(m):
             key, value = m.group(1), m.group(3).strip()
-            if cur and ((key == "filename" and any(k == "filename" for k, _ in cur))
-                        or (key == "name" and any(k == "name" for k, _ in cur))):
-                modules.append(_build(cur, cur_line))
-                cur = []
+            if key in ("filename", "name") and key in keys_in_cur:
+                flush()
+                cur, keys_in_cur = [], set()
             if not cur:
                 cur_line = line_no
-            cur.append((key, value))
+            cur.append((key, [value]))
+            keys_in_cur.add(key)
             continue
         if not cur:
             raise ParseError("modinfo: expected 'key:   value'", line_no, line)
-        k, v = cur[-1]
-        cur[-1] = (k, f"{v}\n{line.strip()}" if v else line.strip())
-    if cur:
-        modules.append(_build(cur, cur_line))
+        cur[-1][1].append(line.strip())
+    flush()
     return tuple(modules)

@@ -1,0 +1,22 @@
+"""Fixtures for the parser tests.
+
+The real-world sample outputs live in ``../shared/corpus`` next to the
+repository (never copied into it).  ``corpus_dir`` skips a test loudly when
+that directory is missing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not CORPUS_DIR.is_dir():
+        pytest.skip(f"CORPUS MISSING: {CORPUS_DIR} does not exist; the corpus-based parser "
+                    "tests need the shared sample outputs")
+    return CORPUS_DIR
