@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""Benchmarks: sriovcheck against what a user would run instead, side by side in one run.
+
+    python benchmarks/run.py            # everything (a few minutes); writes benchmarks/RESULTS.md
+    python benchmarks/run.py --quick    # fewer rounds
+    python benchmarks/run.py --only small,large
+
+What it compares (medians of interleaved rounds; every command is run once
+untimed first so that both sides start warm):
+
+1. small host (2 PFs x 8 VFs, 4 guests): ``sriovcheck check ROOT`` vs ``python -c pass``  (goal <= 1.5x)
+2. large host (16 PFs x 256 VFs = 4,096 VFs, 512 guests): goal <= 1.0 s; and the scaling
+   256 -> 1,024 -> 4,096 VFs (goal: close to linear)
+3. one sosreport: ``sriovcheck check`` (all rules) vs ``insights-run`` with one rule that reads
+   insights-core's LsPci, IpLinkInfo and CmdLine parsers  (goal <= 1/3)
+4. ``sriovcheck capture`` vs ``sos report --batch -o pci,networking,kernel,libvirt,processor``
+   on this machine  (goal <= 1/10)
+5. 1,000 small snapshots in one ``sriovcheck check DIR -j 2`` run  (goal <= 30 s), with peak memory
+
+Everything it needs is made under ``benchmarks/.cache`` (git-ignored): a venv
+with sriovcheck installed from this checkout (a regular, non-editable
+install, as a user has it), a venv with ``insights-core`` from PyPI, and the
+synthetic hosts from ``benchmarks/synth.py``.  It is a script, not a test:
+nothing here asserts; a missed goal is reported with the factor it is missed by.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CACHE = HERE / ".cache"
+sys.path.insert(0, str(HERE))
+
+import synth  # noqa: E402  (benchmarks/ is not a package)
+
+SOS_PLUGINS = "pci,networking,kernel,libvirt,processor"
+SCALING = ((16, 16, 32), (16, 64, 128), (16, 256, 512))  # PFs, VFs per PF, guests
+FLEET_SIZE = 1000
+FLEET_DISTINCT = 20
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# -- environments ------------------------------------------------------------------------------
+
+def _venv(path: Path) -> Path:
+    python = path / "bin" / "python"
+    if not python.exists():
+        log(f"creating venv {path.relative_to(REPO)}")
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    return python
+
+
+def _pip(python: Path, *args: str) -> None:
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout, done.stderr[-2000:])
+
+
+def sriovcheck_env() -> Tuple[Path, Path]:
+    """(python, sriovcheck console script) of a venv holding this checkout, freshly installed."""
+    python = _venv(CACHE / "venv-sriovcheck")
+    script = python.parent / "sriovcheck"
+    if not script.exists():
+        log("installing sriovcheck and its dependencies into the benchmark venv")
+        _pip(python, str(REPO))
+    log("reinstalling sriovcheck from this checkout (non-editable)")
+    _pip(python, "--no-deps", "--force-reinstall", str(REPO))
+    return python, script
+
+
+def insights_env() -> Optional[Path]:
+    """insights-run from a venv with PyPI's insights-core; None when it cannot be installed."""
+    venv = CACHE / "venv-insights"
+    try:
+        python = _venv(venv)
+        script = python.parent / "insights-run"
+        if not script.exists():
+            log("installing insights-core from PyPI into its own venv")
+            _pip(python, "insights-core")
+        return script
+    except (subprocess.CalledProcessError, OSError) as exc:
+        log(f"insights-core unavailable: {exc}")
+        return None
+
+
+def _version(command: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(list(command), capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not available"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+# -- synthetic inputs ------------------------------------------------------------------------------
+
+def _key(*parts: object) -> str:
+    digest = hashlib.sha256((HERE / "synth.py").read_bytes())
+    for part in parts:
+        digest.update(repr(part).encode())
+    return digest.hexdigest()[:12]
+
+
+def root_host(spec: synth.HostSpec) -> Path:
+    target = CACHE / "hosts" / f"root-{spec.hostname}-{_key(spec)}"
+    if not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        log(f"generating {spec.pfs} PFs x {spec.vfs_per_pf} VFs, {spec.guests} guests (root layout)")
+        synth.write_root(spec, target)
+        (target / ".complete").write_text("")
+    return target
+
+
+def sos_host(spec: synth.HostSpec) -> Path:
+    target = CACHE / "hosts" / f"sos-{spec.hostname}-{_key(spec)}"
+    if not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        log(f"generating a sosreport of {spec.pfs} PFs x {spec.vfs_per_pf} VFs, {spec.guests} guests")
+        synth.write_sosreport(spec, target)
+        (target / ".complete").write_text("")
+    return next(p for p in target.iterdir() if p.name.startswith("sosreport-"))
+
+
+def fleet_dir(script: Path) -> Tuple[Path, str]:
+    """FLEET_SIZE small snapshots: sriovcheck captures of synthetic roots (sosreports if capture fails)."""
+    target = CACHE / "fleet"
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "snapshots").mkdir(parents=True)
+    staging = target / "staging"
+    distinct: List[Path] = []
+    kind = "sriovcheck capture archives"
+    for spec in synth.iter_specs(FLEET_DISTINCT):
+        root = root_host(spec)
+        archive = staging / f"{spec.hostname}.tar.gz"
+        staging.mkdir(exist_ok=True)
+        done = subprocess.run([str(script), "capture", "--root", str(root), "-o", str(archive)],
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not archive.exists():
+            log(f"capture --root failed ({done.stderr.strip()[:200]}); using sosreport archives instead")
+            kind = "sosreport .tar.xz archives"
+            distinct = [synth.write_sosreport(s, staging, tar=True) for s in synth.iter_specs(FLEET_DISTINCT)]
+            break
+        distinct.append(archive)
+    for number in range(FLEET_SIZE):
+        source = distinct[number % len(distinct)]
+        suffix = "".join(source.suffixes[-2:])
+        shutil.copyfile(source, target / "snapshots" / f"host-{number:04d}{suffix}")
+    shutil.rmtree(staging)
+    return target / "snapshots", kind
+
+
+# -- measuring -------------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    seconds: float
+    returncode: int
+    peak_rss: int = 0  # bytes, the whole process tree
+
+
+def _tree_rss(pid: int) -> int:
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack.extend(int(c) for c in handle.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run(command: Sequence[str], ok: Sequence[int] = (0, 1), cwd: Optional[Path] = None,
+        memory: bool = False) -> Run:
+    started = time.perf_counter()
+    process = subprocess.Popen(list(command), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+    peak = [0]
+    if memory:
+        def sample() -> None:
+            while process.poll() is None:
+                peak[0] = max(peak[0], _tree_rss(process.pid))
+                time.sleep(0.02)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+    _, stderr = process.communicate()
+    elapsed = time.perf_counter() - started
+    if memory:
+        sampler.join()
+    if process.returncode not in ok or b"Traceback (most recent call last)" in stderr:
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {stderr.decode(errors='replace')[-400:]}")
+    return Run(elapsed, process.returncode, peak[0])
+
+
+def side_by_side(commands: Dict[str, Callable[[], Run]], rounds: int) -> Dict[str, List[Run]]:
+    """Warm each command once, then run them in turn, alternating the order every round."""
+    for command in commands.values():
+        command()
+    out: Dict[str, List[Run]] = {name: [] for name in commands}
+    names = list(commands)
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else reversed(names):
+            out[name].append(commands[name]())
+    return out
+
+
+def median(runs: Sequence[Run]) -> float:
+    return statistics.median(r.seconds for r in runs)
+
+
+@dataclass
+class Row:
+    comparison: str
+    sriovcheck: str
+    baseline: str
+    ratio: str
+    goal: str
+    verdict: str
+    notes: List[str] = field(default_factory=list)
+
+
+def verdict(value: float, goal: float, unit: str) -> str:
+    if value <= goal:
+        return "met"
+    return f"MISSED by {value / goal:.2f}x ({value:.3g}{unit} vs {goal:.3g}{unit})"
+
+
+def fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+# -- the five comparisons --------------------------------------------------------------------------
+
+def bench_small(python: Path, script: Path, rounds: int) -> Tuple[Row, float]:
+    root = root_host(synth.SMALL)
+    runs = side_by_side({
+        "pass": lambda: run([str(python), "-c", "pass"]),
+        "check": lambda: run([str(script), "check", str(root)]),
+    }, rounds)
+    tool, base = median(runs["check"]), median(runs["pass"])
+    ratio = tool / base
+    return Row("small host (2 PFs x 8 VFs, 4 guests): `sriovcheck check` vs `python -c pass`", fmt(tool), fmt(base),
+               f"{ratio:.2f}x", "<= 1.5x", verdict(ratio, 1.5, "x")), tool
+
+
+def bench_large(script: Path, rounds: int, startup: Optional[float]) -> List[Row]:
+    timings: Dict[int, float] = {}
+    for pfs, vfs, guests in SCALING:
+        spec = replace(synth.LARGE, hostname=f"scale-{pfs * vfs}", pfs=pfs, vfs_per_pf=vfs, guests=guests,
+                       model="e810")
+        root = root_host(spec)
+        runs = side_by_side({"check": lambda root=root: run([str(script), "check", str(root)])}, rounds)
+        timings[pfs * vfs] = median(runs["check"])
+    large = timings[4096]
+    rows = [Row("large host (16 PFs x 256 VFs = 4,096 VFs, 512 guests): `sriovcheck check` wall time", fmt(large),
+                "-", "-", "<= 1.0 s", verdict(large, 1.0, " s"))]
+    growth = large / timings[256]
+    series = ", ".join(f"{n:,} VFs {fmt(t)}" for n, t in sorted(timings.items()))
+    # Linear means cost per VF stays flat once the fixed start-up cost is taken out.
+    base = startup if startup is not None else 0.0
+    marginal = [(n, max(t - base, 1e-6)) for n, t in sorted(timings.items())]
+    exponent = math.log(marginal[-1][1] / marginal[0][1]) / math.log(marginal[-1][0] / marginal[0][0])
+    rows.append(Row("scaling 256 -> 1,024 -> 4,096 VFs (16x the VFs)", series, "linear: 16x",
+                    f"{growth:.1f}x total; exponent {exponent:.2f} after start-up",
+                    "close to linear (exponent <= 1.1)", verdict(exponent, 1.1, "")))
+    return rows
+
+
+def bench_sos(script: Path, insights: Optional[Path], rounds: int) -> Row:
+    sos = sos_host(synth.SMALL)
+    label = "one sosreport (2 PFs x 8 VFs): `sriovcheck check` (all rules) vs insights-core (1 rule: LsPci, IpLinkInfo, CmdLine)"
+    if insights is None:
+        return Row(label, "-", "not measured", "-", "<= 1/3", "NOT MEASURED: insights-core could not be installed")
+    env_rule = ["env", f"PYTHONPATH={HERE}"]
+    runs = side_by_side({
+        "insights": lambda: run(env_rule + [str(insights), "-p", "insights_sriov_rule", str(sos)], ok=(0,)),
+        "check": lambda: run([str(script), "check", str(sos)]),
+    }, rounds)
+    tool, base = median(runs["check"]), median(runs["insights"])
+    ratio = tool / base
+    return Row(label, fmt(tool), fmt(base), f"{ratio:.2f}x", "<= 0.33x", verdict(ratio, 1 / 3, "x"))
+
+
+def bench_capture(script: Path, rounds: int) -> Row:
+    label = f"`sriovcheck capture` vs `sos report --batch -o {SOS_PLUGINS}` (this machine)"
+    sos = shutil.which("sos")
+    with tempfile.TemporaryDirectory(prefix="sriovcheck-bench-") as tmp:
+        out = Path(tmp)
+
+        def capture() -> Run:
+            target = out / "capture.tar.gz"
+            result = run([str(script), "capture", "-o", str(target)], ok=(0,))
+            target.unlink(missing_ok=True)
+            return result
+
+        def sosreport() -> Run:
+            work = out / "sos"
+            work.mkdir(exist_ok=True)
+            result = run([sos or "sos", "report", "--batch", "-o", SOS_PLUGINS, "--tmp-dir", str(work)], ok=(0,))
+            shutil.rmtree(work)
+            return result
+
+        try:
+            capture()
+        except RuntimeError as exc:
+            return Row(label, "not measured", "-", "-", "<= 0.1x", f"NOT MEASURED: capture failed: {str(exc)[:160]}")
+        if sos is None or os.geteuid() != 0:
+            return Row(label, fmt(median([capture() for _ in range(rounds)])), "not measured", "-", "<= 0.1x",
+                       "NOT MEASURED: needs the sos package and root")
+        runs = side_by_side({"capture": capture, "sos": sosreport}, rounds)
+    tool, base = median(runs["capture"]), median(runs["sos"])
+    ratio = tool / base
+    return Row(label, fmt(tool), fmt(base), f"{ratio:.3f}x", "<= 0.1x", verdict(ratio, 0.1, "x"))
+
+
+def bench_fleet(script: Path, rounds: int) -> Row:
+    snapshots, kind = fleet_dir(script)
+    runs = [run([str(script), "check", str(snapshots), "-j", "2"], memory=True) for _ in range(rounds)]
+    tool = median(runs)
+    peak = max(r.peak_rss for r in runs)
+    row = Row(f"{FLEET_SIZE:,} small snapshots in one `sriovcheck check DIR -j 2` run", fmt(tool), "-",
+              f"peak memory {peak / 2 ** 20:.0f} MiB (all processes)", "<= 30 s on 2 cores",
+              verdict(tool, 30.0, " s"))
+    row.notes.append(f"snapshots: {kind}")
+    return row
+
+
+# -- report --------------------------------------------------------------------------------------
+
+def machine() -> Dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal:")))
+        memory = f"{kib / 2 ** 20:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    os_name = "unknown"
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    return {"CPU": f"{cpu} ({os.cpu_count()} cores visible)", "memory": memory, "OS": os_name,
+            "kernel": platform.release(), "Python": platform.python_version(), "sriovcheck commit": commit}
+
+
+def table(rows: Sequence[Row]) -> str:
+    lines = ["| comparison | sriovcheck | baseline | ratio | goal | result |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.comparison} | {r.sriovcheck} | {r.baseline} | {r.ratio} | {r.goal} | {r.verdict} |")
+    return "\n".join(lines)
+
+
+def write_results(rows: Sequence[Row], info: Dict[str, str], rounds: Dict[str, int], path: Path) -> None:
+    notes = [f"- {n}" for r in rows for n in r.notes]
+    text = [
+        "# sriovcheck benchmark results",
+        "",
+        f"Measured {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} with "
+        "`python benchmarks/run.py` (written by it; do not edit by hand).",
+        "",
+        table(rows),
+        "",
+        "Times are medians of interleaved rounds (" + ", ".join(f"{k}: {v}" for k, v in rounds.items()) + "), "
+        "wall clock of the whole command including interpreter start-up, after one untimed warm-up run. "
+        "sriovcheck runs from a regular (non-editable) install of this checkout in its own venv; "
+        "insights-core from PyPI in another venv.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {k}: {v}" for k, v in info.items()],
+        "",
+    ]
+    if notes:
+        text += ["## Notes", "", *notes, ""]
+    path.write_text("\n".join(text), encoding="utf-8")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (numbers are noisier)")
+    parser.add_argument("--only", default="small,large,sos,capture,fleet",
+                        help="comma-separated subset of: small, large, sos, capture, fleet")
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
+                        help="where to write the Markdown results (default: benchmarks/RESULTS.md)")
+    args = parser.parse_args(argv)
+    wanted = {w.strip() for w in args.only.split(",") if w.strip()}
+    rounds = {"small": 5 if args.quick else 21, "large": 3 if args.quick else 7, "sos": 3 if args.quick else 11,
+              "capture": 2 if args.quick else 5, "fleet": 1 if args.quick else 3}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    python, script = sriovcheck_env()
+    info = machine()
+    info["sriovcheck"] = _version([str(script), "--version"])
+    rows: List[Row] = []
+    startup: Optional[float] = None
+    if "small" in wanted:
+        log("small host")
+        row, startup = bench_small(python, script, rounds["small"])
+        rows.append(row)
+    if "large" in wanted:
+        log("large host and scaling")
+        rows.extend(bench_large(script, rounds["large"], startup))
+    if "sos" in wanted:
+        log("sosreport: sriovcheck vs insights-core")
+        insights = insights_env()
+        if insights is not None:
+            info["insights-core"] = _version([str(insights.parent / "python"), "-c",
+                                              "import insights; print(insights.get_nvr())"])
+        rows.append(bench_sos(script, insights, rounds["sos"]))
+    if "capture" in wanted:
+        log("capture vs sos report")
+        info["sos"] = _version(["sos", "--version"]) if shutil.which("sos") else "not installed"
+        rows.append(bench_capture(script, rounds["capture"]))
+    if "fleet" in wanted:
+        log(f"{FLEET_SIZE} snapshots")
+        rows.append(bench_fleet(script, rounds["fleet"]))
+    print(table(rows))
+    for r in rows:
+        for note in r.notes:
+            print(f"note: {note}")
+    write_results(rows, info, {k: v for k, v in rounds.items() if k in wanted}, args.results)
+    log(f"wrote {args.results}")
+    print(json.dumps({"missed": [r.comparison for r in rows if r.verdict != "met"]}, indent=None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
