@@ -422,7 +422,7 @@ def parse_ip_link(text: str) -> Tuple[IpLink, ...]:
         if stripped.startswith("link/") and not cur.seen_link_line:
             cur.seen_link_line = True
             _link_line(cur, stripped, line_no, line)
-        elif _VF_HEAD.match(stripped):
+        elif stripped.startswith("vf "):
             info = parse_vf_line(stripped, line_no)
             cur.vfs.append({"info": info, "stats": {}})
         elif _STATS_ERR_HEAD.match(stripped):

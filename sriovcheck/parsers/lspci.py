@@ -219,8 +219,9 @@ def _is_vf_name(*names: Optional[str]) -> bool:
 class _Builder:
     """Mutable accumulator for one device (turned into a frozen LspciDevice)."""
 
-    def __init__(self, address: str, line_no: int) -> None:
+    def __init__(self, address: str, line_no: int, header: str = "") -> None:
         self.f: Dict[str, object] = {"address": address, "line": line_no}
+        self.header = header
         self.modules: List[str] = []
         self.sriov: Optional[Dict[str, object]] = None
         self.level1_col: Optional[int] = None
@@ -245,7 +246,7 @@ def _parse_header(line_no: int, line: str) -> Optional[_Builder]:
     domain = int(m.group(1), 16) if m.group(1) else 0
     address = format_bdf(domain, int(m.group(2), 16), int(m.group(3), 16), int(m.group(4)))
     rest = line[m.end() + 1:].rstrip()
-    b = _Builder(address, line_no)
+    b = _Builder(address, line_no, line)
     sep = rest.find(": ")
     if sep < 0:
         if rest.endswith(":"):
@@ -387,7 +388,8 @@ def _parse_human(lines: List[str]) -> Tuple[LspciDevice, ...]:
             if addr in seen:
                 raise ParseError(
                     f"lspci: device {addr} listed twice (first at line {seen[addr]}); "
-                    "concatenated outputs must be split first", int(cur.f["line"]))  # type: ignore[arg-type]
+                    "concatenated outputs must be split first", int(cur.f["line"]),  # type: ignore[arg-type]
+                    cur.header)
             seen[addr] = int(cur.f["line"])  # type: ignore[arg-type]
             devices.append(cur.build())
 
