@@ -24,11 +24,29 @@ class ResultChange:
     message: str
 
 
+class _Absent:
+    """A fact path one snapshot does not have at all (a guest added, a VF gone): not "unknown"."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
 @dataclass(frozen=True)
 class FactChange:
     path: str
-    old: Any
-    new: Any
+    old: Any  # ABSENT when only the new snapshot has this path
+    new: Any  # ABSENT when only the old one has it
+
+    @property
+    def change(self) -> str:
+        if self.old is ABSENT:
+            return "added"
+        if self.new is ABSENT:
+            return "removed"
+        return "changed"
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,43 @@ def _fact_map(facts: HostFacts) -> Dict[str, Any]:
     return out
 
 
+def _items(path: str) -> List[str]:
+    """The item prefixes of a fact path: "guests.[vm1].devices.[0000:01:10.0].mac" ->
+    ["guests.[vm1]", "guests.[vm1].devices.[0000:01:10.0]"]."""
+    out = []
+    depth = 0
+    for i, char in enumerate(path):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0 and (i + 1 == len(path) or path[i + 1] == "."):
+                out.append(path[: i + 1])
+    return out
+
+
+def _fact_changes(old: Dict[str, Any], new: Dict[str, Any]) -> List[FactChange]:
+    """Changed leaves; a whole item (guest, VF, interface) that one side lacks is one change, not one per field."""
+    old_items = {item for path in old for item in _items(path)}
+    new_items = {item for path in new for item in _items(path)}
+    changes: Dict[str, FactChange] = {}
+    for path in sorted(set(old) | set(new)):
+        before, after = old.get(path, ABSENT), new.get(path, ABSENT)
+        if before == after:
+            continue
+        whole = None
+        if before is ABSENT:
+            whole = next((i for i in _items(path) if i not in old_items), None)
+        elif after is ABSENT:
+            whole = next((i for i in _items(path) if i not in new_items), None)
+        if whole is None:
+            changes[path] = FactChange(path, before, after)
+        elif whole not in changes:
+            changes[whole] = FactChange(whole, "present" if after is ABSENT else ABSENT,
+                                        "present" if before is ABSENT else ABSENT)
+    return [changes[key] for key in sorted(changes)]
+
+
 def compare(old: Report, new: Report) -> SnapshotDiff:
     old_results = {_key(r): r for r in old.results}
     new_results = {_key(r): r for r in new.results}
@@ -76,14 +131,14 @@ def compare(old: Report, new: Report) -> SnapshotDiff:
                                     after.status.value if after else None,
                                     (after or before).message))  # type: ignore[union-attr]
     old_facts, new_facts = _fact_map(old.facts), _fact_map(new.facts)
-    fact_changes = [FactChange(path, old_facts.get(path), new_facts.get(path))
-                    for path in sorted(set(old_facts) | set(new_facts))
-                    if old_facts.get(path) != new_facts.get(path)]
+    fact_changes = _fact_changes(old_facts, new_facts)
     return SnapshotDiff(old.facts.source.location, new.facts.source.location,
                         new.facts.hostname or old.facts.hostname, tuple(changes), tuple(fact_changes))
 
 
 def _show(value: Any) -> str:
+    if value is ABSENT:
+        return "(absent)"
     if value is None:
         return "(unknown)"
     if isinstance(value, (list, tuple)):
@@ -127,7 +182,10 @@ def render_json(diff: SnapshotDiff) -> str:
         "old": diff.old_location, "new": diff.new_location, "hostname": diff.hostname,
         "results": [{"rule": c.rule, "name": c.name, "subject": c.subject, "old": c.old, "new": c.new,
                      "message": c.message} for c in diff.results],
-        "facts": [{"path": f.path, "old": _jsonable(f.old), "new": _jsonable(f.new)} for f in diff.facts],
+        # "change" tells a fact that became unknown (changed, new null) from one that is gone (removed).
+        "facts": [{"path": f.path, "change": f.change,
+                   "old": None if f.old is ABSENT else _jsonable(f.old),
+                   "new": None if f.new is ABSENT else _jsonable(f.new)} for f in diff.facts],
     }
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

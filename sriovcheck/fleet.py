@@ -12,7 +12,9 @@ import datetime as _dt
 import multiprocessing
 import os
 import sys
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set
 
@@ -106,28 +108,54 @@ def check_many(locations: Sequence[Optional[str]], registry: Any, rules: Sequenc
         _WORKER_STATE.clear()
 
 
+_DIED = "the worker checking this source died (killed, or out of memory)"
+
+
 def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List[Report]:
     results: Dict[int, Report] = {}
     context = multiprocessing.get_context("fork")
-    # Small batches per worker keep memory bounded while amortising process hand-offs.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    profile = _WORKER_STATE.get("profile", "default")
+    queue = deque(range(len(locations)))
+    # Sources that were in flight when a worker died.  Which one killed it is unknown, so each
+    # suspect is retried alone in a fresh pool: if that pool dies too, it was the culprit.
+    suspects: Set[int] = set()
+    # At most two sources per worker in flight: memory stays bounded while workers never wait.
+    in_flight_cap = jobs * 2
+    done_count = 0
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
         pending: Dict[Future, int] = {}
-        queue = list(enumerate(locations))
-        queue.reverse()
-        in_flight_cap = jobs * 2
-        done_count = 0
-        while queue or pending:
-            while queue and len(pending) < in_flight_cap:
-                index, location = queue.pop()
-                pending[pool.submit(_worker, location)] = index
-            finished: Set[Future] = wait(pending, return_when=FIRST_COMPLETED).done
-            for future in finished:
-                index = pending.pop(future)
-                try:
-                    results[index] = future.result()
-                except Exception as exc:  # a worker died (e.g. killed for memory)
-                    results[index] = error_report(locations[index], f"worker failed: {type(exc).__name__}: {exc}",
-                                                  _WORKER_STATE.get("profile", "default"))
-                done_count += 1
-                _progress(done_count, len(locations), show)
+        broken = False
+        try:
+            while (queue or pending) and not broken:
+                while queue and len(pending) < in_flight_cap:
+                    if queue[0] in suspects and pending:
+                        break
+                    index = queue.popleft()
+                    pending[pool.submit(_worker, locations[index])] = index
+                    if index in suspects:
+                        break
+                finished: Set[Future] = wait(pending, return_when=FIRST_COMPLETED).done
+                for future in finished:
+                    index = pending.pop(future)
+                    try:
+                        results[index] = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if index not in suspects:
+                            suspects.add(index)
+                            queue.append(index)
+                            continue
+                        results[index] = error_report(locations[index], _DIED, profile)
+                    except Exception as exc:  # the report could not be sent back (e.g. not picklable)
+                        results[index] = error_report(locations[index],
+                                                      f"worker failed: {type(exc).__name__}: {exc}", profile)
+                    done_count += 1
+                    _progress(done_count, len(locations), show)
+        finally:
+            for index in pending.values():  # still in flight when the pool broke: suspects now
+                suspects.add(index)
+                queue.append(index)
+            pool.shutdown(wait=True, cancel_futures=True)
+        queue = deque(sorted(queue))  # keep handing sources out in the order given
     return [results[i] for i in range(len(locations))]

@@ -1,0 +1,120 @@
+"""check_many's contract, with the per-source work replaced: order, -j N == -j 1, errors stay per host."""
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+from typing import Any, List, Optional
+
+import pytest
+
+from sriovcheck import fleet
+from sriovcheck.errors import SourceError
+from sriovcheck.model import HostFacts, SourceInfo
+from sriovcheck.results import HOST, Report, Result, Severity, Status
+
+
+def fake_check_one(location: Optional[str], *args: Any) -> Report:
+    """Stands in for open + collect + run: the location says what happens."""
+    name = location or "live"
+    if name.startswith("unreadable"):
+        raise SourceError("not a sriovcheck capture, a sosreport, or a directory holding a host's root", name)
+    if name.startswith("bug"):
+        raise ValueError("parser fell over")
+    if name.startswith("die"):
+        os._exit(9)  # the worker process dies, as when the OOM killer takes it
+    status = Status.FAIL if name.endswith("-fail") else Status.PASS
+    result = Result("SRIOV001", "iommu-enabled", "IOMMU enabled", status, Severity.ERROR, HOST, f"{name} checked")
+    return Report(HostFacts(SourceInfo("fixture", name), hostname=name), (result,), tool_version="test")
+
+
+@pytest.fixture()
+def fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Workers are forked, so they see the patched module attribute too.
+    monkeypatch.setattr(fleet, "check_one", fake_check_one)
+
+
+def many(locations: List[Optional[str]], jobs: int, progress: bool = False) -> List[Report]:
+    return fleet.check_many(locations, registry=None, rules=(), profile="default", waivers=(), today=None,
+                            kind=None, options=None, jobs=jobs, progress=progress)
+
+
+def summary(reports: List[Report]) -> List[tuple]:
+    return [(r.facts.source.location, r.verdict(), r.source_error, tuple(x.message for x in r.results))
+            for r in reports]
+
+
+def test_reports_come_back_in_the_order_given(fake: None) -> None:
+    locations: List[Optional[str]] = [f"host-{n:02d}" + ("-fail" if n % 3 == 0 else "") for n in range(11)]
+    reports = many(locations, jobs=2)
+    assert [r.facts.hostname for r in reports] == locations
+    assert [r.verdict() for r in reports] == ["fail" if n % 3 == 0 else "pass" for n in range(11)]
+
+
+def test_parallel_gives_the_same_reports_as_serial(fake: None) -> None:
+    locations: List[Optional[str]] = ["a", "unreadable.tar.gz", "b-fail", "bug-1", "c", "d-fail", "e"]
+    assert summary(many(locations, jobs=2)) == summary(many(locations, jobs=1))
+
+
+def test_a_broken_source_is_that_hosts_error_and_the_others_complete(fake: None) -> None:
+    reports = many(["a", "unreadable.tar.gz", "bug-1", "b-fail"], jobs=2)
+    assert [r.verdict() for r in reports] == ["pass", "error", "error", "fail"]
+    assert reports[1].source_error == ("unreadable.tar.gz: not a sriovcheck capture, a sosreport, or a directory "
+                                       "holding a host's root")
+    assert reports[1].results == ()
+    assert reports[1].facts.source.location == "unreadable.tar.gz"
+    assert reports[2].source_error == "internal error: ValueError: parser fell over"
+    assert reports[3].results[0].message == "b-fail checked"
+
+
+def test_a_worker_that_dies_fails_only_its_own_source(fake: None) -> None:
+    # The sources in flight with the dying one are retried alone and complete.
+    locations: List[Optional[str]] = ["a", "b", "die-here", "c", "d", "e", "f"]
+    reports = many(locations, jobs=2)
+    assert [r.verdict() for r in reports] == ["pass", "pass", "error", "pass", "pass", "pass", "pass"]
+    assert "worker checking this source died" in (reports[2].source_error or "")
+    assert [r.facts.hostname for r in reports if not r.source_error] == ["a", "b", "c", "d", "e", "f"]
+
+
+def test_one_source_raises_instead_of_reporting(fake: None) -> None:
+    # A single SOURCE keeps the single-host contract: an unreadable one is a usage error (exit 2).
+    with pytest.raises(SourceError):
+        many(["unreadable.tar.gz"], jobs=4)
+
+
+def test_progress_is_written_to_stderr_when_asked(fake: None, capsys: pytest.CaptureFixture[str]) -> None:
+    many(["a", "b", "c"], jobs=2, progress=True)
+    err = capsys.readouterr().err
+    assert "checked 3/3 sources" in err
+    many(["a", "b", "c"], jobs=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def _registry(suffix: str) -> Any:
+    spec = SimpleNamespace(kind="fake", priority=50, detect=lambda path: path.name.endswith(suffix))
+    return SimpleNamespace(sources={"fake": spec})
+
+
+def test_a_directory_of_archives_stands_for_the_archives_in_it(tmp_path: Any) -> None:
+    fleet_dir = tmp_path / "captures"
+    fleet_dir.mkdir()
+    for name in ("host-b.snap", "host-a.snap", "README.txt", "host-c.snap"):
+        (fleet_dir / name).write_text("x")
+    registry = _registry(".snap")
+    expanded = fleet.expand_sources([str(fleet_dir), "other.snap"], registry, None)
+    assert expanded == [str(fleet_dir / "host-a.snap"), str(fleet_dir / "host-b.snap"),
+                        str(fleet_dir / "host-c.snap"), "other.snap"]
+    # No arguments: the live host.
+    assert fleet.expand_sources([], registry, None) == [None]
+    # A forced --source-kind means the directory is the source itself.
+    assert fleet.expand_sources([str(fleet_dir)], registry, "root") == [str(fleet_dir)]
+
+
+def test_a_directory_that_is_a_source_is_not_expanded(tmp_path: Any) -> None:
+    snap = tmp_path / "host.snap"
+    snap.mkdir()
+    (snap / "inner.snap").write_text("x")
+    assert fleet.expand_sources([str(snap)], _registry(".snap"), None) == [str(snap)]
+    # A directory with nothing recognisable stays as given, so the user gets the source error for it.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert fleet.expand_sources([str(empty)], _registry(".snap"), None) == [str(empty)]
