@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ..model import SourceInfo
 
 #: Default cap on one file read from any source (sysfs/proc files are tiny;
 #: dmesg, lspci dumps and sos command outputs are the big ones).
@@ -89,6 +92,12 @@ class Source(ABC):
         return None
 
     # -- provenance ---------------------------------------------------------------------------
+    def info(self) -> "SourceInfo":
+        """Kind, location and, when the source knows them, collection time, root-ness and tool version."""
+        from ..model import SourceInfo
+
+        return SourceInfo(kind=self.kind, location=self.location)
+
     def describe(self, path: str) -> str:
         """Where ``path`` was read from, for evidence ("/sys/..." live; "sos_commands/..." in sos)."""
         return path
