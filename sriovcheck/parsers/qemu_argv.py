@@ -291,17 +291,28 @@ def parse_qemu_args_file(text: str) -> Tuple[str, ...]:
                 continue
             i += 1
             continue
-        if c in "'\"":
-            end = text.find(c, i + 1)
+        if c == "'":
+            end = text.find("'", i + 1)
             if end < 0:
-                line_no = text.count("\n", 0, i) + 1
-                raise ParseError("qemu args: unterminated quote", line_no)
-            seg = text[i + 1:end]
-            if c == '"':
-                seg = re.sub(r'\\(["\\$`])', r"\1", seg)
-            buf.append(seg)
+                raise ParseError("qemu args: unterminated quote", text.count("\n", 0, i) + 1)
+            buf.append(text[i + 1:end])
             in_word = True
             i = end + 1
+            continue
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\$`\n':
+                    if text[j + 1] != "\n":
+                        buf.append(text[j + 1])
+                    j += 2
+                    continue
+                buf.append(text[j])
+                j += 1
+            if j >= n:
+                raise ParseError("qemu args: unterminated quote", text.count("\n", 0, i) + 1)
+            in_word = True
+            i = j + 1
             continue
         if c in " \t\n\r":
             if in_word:
