@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -79,35 +80,53 @@ def _fact_map(facts: HostFacts) -> Dict[str, Any]:
     return out
 
 
-def _items(path: str) -> List[str]:
-    """The item prefixes of a fact path: "guests.[vm1].devices.[0000:01:10.0].mac" ->
-    ["guests.[vm1]", "guests.[vm1].devices.[0000:01:10.0]"]."""
+def _items(path: str) -> List[Tuple[str, str]]:
+    """(item prefix, its collection) pairs of a fact path: "guests.[vm1].devices.[0000:01:10.0].mac" ->
+    [("guests.[vm1]", "guests"), ("guests.[vm1].devices.[0000:01:10.0]", "guests.[vm1].devices")]."""
     out = []
-    depth = 0
+    depth, start = 0, 0
     for i, char in enumerate(path):
         if char == "[":
+            if depth == 0:
+                start = i
             depth += 1
         elif char == "]":
             depth -= 1
-            if depth == 0 and (i + 1 == len(path) or path[i + 1] == "."):
-                out.append(path[: i + 1])
+            if depth == 0 and (i + 1 == len(path) or path[i + 1] == ".") and start > 0:
+                out.append((path[: i + 1], path[: start - 1]))
     return out
 
 
 def _fact_changes(old: Dict[str, Any], new: Dict[str, Any]) -> List[FactChange]:
-    """Changed leaves; a whole item (guest, VF, interface) that one side lacks is one change, not one per field."""
-    old_items = {item for path in old for item in _items(path)}
-    new_items = {item for path in new for item in _items(path)}
+    """Changed leaves, summarised: a whole item (guest, VF, interface) that one side lacks is one change,
+    and a collection that one side does not know at all (None) is one change to "unknown"."""
+    old_items: Dict[str, str] = {}
+    new_items: Dict[str, str] = {}
+    old_sizes: Dict[str, set] = {}
+    new_sizes: Dict[str, set] = {}
+    for side, items, sizes in ((old, old_items, old_sizes), (new, new_items, new_sizes)):
+        for path in side:
+            for item, collection in _items(path):
+                items[item] = collection
+                sizes.setdefault(collection, set()).add(item)
     changes: Dict[str, FactChange] = {}
+    covered: List[str] = []
     for path in sorted(set(old) | set(new)):
         before, after = old.get(path, ABSENT), new.get(path, ABSENT)
-        if before == after:
+        if before is None and path in new_sizes or after is None and path in old_sizes:
+            # The collection became unknown (or known): one change, not every item "removed".
+            count = len(new_sizes.get(path, ())) if before is None else len(old_sizes.get(path, ()))
+            label = f"{count} item{'s' if count != 1 else ''}"
+            changes[path] = FactChange(path, None if before is None else label, None if after is None else label)
+            covered.append(path + ".[")
+            continue
+        if before == after or any(path.startswith(prefix) for prefix in covered):
             continue
         whole = None
         if before is ABSENT:
-            whole = next((i for i in _items(path) if i not in old_items), None)
+            whole = next((item for item, _ in _items(path) if item not in old_items), None)
         elif after is ABSENT:
-            whole = next((i for i in _items(path) if i not in new_items), None)
+            whole = next((item for item, _ in _items(path) if item not in new_items), None)
         if whole is None:
             changes[path] = FactChange(path, before, after)
         elif whole not in changes:
@@ -190,6 +209,16 @@ def render_json(diff: SnapshotDiff) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def md_code(value: Any) -> str:
+    """A table cell showing ``value`` literally: a code span (HTML and Markdown are inert inside),
+    control characters blanked, pipes escaped (GFM splits cells on them even in code spans)."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(value)).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def render_markdown(diff: SnapshotDiff) -> str:
     lines = [f"## sriovcheck diff: {md_inline(diff.hostname or 'unknown host')}", "",
              f"{md_inline(diff.old_location)} → {md_inline(diff.new_location)}", ""]
@@ -197,12 +226,12 @@ def render_markdown(diff: SnapshotDiff) -> str:
         return "\n".join(lines + ["No changes in results or facts."]) + "\n"
     if diff.results:
         lines += ["| rule | subject | before | after |", "|---|---|---|---|"]
-        lines += [f"| {c.rule} {c.name} | {md_inline(c.subject)} | {c.old or 'absent'} | {c.new or 'absent'} |"
+        lines += [f"| {c.rule} {c.name} | {md_code(c.subject)} | {c.old or 'absent'} | {c.new or 'absent'} |"
                   for c in diff.results]
         lines.append("")
     if diff.facts:
         lines += ["| fact | before | after |", "|---|---|---|"]
-        lines += [f"| {md_inline(f.path)} | {md_inline(_show(f.old))} | {md_inline(_show(f.new))} |"
+        lines += [f"| {md_code(f.path)} | {md_code(_show(f.old))} | {md_code(_show(f.new))} |"
                   for f in diff.facts]
     return "\n".join(lines) + "\n"
 

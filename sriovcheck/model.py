@@ -383,7 +383,8 @@ def iter_facts(obj: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
         return
     if isinstance(obj, tuple) and obj and hasattr(obj[0], "__dataclass_fields__"):
         for item in obj:
-            key = getattr(item, "address", None) or getattr(item, "name", None) or getattr(item, "index", None)
+            # Name before address: two interfaces can share one PCI function (multi-port NICs).
+            key = getattr(item, "name", None) or getattr(item, "address", None) or getattr(item, "index", None)
             if key is None and hasattr(item, "file"):
                 key = f"{item.file}:{getattr(item, 'line', '')}"
             yield from iter_facts(item, f"{prefix}[{key}].")
