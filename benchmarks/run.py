@@ -32,6 +32,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -77,15 +78,28 @@ def _pip(python: Path, *args: str) -> None:
         raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout, done.stderr[-2000:])
 
 
+def _dependencies() -> List[str]:
+    """The ``dependencies = [...]`` of pyproject.toml (a regex: tomllib is 3.11+)."""
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.S | re.M)
+    return re.findall(r'"([^"]+)"', block.group(1)) if block else []
+
+
 def sriovcheck_env() -> Tuple[Path, Path]:
     """(python, sriovcheck console script) of a venv holding this checkout, freshly installed."""
     python = _venv(CACHE / "venv-sriovcheck")
     script = python.parent / "sriovcheck"
     if not script.exists():
-        log("installing sriovcheck and its dependencies into the benchmark venv")
-        _pip(python, str(REPO))
+        log("installing sriovcheck's dependencies into the benchmark venv")
+        _pip(python, *_dependencies())
     log("reinstalling sriovcheck from this checkout (non-editable)")
-    _pip(python, "--no-deps", "--force-reinstall", str(REPO))
+    with tempfile.TemporaryDirectory(prefix="sriovcheck-bench-") as tmp:
+        # Built from a copy, so that no build/ or egg-info is left in the checkout.
+        source = Path(tmp) / "source"
+        shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+            ".git", ".cache", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+            ".ruff_cache", ".hypothesis", ".benchmarks", "test-artifacts"))
+        _pip(python, "--no-deps", "--force-reinstall", str(source))
     return python, script
 
 

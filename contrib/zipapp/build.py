@@ -100,12 +100,24 @@ def _requirements(wheel: Path) -> List[str]:
     return out
 
 
+#: Never copied into the build: VCS data, caches, venvs and earlier build output.
+SKIP = shutil.ignore_patterns(".git", ".cache", ".venv", "build", "dist", "*.egg-info", "__pycache__",
+                              ".pytest_cache", ".ruff_cache", ".hypothesis", ".benchmarks", "test-artifacts")
+
+
+def build_wheel(work: Path, pip: Sequence[str] = (sys.executable, "-m", "pip")) -> Path:
+    """A wheel of this checkout, built from a copy so that no build/ or egg-info lands in the tree."""
+    source = work / "source"
+    shutil.copytree(REPO, source, ignore=SKIP, symlinks=True)
+    _run([*pip, "wheel", "--no-deps", "-q", "-w", str(work / "wheels"), str(source)])
+    return next((work / "wheels").glob("sriovcheck-*.whl"))
+
+
 def build(output: Path, pip: Sequence[str] = (sys.executable, "-m", "pip")) -> Path:
     with tempfile.TemporaryDirectory(prefix="sriovcheck-zipapp-") as tmp:
         work = Path(tmp)
-        wheels, stage = work / "wheels", work / "stage"
-        _run([*pip, "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)])
-        wheel = next(wheels.glob("sriovcheck-*.whl"))
+        stage = work / "stage"
+        wheel = build_wheel(work, pip)
         with zipfile.ZipFile(wheel) as bundle:
             bundle.extractall(stage)
         requirements = _requirements(wheel)
