@@ -221,6 +221,8 @@ class _Builder:
 
     def __init__(self, address: str, line_no: int, header: str = "") -> None:
         self.f: Dict[str, object] = {"address": address, "line": line_no}
+        self.address = address
+        self.line_no = line_no
         self.header = header
         self.modules: List[str] = []
         self.sriov: Optional[Dict[str, object]] = None
@@ -384,13 +386,12 @@ def _parse_human(lines: List[str]) -> Tuple[LspciDevice, ...]:
 
     def finish() -> None:
         if cur is not None:
-            addr = str(cur.f["address"])
+            addr = cur.address
             if addr in seen:
                 raise ParseError(
                     f"lspci: device {addr} listed twice (first at line {seen[addr]}); "
-                    "concatenated outputs must be split first", int(cur.f["line"]),  # type: ignore[arg-type]
-                    cur.header)
-            seen[addr] = int(cur.f["line"])  # type: ignore[arg-type]
+                    "concatenated outputs must be split first", cur.line_no, cur.header)
+            seen[addr] = cur.line_no
             devices.append(cur.build())
 
     for line_no, line in enumerate(lines, start=1):

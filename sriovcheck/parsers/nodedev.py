@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from sriovcheck.errors import ParseError
 from sriovcheck.parsers._common import format_bdf, to_hex_int, to_int
@@ -69,7 +69,7 @@ def parse_nodedev_xml(text: str) -> NodeDevice:
     if local(root.tag) != "device":
         raise ParseError(f"nodedev XML: root element is <{local(root.tag)[:40]}>, not <device>")
     drv = root.find("driver")
-    out = {
+    out: Dict[str, Any] = {
         "name": text_of(root.find("name")), "path": text_of(root.find("path")),
         "parent": text_of(root.find("parent")),
         "driver": text_of(drv.find("name")) if drv is not None else None,
@@ -80,11 +80,11 @@ def parse_nodedev_xml(text: str) -> NodeDevice:
     if pcis:
         cap = pcis[0]
         parts = [_num(text_of(cap.find(t)), f"PCI {t}") for t in ("domain", "bus", "slot", "function")]
-        if all(p is not None for p in parts):
-            d, b, s, f = parts  # type: ignore[misc]
-            if not (0 <= d <= 0xFFFF and 0 <= b <= 0xFF and 0 <= s <= 0x1F and 0 <= f <= 7):  # type: ignore[operator]
+        d, b, s, f = parts
+        if d is not None and b is not None and s is not None and f is not None:
+            if not (0 <= d <= 0xFFFF and 0 <= b <= 0xFF and 0 <= s <= 0x1F and 0 <= f <= 7):
                 raise ParseError("nodedev XML: PCI address out of range")
-            out["address"] = format_bdf(d, b, s, f)  # type: ignore[arg-type]
+            out["address"] = format_bdf(d, b, s, f)
         elif any(p is not None for p in parts):
             raise ParseError("nodedev XML: incomplete PCI address")
         prod, vend = cap.find("product"), cap.find("vendor")
@@ -119,4 +119,4 @@ def parse_nodedev_xml(text: str) -> NodeDevice:
             out["max_vfs"] = _num(mc, "maxCount") if mc is not None else None
             out["vf_addresses"] = tuple(pci_address(a, "nodedev virt_functions")
                                         for a in vfc[0].findall("address"))
-    return NodeDevice(**out)  # type: ignore[arg-type]
+    return NodeDevice(**out)

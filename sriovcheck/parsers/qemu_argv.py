@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from sriovcheck.errors import ParseError
 from sriovcheck.parsers._common import FrozenMap, bdf_or_none, require_text, split_lines, to_int
@@ -188,7 +188,7 @@ def parse_qemu_argv(argv: Sequence[str]) -> QemuProcess:
     arch: Optional[str] = None
     if base.startswith("qemu-system-"):
         arch = _ARCH_MAP.get(base[len("qemu-system-"):])
-    f = {"binary": binary, "argv": tuple(args)}
+    f: Dict[str, Any] = {"binary": binary, "argv": tuple(args)}
     devices: List[QemuDevice] = []
     accel: List[str] = []
     i += 1
@@ -248,7 +248,7 @@ def parse_qemu_argv(argv: Sequence[str]) -> QemuProcess:
     f["devices"] = tuple(devices)
     f["accel"] = tuple(dict.fromkeys(accel))
     f["arch"] = arch
-    return QemuProcess(**f)  # type: ignore[arg-type]
+    return QemuProcess(**f)
 
 
 def split_proc_cmdline(raw: Union[bytes, str]) -> Tuple[str, ...]:
