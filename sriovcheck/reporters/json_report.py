@@ -28,6 +28,8 @@ def report_dict(report: Report) -> Dict[str, Any]:
         "host": {"hostname": facts.hostname, "kernel": facts.kernel.release},
         "profile": report.profile,
         "verdict": report.verdict(),
+        # Why a host of a multi-source run has no results: its source could not be read.
+        "source_error": report.source_error,
         "summary": report.counts(),
         "results": [r.to_dict() for r in report.results],
         "collection_problems": _problems(facts),
