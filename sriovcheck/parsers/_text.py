@@ -30,6 +30,7 @@ from sriovcheck.parsers._common import require_text, split_lines
 
 __all__ = [
     "TranscriptBlock",
+    "drop_leading_prose",
     "prompt_command",
     "split_transcript",
     "strip_markdown_noise",
