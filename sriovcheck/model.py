@@ -36,6 +36,10 @@ class SourceInfo:
     collected_at: Optional[str] = None  # ISO 8601 UTC, when the source says
     as_root: Optional[bool] = None
     tool_version: Optional[str] = None  # sos or sriovcheck version that made the snapshot
+    #: What this snapshot lacks and how to collect it: ((item, hint), ...).  ``item`` is a host
+    #: path (glob) or a canonical command; e.g. a sosreport never holds /sys/kernel/iommu_groups.
+    #: A check's "not in this snapshot: needs X" skip can quote the hint whose item matches X.
+    collect_hints: Optional[Tuple[Tuple[str, str], ...]] = None
 
 
 @dataclass(frozen=True)
