@@ -91,6 +91,16 @@ class Source(ABC):
         """(pid, argv) of running processes, or None when the source has no process list."""
         return None
 
+    def collected(self, path: str) -> bool:
+        """Whether this source holds ``path`` whenever the host has it.
+
+        True for the live host, root directories and captures: a path they lack
+        is absent on the host.  False where a snapshot copies only parts of the
+        host (a sosreport whose plugin for that path did not run, or that never
+        collects it): a missing ``path`` then means *unknown*, not absent.
+        """
+        return True
+
     # -- provenance ---------------------------------------------------------------------------
     def info(self) -> "SourceInfo":
         """Kind, location and, when the source knows them, collection time, root-ness and tool version."""
