@@ -48,7 +48,16 @@ BUILTIN_KINDS = (
 
 def _lazy(module: str, attr: str) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+        try:
+            loaded = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            # A built-in kind whose module is not in this installation: it detects nothing.
+            if attr == "detect":
+                return False
+            raise SourceError(f"source kind module {module} is not available in this installation") from None
+        return getattr(loaded, attr)(*args, **kwargs)
 
     return call
 

@@ -1,0 +1,259 @@
+"""The host sriovcheck runs on, read-only.
+
+Files are read only under :data:`ALLOWED_PREFIXES` (checked on the path asked
+*and* on where its symbolic links lead), opened read-only and non-blocking,
+only regular files, each capped in size.  Commands are only those in
+:data:`COMMANDS`, run without a shell, with ``LC_ALL=C``, a fixed ``PATH``
+(:data:`SAFE_PATH`), stdin from ``/dev/null``, in their own session and
+killed after ``SourceOptions.command_timeout`` seconds.  A missing binary, a
+timeout, a non-zero exit or a denied permission becomes a collection problem
+and leaves its facts unknown.  PCI devices and network interfaces are
+enumerated through pyudev (subsystems ``pci`` and ``net``), falling back to
+listing ``/sys`` where libudev is absent (containers).
+
+docs/live-mode.md lists all of this for reviewers; keep the two in step.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import shutil
+import signal
+import subprocess
+from typing import TYPE_CHECKING, Dict, List, Optional, Pattern, Tuple
+
+from .. import __version__
+from ..model import SourceInfo
+from .base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
+from .tree import read_regular_file
+
+if TYPE_CHECKING:
+    from . import SourceOptions
+
+#: Paths live mode may read (files, listings, links).  Anything else is refused.
+ALLOWED_PREFIXES: Tuple[str, ...] = (
+    "/sys/", "/proc/", "/etc/", "/run/", "/boot/",
+    "/lib/modules/", "/usr/lib/modules/",
+    "/lib/modprobe.d/", "/usr/lib/modprobe.d/", "/usr/local/lib/modprobe.d/",
+    "/lib/netplan/", "/usr/lib/netplan/",
+    "/lib/udev/rules.d/", "/usr/lib/udev/rules.d/",
+    "/lib/systemd/system/", "/usr/lib/systemd/system/",
+)
+
+#: The only PATH commands are looked up in and run with.
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#: Canonical command name -> argv.  ``{name}`` placeholders are filled from the
+#: canonical name after checking them against :data:`PLACEHOLDERS`.
+COMMANDS: Dict[str, Tuple[str, ...]] = {
+    "uname -a": ("uname", "-a"),
+    "ip -d -j link show": ("ip", "-d", "-j", "link", "show"),
+    "ip -d -s link show": ("ip", "-d", "-s", "link", "show"),
+    "lspci -vvv -nn -D": ("lspci", "-vvv", "-nn", "-D"),
+    "ethtool -i {iface}": ("ethtool", "-i", "{iface}"),
+    "lsmod": ("lsmod",),
+    "modinfo {module}": ("modinfo", "{module}"),
+    "dmesg": ("dmesg",),
+    "virsh -r list --all": ("virsh", "-r", "list", "--all"),
+    "virsh -r dumpxml {domain}": ("virsh", "-r", "dumpxml", "{domain}"),
+    "virsh -r nodedev-dumpxml {nodedev}": ("virsh", "-r", "nodedev-dumpxml", "{nodedev}"),
+}
+
+#: What a placeholder may hold: never a leading '-' (no option injection), no '/', no control characters.
+PLACEHOLDERS: Dict[str, str] = {
+    "iface": r"[A-Za-z0-9_.:@+][A-Za-z0-9_.:@+-]{0,14}",
+    "module": r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}",
+    "domain": r"[^-/\x00-\x1f\x7f][^/\x00-\x1f\x7f]{0,199}",
+    "nodedev": r"pci_[0-9a-f]{4,8}_[0-9a-f]{2}_[0-9a-f]{2}_[0-7]",
+}
+
+#: Commands whose absence is normal (no libvirt on the host) and is not a collection problem.
+OPTIONAL_BINARIES = frozenset({"virsh"})
+
+#: Largest command output kept.
+MAX_OUTPUT_BYTES = 32 * 1024 * 1024
+
+#: Directories enumerated through udev rather than listed.
+UDEV_ENUMERATED = {"/sys/bus/pci/devices": "pci", "/sys/class/net": "net"}
+
+
+def _template_regex(template: str) -> Pattern[str]:
+    out = ""
+    for piece in re.split(r"(\{[a-z]+\})", template):
+        if piece.startswith("{") and piece.endswith("}"):
+            key = piece[1:-1]
+            out += f"(?P<{key}>{PLACEHOLDERS[key]})"
+        else:
+            out += re.escape(piece)
+    return re.compile(out)
+
+
+_TEMPLATES: List[Tuple[Pattern[str], Tuple[str, ...]]] = [
+    (_template_regex(name), argv) for name, argv in COMMANDS.items()
+]
+
+
+def command_argv(name: str) -> Optional[Tuple[str, ...]]:
+    """The argv for canonical command ``name``; None when it is not an allowed command."""
+    if not isinstance(name, str):
+        return None
+    for regex, argv in _TEMPLATES:
+        found = regex.fullmatch(name)
+        if found:
+            values = found.groupdict()
+            return tuple(values[a[1:-1]] if a.startswith("{") else a for a in argv)
+    return None
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _under_allowed(path: str) -> bool:
+    return any((path + "/").startswith(prefix) for prefix in ALLOWED_PREFIXES)
+
+
+def _allowed(path: str) -> bool:
+    """Both the path asked and the file its links lead to are under ALLOWED_PREFIXES."""
+    if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
+        return False
+    return _under_allowed(os.path.normpath(path)) and _under_allowed(os.path.realpath(path))
+
+
+class LiveSource(Source):
+    kind = "live"
+
+    def __init__(self, options: "SourceOptions") -> None:
+        super().__init__("live host")
+        self.options = options
+        self.started = utc_now()
+        self._enumerated_by: Dict[str, str] = {}
+
+    def info(self) -> SourceInfo:
+        return SourceInfo(kind=self.kind, location=self.location, collected_at=self.started,
+                          as_root=os.geteuid() == 0, tool_version=__version__)
+
+    def _check(self, path: str) -> None:
+        if not _allowed(path):
+            raise SourceReadError(path, "outside the paths live mode reads (see docs/live-mode.md); refused")
+
+    # -- files --------------------------------------------------------------------------------
+    def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
+        self._check(path)
+        if not os.path.lexists(path):
+            return None
+        # Follow links as the host does (sysfs is made of them); _check vetted the destination.
+        real = os.path.realpath(path)
+        if not os.path.exists(real):
+            return None
+        try:
+            return read_regular_file(real, max_bytes)
+        except SourceReadError as exc:
+            raise SourceReadError(path, exc.message) from None
+
+    def list_dir(self, path: str) -> Optional[List[str]]:
+        self._check(path)
+        subsystem = UDEV_ENUMERATED.get(path.rstrip("/"))
+        if subsystem is not None:
+            names = self._udev_names(subsystem)
+            if names:
+                self._enumerated_by[path.rstrip("/")] = f"enumerated by udev, subsystem {subsystem}"
+                return names
+            self._enumerated_by[path.rstrip("/")] = "listed from sysfs: libudev unavailable"
+        if not os.path.isdir(path):
+            return None
+        try:
+            return sorted(os.listdir(path))
+        except OSError as exc:
+            raise SourceReadError(path, exc.strerror or str(exc)) from None
+
+    @staticmethod
+    def _udev_names(subsystem: str) -> Optional[List[str]]:
+        """sys_name of every udev device in ``subsystem``; None when libudev/pyudev is unusable."""
+        try:
+            import pyudev
+
+            context = pyudev.Context()
+            return sorted({device.sys_name for device in context.list_devices(subsystem=subsystem)})
+        except Exception:  # ImportError, OSError (no libudev.so), pyudev errors: use sysfs instead
+            return None
+
+    def read_link(self, path: str) -> Optional[str]:
+        # Only the link's own path is judged (its target is just text): a path under the allowed
+        # prefixes, or a directory on the way to one ("/lib" may be a link to "usr/lib").
+        norm = os.path.normpath(path) if isinstance(path, str) and path.startswith("/") else ""
+        if not norm or not (_under_allowed(norm) or any(p.startswith(norm + "/") for p in ALLOWED_PREFIXES)):
+            raise SourceReadError(str(path), "outside the paths live mode reads (see docs/live-mode.md); refused")
+        if not os.path.islink(path):
+            return None
+        try:
+            return os.readlink(path)
+        except OSError as exc:
+            raise SourceReadError(path, exc.strerror or str(exc)) from None
+
+    def exists(self, path: str) -> bool:
+        return _allowed(path) and os.path.exists(path)
+
+    def is_dir(self, path: str) -> bool:
+        return _allowed(path) and os.path.isdir(path)
+
+    # -- commands -------------------------------------------------------------------------------
+    def command(self, command: str) -> Optional[CommandOutput]:
+        if not self.options.run_commands:
+            return None
+        argv = command_argv(command)
+        if argv is None:
+            raise SourceReadError(command, "not one of the read-only commands live mode may run; refused")
+        binary = shutil.which(argv[0], path=SAFE_PATH)
+        if binary is None:
+            if argv[0] in OPTIONAL_BINARIES:
+                return None
+            raise SourceReadError(f"command: {command}", f"{argv[0]}: command not found (looked in {SAFE_PATH})")
+        env = {"LC_ALL": "C", "LANG": "C", "PATH": SAFE_PATH}
+        timeout = self.options.command_timeout
+        try:
+            proc = subprocess.Popen([binary, *argv[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env, cwd="/", close_fds=True,
+                                    start_new_session=True)
+        except OSError as exc:
+            raise SourceReadError(f"command: {command}", exc.strerror or str(exc)) from None
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            proc.communicate()
+            raise SourceReadError(f"command: {command}", f"timed out after {timeout:g} s; killed") from None
+        if len(out) > MAX_OUTPUT_BYTES:
+            raise SourceReadError(f"command: {command}", f"printed more than {MAX_OUTPUT_BYTES} bytes")
+        return CommandOutput(command=command, stdout=out.decode("utf-8", errors="replace"),
+                             origin=f"command: {command}", exit_status=proc.returncode,
+                             stderr=err[:64 * 1024].decode("utf-8", errors="replace"))
+
+    def processes(self) -> Optional[List[Tuple[int, List[str]]]]:
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return None
+        out: List[Tuple[int, List[str]]] = []
+        for name in names:
+            if not name.isdigit():
+                continue
+            try:
+                raw = read_regular_file(f"/proc/{name}/cmdline", 1 << 20)
+            except SourceReadError:
+                continue  # exited meanwhile, or hidden (hidepid)
+            argv = [part.decode("utf-8", errors="replace") for part in raw.split(b"\x00")]
+            while argv and argv[-1] == "":
+                argv.pop()
+            if argv:
+                out.append((int(name), argv))
+        return sorted(out)
+
+    # -- provenance ---------------------------------------------------------------------------
+    def describe(self, path: str) -> str:
+        how = self._enumerated_by.get(path.rstrip("/"))
+        return f"{path} ({how})" if how else path

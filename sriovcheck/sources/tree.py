@@ -1,0 +1,256 @@
+"""A snapshot as a tree of files: host paths resolved without ever leaving the snapshot.
+
+A root directory, an extracted capture, a capture tarball and (later) a
+sosreport all hold a copy of a host's files at their host paths
+(``sys/bus/pci/devices/...``, ``etc/modprobe.d/...``).  They differ only in
+how one node is looked up and read, so each is a :class:`Tree` (three small
+primitives) and :class:`TreeSource` answers the collector's questions on top
+of it.
+
+Symbolic links are resolved here, one component at a time, inside the
+snapshot: an absolute link target means the snapshot's root (as in a chroot),
+and a relative target that climbs above the root is refused with
+:class:`SourceReadError`.  A link is never handed to the operating system to
+follow, so a hostile snapshot cannot make us read ``/etc/shadow`` of the
+machine running sriovcheck.  sysfs-style links (``physfn``, ``virtfnN``,
+``driver``, ``iommu_group``) are read with :meth:`TreeSource.read_link`,
+which returns the target exactly as stored.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from .base import MAX_FILE_BYTES, Source, SourceReadError
+
+#: Links followed while resolving one path (Linux uses 40 too: ELOOP).
+MAX_LINK_HOPS = 40
+
+#: Longest host path accepted (PATH_MAX).
+MAX_PATH_CHARS = 4096
+
+FILE, DIR, LINK, OTHER = "file", "dir", "link", "other"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One entry of a snapshot, not followed."""
+
+    kind: str  # FILE | DIR | LINK | OTHER (device, fifo, socket: never read)
+    size: Optional[int] = None
+    target: Optional[str] = None  # LINK: the target as stored
+
+
+class Tree(ABC):
+    """The three primitives a snapshot backend provides.
+
+    ``rel`` is a path relative to the snapshot root, components joined by
+    ``/`` ("" is the root).  Callers guarantee no component of ``rel`` except
+    possibly the last is a link (they resolved them).
+    """
+
+    @abstractmethod
+    def node(self, rel: str) -> Optional[Node]:
+        """The entry at ``rel`` without following it; None when absent."""
+
+    @abstractmethod
+    def read(self, rel: str, max_bytes: int) -> bytes:
+        """Bytes of the regular file at ``rel``; SourceReadError when unreadable or over ``max_bytes``."""
+
+    @abstractmethod
+    def children(self, rel: str) -> List[str]:
+        """Names in the directory at ``rel`` (any order)."""
+
+    def close(self) -> None:  # noqa: B027 - most trees hold nothing
+        """Release resources."""
+
+
+def split_host_path(path: str) -> List[str]:
+    """``/sys/bus/../x`` -> ``["sys", "bus", "..", "x"]``; only absolute, NUL-free paths."""
+    if not isinstance(path, str) or not path.startswith("/") or "\x00" in path or len(path) > MAX_PATH_CHARS:
+        raise SourceReadError(repr(path)[:200], "not an absolute host path")
+    return [p for p in path.split("/") if p not in ("", ".")]
+
+
+def resolve(tree: Tree, path: str, follow_last: bool = True) -> Optional[Tuple[str, Node]]:
+    """Resolve host ``path`` inside ``tree``: (physical rel path, node), or None when absent.
+
+    Raises SourceReadError for a link that leaves the snapshot or a link loop.
+    """
+    pending = list(reversed(split_host_path(path)))
+    stack: List[str] = []
+    node = Node(DIR)
+    hops = 0
+    while pending:
+        comp = pending.pop()
+        if comp == "..":
+            if not stack:
+                raise SourceReadError(path, "a symbolic link or '..' leads outside the snapshot; refused")
+            stack.pop()
+            node = Node(DIR)
+            continue
+        rel = "/".join(stack + [comp])
+        found = tree.node(rel)
+        if found is None:
+            return None
+        last = not pending
+        if found.kind == LINK and (follow_last or not last):
+            hops += 1
+            if hops > MAX_LINK_HOPS:
+                raise SourceReadError(path, "too many levels of symbolic links")
+            target = found.target or ""
+            if "\x00" in target or not target:
+                raise SourceReadError(path, "a symbolic link with an empty or invalid target")
+            if target.startswith("/"):
+                stack = []  # absolute: the snapshot's own root, as inside a chroot
+            pending.extend(reversed([p for p in target.split("/") if p not in ("", ".")]))
+            node = Node(DIR)
+            continue
+        if not last and found.kind != DIR:
+            return None  # ENOTDIR: a file used as a directory
+        stack.append(comp)
+        node = found
+    return "/".join(stack), node
+
+
+class TreeSource(Source):
+    """A Source over a :class:`Tree` holding host files at their host paths."""
+
+    def __init__(self, location: str, tree: Tree) -> None:
+        super().__init__(location)
+        self.tree = tree
+
+    def _resolve(self, path: str, follow_last: bool = True) -> Optional[Tuple[str, Node]]:
+        return resolve(self.tree, path, follow_last)
+
+    def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
+        found = self._resolve(path)
+        if found is None:
+            return None
+        rel, node = found
+        if node.kind == DIR:
+            raise SourceReadError(self.describe(path), "is a directory, not a file")
+        if node.kind != FILE:
+            raise SourceReadError(self.describe(path), "not a regular file (device, fifo or socket); refused")
+        if node.size is not None and node.size > max_bytes:
+            raise SourceReadError(self.describe(path), f"larger than the {max_bytes}-byte limit ({node.size} bytes)")
+        try:
+            return self.tree.read(rel, max_bytes)
+        except SourceReadError as exc:
+            raise SourceReadError(self.describe(path), exc.message) from None
+
+    def list_dir(self, path: str) -> Optional[List[str]]:
+        found = self._resolve(path)
+        if found is None or found[1].kind != DIR:
+            return None
+        try:
+            return sorted(self.tree.children(found[0]))
+        except SourceReadError as exc:
+            raise SourceReadError(self.describe(path), exc.message) from None
+
+    def read_link(self, path: str) -> Optional[str]:
+        found = self._resolve(path, follow_last=False)
+        if found is None or found[1].kind != LINK:
+            return None
+        return found[1].target
+
+    def exists(self, path: str) -> bool:
+        try:
+            return self._resolve(path) is not None
+        except SourceReadError:
+            return False
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            found = self._resolve(path)
+        except SourceReadError:
+            return False
+        return found is not None and found[1].kind == DIR
+
+    def close(self) -> None:
+        self.tree.close()
+
+
+# -- a directory on disk ------------------------------------------------------------------------
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_regular_file(full: str, max_bytes: int) -> bytes:
+    """Read a regular file, never following a final link, never blocking on a fifo, at most ``max_bytes``.
+
+    Raises SourceReadError for anything but a readable regular file within the cap.
+    """
+    try:
+        fd = os.open(full, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceReadError(full, "is a symbolic link; refused") from None
+        raise SourceReadError(full, exc.strerror or str(exc)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceReadError(full, "not a regular file; refused")
+        chunks: List[bytes] = []
+        total = 0
+        while True:
+            try:
+                chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            except OSError as exc:
+                raise SourceReadError(full, exc.strerror or str(exc)) from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise SourceReadError(full, f"larger than the {max_bytes}-byte limit")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class DirTree(Tree):
+    """A directory on disk; nodes are read with lstat and never followed by the OS."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = str(base)
+
+    def _full(self, rel: str) -> str:
+        return os.path.join(self.base, rel) if rel else self.base
+
+    def node(self, rel: str) -> Optional[Node]:
+        try:
+            info = os.lstat(self._full(rel))
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+        except OSError as exc:
+            raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        if stat.S_ISLNK(info.st_mode):
+            try:
+                return Node(LINK, target=os.readlink(self._full(rel)))
+            except OSError as exc:
+                raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        if stat.S_ISDIR(info.st_mode):
+            return Node(DIR)
+        if stat.S_ISREG(info.st_mode):
+            return Node(FILE, size=info.st_size)
+        return Node(OTHER)
+
+    def read(self, rel: str, max_bytes: int) -> bytes:
+        try:
+            return read_regular_file(self._full(rel), max_bytes)
+        except SourceReadError as exc:
+            raise SourceReadError(rel, exc.message) from None
+
+    def children(self, rel: str) -> List[str]:
+        try:
+            return os.listdir(self._full(rel))
+        except OSError as exc:
+            raise SourceReadError(rel, exc.strerror or str(exc)) from None
