@@ -1,0 +1,419 @@
+"""``sriovcheck capture``: a snapshot archive of this host's SR-IOV evidence.
+
+The capture records exactly what the collector reads: :class:`RecordingSource`
+wraps the live host (or ``--root DIR``), :func:`sriovcheck.collect.collect_facts`
+runs through it, and every file, listing, link, command output and process
+command line it was given goes into the archive at its host path, with the
+manifest (``sriovcheck-manifest.json``) saying how each item went.  Reading
+the archive back (:mod:`sriovcheck.sources.capture`) therefore gives the same
+facts as the host gave, problems included.
+
+Only QEMU command lines are kept from the process list (others may carry
+secrets), password/PSK values are always scrubbed (:mod:`sriovcheck.redact`),
+and ``--redact`` also replaces hostnames, IP addresses and serial numbers.
+The host is only read; the one file written is the archive (through a
+temporary name beside it, renamed when complete).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import posixpath
+import re
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from . import __version__
+from .collect import collect_facts, is_qemu_process
+from .errors import UsageError
+from .model import HostFacts, SourceInfo
+from .redact import Redactor, scrub_secrets
+from .sources import SourceOptions
+from .sources.base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
+from .sources.capture import FORMAT, FORMAT_VERSION, MANIFEST_NAME
+from .sources.live import command_argv
+from .sources.tree import MAX_LINK_HOPS
+
+#: Files stored only because an exists() said yes are kept up to this size.
+MAX_EXTRA_FILE = 1024 * 1024
+#: A capture larger than this is a runaway; refuse rather than fill the disk.
+MAX_CAPTURE_BYTES = 512 * 1024 * 1024
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def command_member(command: str, taken: Dict[str, str]) -> str:
+    """``commands/<safe name>.txt``, unique within one capture."""
+    base = _UNSAFE.sub("_", command).strip("._-")[:150] or "command"
+    name = f"commands/{base}.txt"
+    n = 1
+    while name in taken.values() and taken.get(command) != name:
+        n += 1
+        name = f"commands/{base}.{n}.txt"
+    taken[command] = name
+    return name
+
+
+class RecordingSource(Source):
+    """Passes every question to ``inner`` and keeps the answer for the archive."""
+
+    def __init__(self, inner: Source, progress: Optional[Callable[[int], None]] = None) -> None:
+        super().__init__(inner.location)
+        self.kind = inner.kind
+        self.inner = inner
+        #: member name -> ("file", bytes) | ("dir", None) | ("link", target)
+        self.members: Dict[str, Tuple[str, Any]] = {}
+        self.items: List[Dict[str, Any]] = []
+        self._links: Dict[str, Optional[str]] = {}
+        self._command_members: Dict[str, str] = {}
+        self._progress = progress
+        self._size = 0
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+    def _item(self, **item: Any) -> None:
+        self.items.append(item)
+        if self._progress is not None:
+            self._progress(len(self.items))
+
+    def _store(self, name: str, kind: str, value: Any = None) -> None:
+        name = name.strip("/")
+        if not name:
+            return
+        old = self.members.get(name)
+        if old is not None and (old[0] != "dir" or kind == "dir"):
+            return  # first answer wins; a later "dir" never hides a link or file
+        if kind == "file":
+            self._size += len(value)
+            if self._size > MAX_CAPTURE_BYTES:
+                raise SourceReadError(name, f"capture would exceed {MAX_CAPTURE_BYTES} bytes; stopped")
+        self.members[name] = (kind, value)
+
+    def _readlink(self, path: str) -> Optional[str]:
+        if path not in self._links:
+            try:
+                self._links[path] = self.inner.read_link(path)
+            except SourceReadError:
+                self._links[path] = None
+        return self._links[path]
+
+    def _physical(self, path: str) -> str:
+        """Where ``path`` really is, storing every link met on the way as a link member."""
+        pending = list(reversed([p for p in path.split("/") if p not in ("", ".")]))
+        current = "/"
+        hops = 0
+        while pending:
+            comp = pending.pop()
+            if comp == "..":
+                current = posixpath.dirname(current) or "/"
+                continue
+            candidate = posixpath.join(current, comp)
+            target = self._readlink(candidate)
+            if target is not None and hops < MAX_LINK_HOPS:
+                hops += 1
+                self._store(candidate, "link", target)
+                if target.startswith("/"):
+                    current = "/"
+                pending.extend(reversed([p for p in target.split("/") if p not in ("", ".")]))
+                continue
+            current = candidate
+        return current
+
+    # -- the Source interface -------------------------------------------------------------------------
+    def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
+        try:
+            data = self.inner.read_bytes(path, max_bytes)
+        except SourceReadError as exc:
+            self._item(kind="file", path=path, status="error", error=exc.message)
+            raise
+        if data is None:
+            self._item(kind="file", path=path, status="missing")
+            return None
+        member = self._physical(path)
+        self._store(member, "file", data)
+        self._item(kind="file", path=path, status="ok", member=member.lstrip("/"), origin=self.inner.describe(path))
+        return data
+
+    def list_dir(self, path: str) -> Optional[List[str]]:
+        try:
+            names = self.inner.list_dir(path)
+        except SourceReadError as exc:
+            self._item(kind="dir", path=path, status="error", error=exc.message)
+            raise
+        if names is None:
+            self._item(kind="dir", path=path, status="missing")
+            return None
+        member = self._physical(path)
+        self._store(member, "dir")
+        for name in names:
+            if "/" in name or name in (".", ".."):
+                continue
+            child = posixpath.join(path, name)
+            target = self._readlink(child)
+            if target is not None:
+                self._store(posixpath.join(member, name), "link", target)
+            elif self.inner.is_dir(child):
+                self._store(posixpath.join(member, name), "dir")
+        self._item(kind="dir", path=path, status="ok", member=member.lstrip("/"), entries=list(names),
+                   origin=self.inner.describe(path))
+        return names
+
+    def read_link(self, path: str) -> Optional[str]:
+        try:
+            target = self.inner.read_link(path)
+        except SourceReadError as exc:
+            self._item(kind="link", path=path, status="error", error=exc.message)
+            raise
+        if target is not None:
+            parent = self._physical(posixpath.dirname(path) or "/")
+            self._store(posixpath.join(parent, posixpath.basename(path)), "link", target)
+        return target
+
+    def _answer(self, kind: str, path: str, answer: bool) -> bool:
+        self._item(kind=kind, path=path, answer=answer)
+        if not answer:
+            return answer
+        member = self._physical(path)
+        if kind == "is_dir" or self.inner.is_dir(path):
+            self._store(member, "dir")
+        elif member.strip("/") not in self.members:
+            try:
+                data = self.inner.read_bytes(path, MAX_EXTRA_FILE)
+            except SourceReadError:
+                data = None  # exists but unreadable (a root-only ACPI table): the answer says enough
+            if data is not None:
+                self._store(member, "file", data)
+        return answer
+
+    def exists(self, path: str) -> bool:
+        return self._answer("exists", path, self.inner.exists(path))
+
+    def is_dir(self, path: str) -> bool:
+        return self._answer("is_dir", path, self.inner.is_dir(path))
+
+    def command(self, command: str) -> Optional[CommandOutput]:
+        try:
+            output = self.inner.command(command)
+        except SourceReadError as exc:
+            self._item(kind="command", command=command, status="error", error=exc.message)
+            raise
+        if output is None:
+            self._item(kind="command", command=command, status="missing")
+            return None
+        member = command_member(command, self._command_members)
+        self._store(member, "file", output.stdout.encode("utf-8"))
+        item: Dict[str, Any] = {"kind": "command", "command": command, "status": "ok", "member": member,
+                                "exit_status": output.exit_status, "origin": output.origin}
+        argv = command_argv(command) if self.inner.kind == "live" else None
+        if argv is not None:
+            item["argv"] = list(argv)
+        if output.stderr:
+            stderr_member = member[: -len(".txt")] + ".stderr.txt"
+            self._store(stderr_member, "file", output.stderr.encode("utf-8"))
+            item["stderr_member"] = stderr_member
+        self._item(**item)
+        return output
+
+    def processes(self) -> Optional[List[Tuple[int, List[str]]]]:
+        found = self.inner.processes()
+        if found is None:
+            self._item(kind="processes", status="unavailable")
+            return None
+        kept = [(pid, argv) for pid, argv in found if is_qemu_process(argv)]
+        for pid, argv in kept:
+            self._store(f"proc/{pid}", "dir")
+            self._store(f"proc/{pid}/cmdline", "file", ("\x00".join(argv) + "\x00").encode("utf-8"))
+        self._store("proc", "dir")
+        self._item(kind="processes", status="ok", kept=len(kept), note="only QEMU command lines are kept")
+        return kept
+
+    def describe(self, path: str) -> str:
+        return self.inner.describe(path)
+
+    def problems(self) -> List[Tuple[str, str]]:
+        return self.inner.problems()
+
+    def info(self) -> SourceInfo:
+        return self.inner.info()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+# -- writing ----------------------------------------------------------------------------------------------
+
+def _utc_stamp(moment: _dt.datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _hostnames(facts: HostFacts, recorder: RecordingSource) -> List[str]:
+    names: List[str] = []
+    if facts.hostname:
+        names.append(facts.hostname)
+    if facts.kernel.uname:
+        parts = facts.kernel.uname.split()
+        if len(parts) > 1:
+            names.append(parts[1])
+    for member in ("proc/sys/kernel/hostname", "etc/hostname"):
+        entry = recorder.members.get(member)
+        if entry is not None and entry[0] == "file":
+            names.extend(entry[1].decode("utf-8", errors="replace").split())
+    return names
+
+
+def _finish_text(data: bytes, path: str, redactor: Optional[Redactor]) -> bytes:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data  # binary (an ACPI table): stored as read
+    text = scrub_secrets(text)
+    if redactor is not None:
+        text = redactor.text(text, path)
+    return text.encode("utf-8")
+
+
+def _default_name(host: Optional[str], moment: _dt.datetime) -> str:
+    safe = _UNSAFE.sub("-", host or "host").strip(".-")[:64] or "host"
+    return f"sriovcheck-{safe}-{_utc_stamp(moment)}.tar.gz"
+
+
+def _target(output: Optional[str], host: Optional[str], moment: _dt.datetime) -> Path:
+    if output is None:
+        return Path.cwd() / _default_name(host, moment)
+    path = Path(output)
+    if path.is_dir():
+        return path / _default_name(host, moment)
+    return path
+
+
+def _tarinfo(name: str, kind: str, size: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if kind == "dir":
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+    elif kind == "link":
+        info.type, info.mode = tarfile.SYMTYPE, 0o777
+    else:
+        info.type, info.mode, info.size = tarfile.REGTYPE, 0o644, size
+    return info
+
+
+def build_manifest(recorder: RecordingSource, facts: HostFacts, created: str, redactor: Optional[Redactor],
+                   root: Optional[str], commands_run: bool) -> Dict[str, Any]:
+    def clean(text: Optional[str]) -> Optional[str]:
+        if text is None:
+            return None
+        text = scrub_secrets(text)
+        return redactor.text(text) if redactor is not None else text
+
+    items = []
+    for item in recorder.items:
+        item = dict(item)
+        if "error" in item:
+            item["error"] = clean(item["error"])
+        items.append(item)
+    info = facts.source
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tool_version": __version__,
+        "created": created,
+        "hostname": clean(facts.hostname),
+        "kernel": facts.kernel.release,
+        "as_root": info.as_root if root is None else None,
+        "source": "live" if root is None else "root directory",
+        "commands_run": commands_run,
+        "redacted": redactor is not None,
+        "items": items,
+        "problems": [{"item": clean(item), "message": clean(message)} for item, message in recorder.problems()],
+    }
+
+
+def write_capture(output: Optional[str], redact: bool = False, root: Optional[str] = None,
+                  run_commands: bool = True, progress: bool = False) -> str:
+    """Capture this host (or ``root``) into a ``.tar.gz``; returns the path written."""
+    from .sources.live import LiveSource
+    from .sources.rootdir import open_source as open_root
+
+    moment = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    created = moment.isoformat().replace("+00:00", "Z")
+    options = SourceOptions(run_commands=run_commands and root is None)
+    inner: Source = open_root(Path(root), options) if root is not None else LiveSource(options)
+
+    def show(count: int) -> None:
+        if count % 50 == 0:
+            sys.stderr.write(f"\rsriovcheck capture: {count} items read")
+            sys.stderr.flush()
+
+    recorder = RecordingSource(inner, show if progress else None)
+    with recorder:
+        facts = collect_facts(recorder)
+    if progress:
+        sys.stderr.write(f"\rsriovcheck capture: {len(recorder.items)} items read\n")
+    redactor = Redactor(_hostnames(facts, recorder)) if redact else None
+    host = facts.hostname
+    if redactor is not None and host:
+        host = redactor.text(host)
+    target = _target(output, host, moment)
+    top = target.name[: -len(".tar.gz")] if target.name.endswith(".tar.gz") else (
+        target.name.rsplit(".", 1)[0] or "sriovcheck-capture")
+    manifest = build_manifest(recorder, facts, created, redactor, root, options.run_commands)
+    _write_archive(target, top, recorder, manifest, redactor, int(moment.timestamp()))
+    if progress:
+        sys.stderr.write(f"sriovcheck capture: wrote {target}\n")
+    return str(target)
+
+
+def _write_archive(target: Path, top: str, recorder: RecordingSource, manifest: Dict[str, Any],
+                   redactor: Optional[Redactor], mtime: int) -> None:
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {target}: directory {parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=str(parent), prefix=".sriovcheck-capture-", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+                tar.addfile(_tarinfo(top, "dir", 0, mtime))
+                data = (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+                tar.addfile(_tarinfo(f"{top}/{MANIFEST_NAME}", "file", len(data), mtime), io.BytesIO(data))
+                dirs = set()
+                for name in recorder.members:
+                    parts = name.split("/")
+                    dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
+                for name in sorted(dirs):
+                    if name not in recorder.members:
+                        tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
+                for name in sorted(recorder.members):
+                    kind, value = recorder.members[name]
+                    if kind == "file":
+                        content = _finish_text(value, "/" + name, redactor)
+                        tar.addfile(_tarinfo(f"{top}/{name}", "file", len(content), mtime), io.BytesIO(content))
+                    elif kind == "link":
+                        info = _tarinfo(f"{top}/{name}", "link", 0, mtime)
+                        info.linkname = value
+                        tar.addfile(info)
+                    else:
+                        tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise
+
+
+__all__ = ["RecordingSource", "build_manifest", "command_member", "write_capture"]
