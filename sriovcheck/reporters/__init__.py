@@ -28,8 +28,16 @@ class RenderOptions:
 
 @hookimpl
 def sriovcheck_register_reporters(register: Callable[..., None]) -> None:
-    from . import json_report, text
+    from . import fixscript, html, json_report, junit, markdown, text
 
     register("text", text.render, extension="txt", description="human-readable, grouped by status (default)")
     register("json", json_report.render, extension="json",
              description="machine-readable sriovcheck.report/1 (a list of reports for several hosts)")
+    register("junit", junit.render, extension="xml",
+             description="JUnit XML for CI (one testsuite per host; valid for the Ant and Jenkins schemas)")
+    register("html", html.render, extension="html",
+             description="self-contained HTML report: summary, SR-IOV topology, filterable results")
+    register("markdown", markdown.render, extension="md",
+             description="compact Markdown for a ticket or merge request: verdict, counts, failures and fixes")
+    register("fix-script", fixscript.render, extension="sh",
+             description="bash script of the fixes, by phase; prints only, unless run with --apply")

@@ -1,0 +1,342 @@
+"""A self-contained HTML report: one file, inline CSS and JS, nothing from the network.
+
+The page is built from jinja2 templates in ``reports/templates/`` (package
+``sriovcheck.templates``) with autoescape on, so every snapshot value -- a
+hostname, a guest name, an interface name -- is text, never markup.  On top
+of that:
+
+* control and bidi characters in snapshot values are shown escaped
+  (``\\x1b``), so a name cannot hide or reorder what is displayed;
+* a Content-Security-Policy ``<meta>`` allows no network loads at all and
+  runs only the page's own style and script, pinned by their SHA-256 hashes:
+  an injected ``<script>`` or ``onerror=`` handler would not run even if
+  escaping ever failed;
+* no snapshot value is ever placed in a URL, a style or the script.
+
+It reads without JavaScript (everything is shown; the filters and copy
+buttons appear only when scripts run), prints (filters hidden, every result
+expanded) and reflows on a narrow screen.
+
+jinja2 is imported only when a report is rendered: start-up time matters.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+
+from ..model import HostFacts, NetInterface, PciFunction, VfEntry
+from ..results import STATUS_ORDER, Report, Result, Severity, Status
+from .common import (
+    gate_failed,
+    host_labels,
+    one_line,
+    printable,
+    run_timestamp,
+    sorted_results,
+)
+
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+SCRIPT = "report.js"
+
+STATUSES: Tuple[str, ...] = tuple(s.value for s in STATUS_ORDER)
+SEVERITIES: Tuple[str, ...] = tuple(s.value for s in sorted(Severity, key=lambda s: -s.rank))
+#: Results whose subject marks a PF/VF/guest as a problem in the topology.
+_PROBLEM_STATUSES = (Status.FAIL, Status.ERROR)
+_ZERO_MAC = "00:00:00:00:00:00"
+
+
+@dataclass(frozen=True)
+class VfRow:
+    index: int
+    address: Optional[str]
+    mac: Optional[str]
+    driver: Optional[str]
+    guests: Tuple[str, ...]
+    vlan: Optional[int]
+    spoofchk: Optional[bool]
+    trust: Optional[bool]
+    link_state: Optional[str]
+    problems: Tuple[str, ...]
+    zero_mac: bool
+
+
+@dataclass(frozen=True)
+class PfView:
+    address: str
+    interfaces: Tuple[str, ...]
+    device: Optional[str]
+    driver: Optional[str]
+    total_vfs: Optional[int]
+    num_vfs: Optional[int]
+    numa_node: Optional[int]
+    problems: Tuple[str, ...]
+    vfs: Tuple[VfRow, ...]
+    #: False when no source listed this PF's VFs (the table is then empty because unknown).
+    vfs_known: bool
+
+
+@dataclass(frozen=True)
+class GuestView:
+    name: str
+    kind: str
+    running: Optional[bool]
+    os: Optional[str]
+    cpu: Optional[str]
+    devices: Tuple[str, ...]
+    problems: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Bar:
+    status: str
+    count: int
+    x: str
+    width: str
+
+
+@dataclass
+class HostView:
+    index: int
+    anchor: str
+    label: str
+    report: Report
+    verdict: str
+    gate_failed: bool
+    meta: List[Tuple[str, Any]] = field(default_factory=list)
+    counts: Dict[str, int] = field(default_factory=dict)
+    by_severity: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    bars: List[Bar] = field(default_factory=list)
+    pfs: List[PfView] = field(default_factory=list)
+    pci_known: bool = False
+    guests: List[GuestView] = field(default_factory=list)
+    results: List[Result] = field(default_factory=list)
+    worst: Optional[Result] = None
+
+
+def _problem_index(report: Report) -> Dict[str, List[str]]:
+    """Subject id (BDF, MAC, guest name, interface) -> rule ids failing on it."""
+    index: Dict[str, List[str]] = {}
+    for result in report.results:
+        if result.status in _PROBLEM_STATUSES and result.subject.id:
+            rules = index.setdefault(result.subject.id.lower(), [])
+            if result.rule not in rules:
+                rules.append(result.rule)
+    return index
+
+
+def _problems_for(index: Dict[str, List[str]], keys: Sequence[Optional[str]]) -> Tuple[str, ...]:
+    found: List[str] = []
+    for key in keys:
+        if not key:
+            continue
+        for rule in index.get(key.lower(), ()):
+            if rule not in found:
+                found.append(rule)
+    return tuple(sorted(found))
+
+
+def _device_name(fn: PciFunction) -> Optional[str]:
+    parts = [p for p in (fn.vendor_name, fn.device_name) if p]
+    if parts:
+        name = " ".join(parts)
+        return f"{name} [{fn.vendor_device}]" if fn.vendor_device else name
+    return fn.vendor_device
+
+
+def _vf_rows(facts: HostFacts, pf: PciFunction, problems: Dict[str, List[str]]) -> Tuple[Tuple[VfRow, ...], bool]:
+    addresses: Dict[int, str] = {}
+    for index, address in pf.virtfns or ():
+        addresses[index] = address
+    for vf in facts.virtual_functions(pf):
+        if vf.vf_index is not None:
+            addresses.setdefault(vf.vf_index, vf.address)
+    table: Dict[int, VfEntry] = {}
+    pf_ifaces: List[NetInterface] = [i for i in (facts.interfaces or ()) if i.address == pf.address]
+    for iface in pf_ifaces:
+        for entry in iface.vfs or ():
+            table.setdefault(entry.index, entry)
+    known = pf.virtfns is not None or bool(addresses) or any(i.vfs is not None for i in pf_ifaces)
+    rows: List[VfRow] = []
+    for index in sorted(set(addresses) | set(table)):
+        address = addresses.get(index)
+        entry = table.get(index)
+        fn = facts.function(address) if address else None
+        own_ifaces = facts.interfaces_of(address) if address else ()
+        mac = entry.mac if entry and entry.mac is not None else next((i.mac for i in own_ifaces if i.mac), None)
+        guests = tuple(g.name for g in facts.guests_using(address)) if address else ()
+        labels = [f"{i.name} vf {index}" for i in pf_ifaces] + [f"{i.name}/vf{index}" for i in pf_ifaces]
+        keys = [address, mac, *labels, *(i.name for i in own_ifaces), *guests]
+        rows.append(VfRow(
+            index=index, address=address, mac=mac, driver=fn.driver if fn else None, guests=guests,
+            vlan=entry.vlan if entry else None, spoofchk=entry.spoofchk if entry else None,
+            trust=entry.trust if entry else None, link_state=entry.link_state if entry else None,
+            problems=_problems_for(problems, keys), zero_mac=mac == _ZERO_MAC,
+        ))
+    return tuple(rows), known
+
+
+def _topology(facts: HostFacts, problems: Dict[str, List[str]]) -> List[PfView]:
+    views = []
+    for pf in facts.physical_functions():
+        vfs, known = _vf_rows(facts, pf, problems)
+        sriov = pf.sriov
+        views.append(PfView(
+            address=pf.address, interfaces=pf.interfaces, device=_device_name(pf), driver=pf.driver,
+            total_vfs=sriov.total_vfs if sriov else None, num_vfs=sriov.num_vfs if sriov else None,
+            numa_node=pf.numa_node, problems=_problems_for(problems, [pf.address, *pf.interfaces]),
+            vfs=vfs, vfs_known=known,
+        ))
+    return views
+
+
+def _guests(facts: HostFacts, problems: Dict[str, List[str]]) -> List[GuestView]:
+    views = []
+    for guest in facts.guests or ():
+        devices = tuple(f"{d.address} ({d.via}{', ' + d.driver if d.driver else ''})" for d in guest.devices)
+        cpu = guest.cpu_model or guest.cpu_mode
+        if guest.cpu_default:
+            cpu = f"{cpu or 'QEMU default'} (default model)"
+        os_text = " ".join(p for p in (guest.os_id, guest.arch) if p) or None
+        views.append(GuestView(name=guest.name, kind=guest.kind, running=guest.running, os=os_text, cpu=cpu,
+                               devices=devices, problems=_problems_for(problems, [guest.name])))
+    return views
+
+
+def _bars(counts: Dict[str, int]) -> List[Bar]:
+    total = sum(counts.values())
+    bars, x = [], 0.0
+    for status in STATUSES:
+        count = counts.get(status, 0)
+        if not count or not total:
+            continue
+        width = 100.0 * count / total
+        bars.append(Bar(status, count, f"{x:.3f}", f"{width:.3f}"))
+        x += width
+    return bars
+
+
+def _meta(report: Report, label: str, timestamp: str) -> List[Tuple[str, Any]]:
+    facts = report.facts
+    source = f"{facts.source.kind} {facts.source.location}"
+    rows: List[Tuple[str, Any]] = [
+        ("Host", facts.hostname),
+        ("Kernel", facts.kernel.release),
+        ("Source", source),
+        ("Collected", facts.source.collected_at),
+        ("Checked", f"{timestamp} UTC"),
+        ("Profile", report.profile),
+        ("sriovcheck", report.tool_version or None),
+    ]
+    if facts.cpu.vendor is not None or facts.cpu.model_name is not None:
+        rows.append(("CPU", facts.cpu.model_name or facts.cpu.vendor))
+    if facts.iommu.group_count is not None:
+        rows.append(("IOMMU groups", facts.iommu.group_count))
+    return rows
+
+
+def _host_view(report: Report, index: int, label: str, timestamp: str, fail_on: str) -> HostView:
+    problems = _problem_index(report)
+    results = sorted_results(report)
+    by_severity = {sev: {st: 0 for st in STATUSES} for sev in SEVERITIES}
+    for result in results:
+        by_severity[result.severity.value][result.status.value] += 1
+    counts = report.counts()
+    facts = report.facts
+    return HostView(
+        index=index, anchor=f"host-{index + 1}", label=label, report=report, verdict=report.verdict(),
+        gate_failed=gate_failed(report, fail_on), meta=_meta(report, label, timestamp), counts=counts,
+        by_severity=by_severity, bars=_bars(counts), pfs=_topology(facts, problems),
+        pci_known=facts.pci is not None, guests=_guests(facts, problems), results=results, worst=report.worst(),
+    )
+
+
+def _rule_choices(hosts: Sequence[HostView]) -> List[Tuple[str, str]]:
+    seen: Dict[str, str] = {}
+    for host in hosts:
+        for result in host.results:
+            seen.setdefault(result.rule, result.name)
+    return sorted(seen.items())
+
+
+def _csp_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+class Multiline(str):
+    """Text shown with its line breaks (fix text, commands): only other control characters are escaped."""
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}``: None prints as nothing, text gets control characters escaped.
+
+    A name is one line: a newline in it shows as ``\\x0a`` rather than being
+    lost in HTML whitespace.  Markup (the page's own CSS and JS) passes
+    untouched; everything else is then HTML-escaped by autoescape.
+    """
+    from markupsafe import Markup
+
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, Multiline):
+        return printable(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return one_line(value)  # names, Subject and Evidence objects: their str(), on one line
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    from importlib.resources import files
+
+    from jinja2 import Environment, FunctionLoader, StrictUndefined
+
+    folder = files("sriovcheck.templates")
+
+    def load(name: str) -> Optional[str]:
+        resource = folder / name
+        return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+    env = Environment(loader=FunctionLoader(load), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, finalize=_finalize, keep_trailing_newline=True)
+    env.filters["one_line"] = one_line
+    env.filters["multiline"] = Multiline
+    return env
+
+
+def _asset(name: str) -> str:
+    from importlib.resources import files
+
+    return (files("sriovcheck.templates") / name).read_text(encoding="utf-8")
+
+
+def render(reports: Sequence[Report], options: Any = None) -> str:
+    from markupsafe import Markup
+
+    timestamp = run_timestamp(options, reports)
+    fail_on = str(getattr(options, "fail_on", "error") or "error")
+    labels = host_labels(reports)
+    hosts = [_host_view(r, i, label, timestamp, fail_on) for i, (r, label) in enumerate(zip(reports, labels))]
+    css, js = _asset(STYLESHEET), _asset(SCRIPT)
+    csp = ("default-src 'none'; img-src data:; "
+           f"style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
+           "base-uri 'none'; form-action 'none'")
+    totals = {status: sum(h.counts.get(status, 0) for h in hosts) for status in STATUSES}
+    failed_hosts: Set[int] = {h.index for h in hosts if h.gate_failed}
+    verdict = "error" if any(h.verdict == "error" for h in hosts) and not any(h.verdict == "fail" for h in hosts) \
+        else ("fail" if any(h.verdict == "fail" for h in hosts) else "pass")
+    title = labels[0] if len(hosts) == 1 else f"{len(hosts)} hosts"
+    template = _environment().get_template(TEMPLATE)
+    return template.render(
+        title=title, hosts=hosts, fleet=len(hosts) > 1, timestamp=timestamp, fail_on=fail_on,
+        verdict=verdict, totals=totals, failed_hosts=failed_hosts, statuses=STATUSES, severities=SEVERITIES,
+        rules=_rule_choices(hosts), css=Markup(css), js=Markup(js), csp=csp,
+        tool_version=next((r.tool_version for r in reports if r.tool_version), ""),
+        total_results=sum(len(h.results) for h in hosts), Status=Status,
+    )

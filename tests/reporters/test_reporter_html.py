@@ -1,0 +1,181 @@
+"""The HTML report without a browser: self-contained, escaped, complete, deterministic."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from typing import Dict, List, Optional, Tuple
+
+from reportkit import XSS, failing_report, make_report, options
+
+from sriovcheck.model import HostFacts, SourceInfo
+from sriovcheck.reporters import html
+from sriovcheck.results import STATUS_ORDER, Report
+
+#: Everything the page may contain; nothing here can load a resource except <link rel=icon href="data:,">.
+ALLOWED_TAGS = {
+    "html", "head", "meta", "link", "title", "style", "body", "header", "main", "footer", "section", "article",
+    "div", "span", "p", "h1", "h2", "h3", "h4", "h5", "a", "strong", "code", "pre", "ul", "li", "dl", "dt", "dd",
+    "table", "thead", "tbody", "tr", "th", "td", "br", "details", "summary", "form", "fieldset", "legend", "label",
+    "input", "select", "option", "button", "output", "svg", "rect", "script",
+}
+URL_ATTRIBUTES = {"src", "href", "action", "formaction", "srcset", "poster", "data", "background", "xlink:href",
+                  "ping", "manifest", "cite"}
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: List[Tuple[str, Dict[str, Optional[str]]]] = []
+        self.text: List[str] = []
+        self._in: List[str] = []
+        self.style = ""
+        self.script = ""
+
+    def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._in and self._in[-1] == tag:
+            self._in.pop()
+
+    def handle_data(self, data: str) -> None:
+        current = self._in[-1] if self._in else ""
+        if current == "style":
+            self.style += data
+        elif current == "script":
+            self.script += data
+        else:
+            self.text.append(data)
+
+
+def _parse(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    return page
+
+
+def _hash(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def test_self_contained_nothing_from_the_network(fleet: List[Report]) -> None:
+    text = html.render(fleet, options())
+    page = _parse(text)
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    for tag, attrs in page.tags:
+        for name, value in attrs.items():
+            if name in URL_ATTRIBUTES:
+                assert value is not None and (value.startswith("#") or value == "data:,"), (tag, name, value)
+    assert not re.search(r"(?i)\b(?:https?|ftp|wss?):", page.style + page.script)
+    assert "@import" not in page.style and "url(" not in page.style
+    csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["style-src"] == f"'{_hash(page.style)}'"  # the page's own style, nothing else
+    assert directives["script-src"] == f"'{_hash(page.script)}'"
+    assert directives["img-src"] == "data:"
+    assert [t for t, _ in page.tags].count("script") == 1
+
+
+def test_hostile_names_are_escaped(hostile: Report) -> None:
+    text = html.render([hostile], options())
+    page = _parse(text)
+    assert [t for t, _ in page.tags].count("script") == 1
+    assert "img" not in {t for t, _ in page.tags}
+    assert not any(name.startswith("on") for _, attrs in page.tags for name in attrs)
+    body = "".join(page.text)
+    assert XSS in body  # shown as text
+    assert "\x1b" not in text and "\x00" not in text and "\u202e" not in text
+    assert "\\x1b[31m" in body and "\\u202e" in body
+    # A newline in a name is shown, not swallowed by HTML whitespace.
+    assert "eth0$(touch" in body and "`'\\x0a<script>" in body
+
+
+def test_header_summary_and_chart(failing: Report) -> None:
+    page = _parse(html.render([failing], options()))
+    body = " ".join(page.text)
+    for expected in ("web01.example.com", "5.14.0-70.el9.x86_64", "capture /srv/captures/web01.tar.gz",
+                     "2026-02-01T12:00:00 UTC", "default", "0.1.0", "fails the CI gate"):
+        assert expected in body
+    rects = [a for t, a in page.tags if t == "rect"]
+    assert [r["class"] for r in rects] == ["s-fail", "s-error", "s-manual", "s-waived", "s-skip", "s-pass"]
+    widths = [float(r["width"]) for r in rects]
+    assert abs(sum(widths) - 100.0) < 0.01
+    assert widths[0] == max(widths)  # 8 of 15 results fail
+
+
+def test_topology(failing: Report) -> None:
+    text = html.render([failing], options())
+    page = _parse(text)
+    body = " ".join(page.text)
+    for expected in ("0000:01:00.0", "enp1s0f0", "I350 Gigabit Network Connection", "igb", "0000:01:10.0",
+                     "0000:01:10.4", "00:00:00:00:00:00", "52:54:00:12:34:56", "igbvf", "db01", "win2k8",
+                     "The VF list is not in this source.", "No VFs."):
+        assert expected in body, expected
+    # The VF with the zero MAC is highlighted with the rule that found it.
+    row = re.search(r'<tr class="problem">\s*<td class="num">0</td>.*?</tr>', text, re.S)
+    assert row and "SRIOV201" in row.group(0) and '<td class="mono bad">00:00:00:00:00:00' in row.group(0)
+    assert '<article class="pf problem">\n<h4><span class="bdf">0000:05:00.0' in text
+
+
+def test_results_sorted_failures_first_with_fixes(failing: Report) -> None:
+    text = html.render([failing], options())
+    page = _parse(text)
+    details = [a for t, a in page.tags if t == "details"]
+    order = [s.value for s in STATUS_ORDER]
+    statuses = [d["data-status"] for d in details]
+    assert statuses == sorted(statuses, key=order.index)
+    assert len(details) == len(failing.results)
+    assert all("open" in d for d in details if d["data-status"] in ("fail", "error", "manual"))
+    assert not any("open" in d for d in details if d["data-status"] == "pass")
+    # Each failure's fix is in a copyable block.
+    assert "<pre><code>ip link set enp1s0f0 vf 0 mac 02:00:00:01:00:00\nMake it persistent" in text
+    assert text.count('class="copy"') >= 8
+    assert "<strong>Waived:</strong> lab host; accepted until 2026-06-30" in text
+    assert "Collection problems" in text and "command timed out after 10s" in text
+    assert "matched nothing: no such subject" in text
+
+
+def test_fleet_overview_links_each_host(fleet: List[Report]) -> None:
+    text = html.render(fleet, options())
+    page = _parse(text)
+    assert "Fleet overview" in "".join(page.text)
+    links = [a["href"] for t, a in page.tags if t == "a"]
+    assert links == ["#host-1", "#host-2", "#host-3"]
+    ids = {a.get("id") for _, a in page.tags}
+    assert {"host-1", "host-2", "host-3"} <= ids
+    assert "This source could not be read." in text
+    rules = {r.rule for r in fleet[0].results + fleet[1].results}
+    assert text.count('<option value="') == len(rules) + 3 + 2  # each rule, each host, and the two "all"
+
+
+def test_single_host_has_no_fleet_overview(failing: Report) -> None:
+    assert "Fleet overview" not in html.render([failing], options())
+
+
+def test_unknown_facts_say_unknown() -> None:
+    report = make_report(HostFacts(source=SourceInfo(kind="fixture", location="/x")), [])
+    text = html.render([report], options())
+    assert "No PCI device list in this source: the topology is unknown." in text
+    assert '<dt>Kernel</dt><dd><span class="unknown" title="no source told this">unknown</span></dd>' in text
+    assert "No results: no rule was selected." in text
+
+
+def test_deterministic(fleet: List[Report]) -> None:
+    assert html.render(fleet, options()) == html.render([failing_report(), *fleet[1:]], options())
+
+
+def test_jinja2_is_imported_only_when_rendering() -> None:
+    code = ("import sys\n"
+            "from sriovcheck.reporters import sriovcheck_register_reporters\n"
+            "found = {}\n"
+            "sriovcheck_register_reporters(lambda name, render, **kw: found.setdefault(name, render))\n"
+            "assert {'junit', 'html', 'markdown', 'fix-script'} <= set(found), found\n"
+            "print('jinja2' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,221 @@
+"""The HTML report in a real browser: Debian's headless Chromium driven by selenium + chromedriver.
+
+Checks: no console errors (a wrong CSP hash or a script error would be one),
+no network request other than the page itself, the filters hide and show
+rows, the copy button works, hostile names render as text and run nothing,
+the page reads without JavaScript and prints without the filters.
+Screenshots go to test-artifacts/ (gitignored) for a person to look at.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, List, Tuple
+
+import pytest
+from reportkit import ARTIFACTS, XSS, options
+
+from sriovcheck.reporters import html
+from sriovcheck.results import Report
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMEDRIVER = shutil.which("chromedriver")
+if CHROMIUM is None or CHROMEDRIVER is None:
+    pytest.skip("BROWSER TEST NOT RUN: Debian packages 'chromium' and 'chromium-driver' are needed "
+                f"(chromium: {CHROMIUM}, chromedriver: {CHROMEDRIVER}); .ci/run installs them",
+                allow_module_level=True)
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the [test] extra")
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+def _driver(profile: Path, javascript: bool = True) -> Any:
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
+                 "--window-size=1280,900"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    if not javascript:
+        opts.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    profile = Path(tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path))
+    driver = _driver(profile)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open(driver: Any, reports: List[Report], path: Path) -> str:
+    path.write_text(html.render(reports, options()), encoding="utf-8")
+    url = path.resolve().as_uri()
+    driver.get("about:blank")
+    for log in ("browser", "performance"):  # drop what the start page logged: only this page counts
+        driver.get_log(log)
+    driver.get(url)
+    assert driver.execute_script("return document.readyState") == "complete"
+    return url
+
+
+def _console_errors(driver: Any) -> List[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+
+
+def _requests(driver: Any) -> List[Tuple[str, str]]:
+    """(url, document that asked for it) of every request and websocket the browser logged."""
+    found = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message["params"]
+        if message["method"] == "Network.requestWillBeSent":
+            found.append((params["request"]["url"], params.get("documentURL", "")))
+        elif message["method"] == "Network.webSocketCreated":
+            found.append((params["url"], ""))
+    return found
+
+
+def _screenshot(driver: Any, name: str, width: int = 1280, mobile: bool = False) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": min(max(height, 600), 12000), "deviceScaleFactor": 1, "mobile": mobile})
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": min(max(height, 600), 12000), "deviceScaleFactor": 1, "mobile": mobile})
+    path = ARTIFACTS / f"{name}.png"
+    assert driver.save_screenshot(str(path))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return path
+
+
+def _visible(driver: Any) -> List[str]:
+    return [row.get_attribute("data-status") for row in driver.find_elements(By.CSS_SELECTOR, "details.result")
+            if row.is_displayed()]
+
+
+def test_loads_without_errors_or_network(browser: Any, fleet: List[Report], tmp_path: Path) -> None:
+    url = _open(browser, fleet, tmp_path / "fleet.html")
+    assert "js" in browser.find_element(By.TAG_NAME, "html").get_attribute("class").split()  # the script ran
+    assert _console_errors(browser) == []
+    requests = _requests(browser)
+    # The page itself and nothing else: no request made by this document but for itself or data:
+    # URLs, and no request to the network at all from anywhere in the browser.
+    assert (url, url) in requests
+    assert all(u == url or u.startswith("data:") for u, document in requests if document == url), requests
+    assert not [u for u, _ in requests if u.split(":", 1)[0].lower() in ("http", "https", "ws", "wss", "ftp")]
+    assert browser.find_element(By.CSS_SELECTOR, "#filters").is_displayed()
+    assert browser.find_element(By.CSS_SELECTOR, "output.shown").text == "17 results"
+    assert _screenshot(browser, "html-report-fleet").stat().st_size > 10_000
+    assert _screenshot(browser, "html-report-fleet-narrow", width=390, mobile=True).stat().st_size > 10_000
+    # Narrow screen: nothing wider than the viewport except inside scrollable tables.
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    overflow = browser.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1
+    assert _console_errors(browser) == []
+
+
+def test_filters_hide_and_show_rows(browser: Any, failing: Report, tmp_path: Path) -> None:
+    _open(browser, [failing], tmp_path / "report.html")
+    total = len(failing.results)
+    assert len(_visible(browser)) == total
+    shown = browser.find_element(By.CSS_SELECTOR, "output.shown")
+
+    browser.find_element(By.CSS_SELECTOR, "input[name=status][value=pass]").click()
+    visible = _visible(browser)
+    assert "pass" not in visible and len(visible) == total - 3
+    assert shown.text == f"{total - 3} of {total} results shown"
+    browser.find_element(By.CSS_SELECTOR, "input[name=status][value=pass]").click()
+    assert len(_visible(browser)) == total
+
+    browser.find_element(By.CSS_SELECTOR, "input[name=severity][value=error]").click()
+    assert len(_visible(browser)) == total - sum(1 for r in failing.results if r.severity.value == "error")
+    browser.find_element(By.CSS_SELECTOR, "input[name=severity][value=error]").click()
+
+    Select(browser.find_element(By.CSS_SELECTOR, "select[name=rule]")).select_by_value("SRIOV201")
+    rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "details.result") if r.is_displayed()]
+    assert [r.get_attribute("data-rule") for r in rows] == ["SRIOV201"]
+    Select(browser.find_element(By.CSS_SELECTOR, "select[name=rule]")).select_by_value("")
+
+    search = browser.find_element(By.CSS_SELECTOR, "input[name=q]")
+    search.send_keys("WIN2K8")  # case-insensitive, over the whole result text
+    rules = sorted(r.get_attribute("data-rule") for r in browser.find_elements(By.CSS_SELECTOR, "details.result")
+                   if r.is_displayed())
+    assert rules == ["SRIOV301", "SRIOV302", "SRIOV303", "SRIOV304"]
+    search.send_keys("nothing matches this")
+    assert _visible(browser) == []
+    assert browser.find_element(By.CSS_SELECTOR, ".none-shown").is_displayed()
+
+    browser.find_element(By.CSS_SELECTOR, "button[type=reset]").click()
+    assert len(_visible(browser)) == total
+    assert not browser.find_element(By.CSS_SELECTOR, ".none-shown").is_displayed()
+    assert _console_errors(browser) == []
+    _screenshot(browser, "html-report-single")
+    _screenshot(browser, "html-report-single-narrow", width=390, mobile=True)
+
+
+def test_copy_button(browser: Any, failing: Report, tmp_path: Path) -> None:
+    _open(browser, [failing], tmp_path / "report.html")
+    button = browser.find_element(By.CSS_SELECTOR, "details.result button.copy")
+    assert button.is_displayed() and button.text == "Copy"
+    button.click()
+    # The clipboard answers asynchronously; the label then says what happened (and reverts later).
+    WebDriverWait(browser, 5, poll_frequency=0.02).until(
+        lambda _: button.text in ("Copied", "Selected: press Ctrl+C"))
+    assert _console_errors(browser) == []
+
+
+def test_hostile_names_render_as_text(browser: Any, hostile: Report, tmp_path: Path) -> None:
+    _open(browser, [hostile], tmp_path / "hostile.html")
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 -- raises when no alert() ran
+    assert browser.find_element(By.CSS_SELECTOR, ".title-host").text == XSS
+    assert browser.find_element(By.CSS_SELECTOR, "h2 .host-name").text == XSS
+    guest_cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "td.guest")]
+    assert any(c.startswith(XSS) for c in guest_cells)
+    assert XSS in browser.find_element(By.CSS_SELECTOR, ".iface").text
+    assert browser.execute_script("return document.images.length") == 0
+    assert browser.execute_script("return document.scripts.length") == 1
+    assert _console_errors(browser) == []
+    _screenshot(browser, "html-report-hostile")
+
+
+def test_readable_without_javascript(tmp_path: Path, failing: Report) -> None:
+    driver = _driver(Path(tempfile.mkdtemp(prefix="chromium-nojs-", dir=tmp_path)), javascript=False)
+    try:
+        _open(driver, [failing], tmp_path / "report.html")
+        assert "no-js" in driver.find_element(By.TAG_NAME, "html").get_attribute("class").split()
+        assert not driver.find_element(By.CSS_SELECTOR, "#filters").is_displayed()
+        assert len(_visible(driver)) == len(failing.results)
+        assert not any(b.is_displayed() for b in driver.find_elements(By.CSS_SELECTOR, "button.copy"))
+        fix = driver.find_element(By.CSS_SELECTOR, "details.result[data-rule=SRIOV201] pre")
+        assert fix.is_displayed() and "ip link set enp1s0f0 vf 0 mac 02:00:00:01:00:00" in fix.text
+        _screenshot(driver, "html-report-no-javascript")
+    finally:
+        driver.quit()
+
+
+def test_print_layout(browser: Any, failing: Report, tmp_path: Path) -> None:
+    _open(browser, [failing], tmp_path / "report.html")
+    browser.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not browser.find_element(By.CSS_SELECTOR, "#filters").is_displayed()
+    assert all(r.get_attribute("open") is not None for r in browser.find_elements(By.CSS_SELECTOR, "details.result"))
+    pdf = browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})
+    assert len(pdf["data"]) > 1000
+    assert _console_errors(browser) == []
