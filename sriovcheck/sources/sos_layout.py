@@ -1,0 +1,411 @@
+"""What sos puts where: pure knowledge of the sosreport layout, sos 3.0 to 4.x.
+
+Nothing here touches the file system.  :mod:`sriovcheck.sources.sosreport`
+uses it to answer the collector's host-path and canonical-command questions
+from a sosreport.  The facts behind every table are in
+``shared/reference/sosreport.md`` (sections 1 and 2); the names are the ones
+sos writes, old and new, so a report from any release is read the same way.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+#: The directory whose parent is the sosreport root (insights-core's ``SosArchiveContext.marker``).
+MARKER = "sos_commands"
+
+#: Top-level entries that only a sosreport has; they confirm a root found through the marker.
+CONFIRMING = ("version.txt", "sos_logs", "sos_reports")
+
+#: sos's own bookkeeping folders: never host paths.
+SOS_INTERNAL = ("sos_commands", "sos_logs", "sos_reports", "sos_strings", "sos_containers")
+
+#: Highest sos major version whose layout we know; a newer one is read, with a warning.
+KNOWN_MAJORS = (3, 4)
+
+# -- command names --------------------------------------------------------------------------------
+
+_BIN_PREFIX = re.compile(r"^/(usr/|)(bin|sbin)/")
+_NOT_NAME = re.compile(r"[^\w\-./]+")
+
+
+def mangle_command(command: str, name_max: int = 255) -> str:
+    """The file name sos gives a command's output (``_mangle_command``, same rule 3.0 - 4.x).
+
+    ``ip -s -d link`` -> ``ip_-s_-d_link``; ``ls -alZR /sys/firmware/`` ->
+    ``ls_-alZR_.sys.firmware``.  sos 3.0/3.1 cut at 64 characters and 3.2 did
+    not cut at all; callers that must match those also try the uncut name.
+    """
+    name = _BIN_PREFIX.sub("", command)
+    name = _NOT_NAME.sub("_", name)
+    name = name.replace("/", ".").strip(" ._-")
+    return name[:name_max]
+
+
+# -- version ----------------------------------------------------------------------------------------
+
+_VERSION_LINE = re.compile(r"^\s*(?:sos report|sosreport|sos-report|sos)\s*:\s*([0-9][0-9A-Za-z.+~_-]{0,40})\s*$")
+
+
+def parse_version_txt(text: str) -> Optional[str]:
+    """``sos report: 4.5.6`` (4.x) or ``sosreport: 3.9`` (3.x, and Debian's 4.0) -> the version."""
+    for line in text.splitlines()[:5]:
+        found = _VERSION_LINE.match(line)
+        if found:
+            return found.group(1)
+    return None
+
+
+_PLUGIN_LINE = re.compile(r"^([a-z][a-z0-9_]{0,63}): ?\S{0,40}$")
+
+
+def parse_version_plugins(text: str) -> Optional[Tuple[str, ...]]:
+    """The plugins listed after the version line (sos 3.x and Debian's 4.0: one ``plugin: version`` each).
+
+    These are the plugins that were loaded, i.e. that ran; None when the file lists none.
+    """
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines[:5]) if _VERSION_LINE.match(line)), None)
+    if start is None:
+        return None
+    names = []
+    for line in lines[start + 1:start + 2001]:
+        found = _PLUGIN_LINE.match(line.strip())
+        if found:
+            names.append(found.group(1))
+    return tuple(names) or None
+
+
+def version_major(version: Optional[str]) -> Optional[int]:
+    if not version:
+        return None
+    found = re.match(r"([0-9]{1,4})\.", version + ".")
+    return int(found.group(1)) if found else None
+
+
+# -- manifest ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ManifestCommand:
+    """One command a sos plugin ran, as recorded in ``sos_reports/manifest.json`` (sos >= 4.0)."""
+
+    plugin: str
+    exec: str
+    #: Output file relative to the sos root; None when sos kept no output (e.g. exit 127).
+    filepath: Optional[str]
+    return_code: Optional[int]
+    truncated: Optional[bool] = None
+
+    @property
+    def ran_ok(self) -> bool:
+        return self.return_code == 0
+
+    def failure(self) -> str:
+        """Why this command gave nothing usable, in words (for collection problems)."""
+        code = self.return_code
+        if code in (126, 127):
+            why = "command not found on the host" if code == 127 else "command not executable on the host"
+        elif code == 124:
+            why = "timed out"
+        elif code is None:
+            why = "no exit status recorded"
+        else:
+            why = f"exit status {code}"
+        shown = self.exec if len(self.exec) <= 80 else self.exec[:77] + "..."
+        return f"sos ran '{shown}' ({self.plugin} plugin) but it failed: {why}"
+
+
+@dataclass(frozen=True)
+class SosManifest:
+    """The parts of ``manifest.json`` we use: sos version, plugins and every command run."""
+
+    version: Optional[str]
+    #: Plugins with a section in the manifest: the ones that ran (sos 4.0 leaves enabled_plugins empty).
+    ran_plugins: Optional[Tuple[str, ...]]
+    commands: Tuple[ManifestCommand, ...]
+    start_time: Optional[str] = None
+    cmdline: Optional[str] = None
+
+    def plugin_ran(self, plugin: str) -> Optional[bool]:
+        """True when ``plugin`` ran, False when known not to, None when the manifest cannot say."""
+        if not self.ran_plugins:
+            return None
+        return plugin in self.ran_plugins
+
+    def by_filepath(self, filepath: str) -> Optional[ManifestCommand]:
+        for entry in self.commands:
+            if entry.filepath == filepath:
+                return entry
+        return None
+
+    def matching(self, pattern: "re.Pattern[str]") -> List[ManifestCommand]:
+        """Commands whose ``exec`` matches ``pattern`` (fullmatch), in the order sos ran them."""
+        return [entry for entry in self.commands if pattern.fullmatch(entry.exec)]
+
+
+class ManifestError(ValueError):
+    """manifest.json is not the JSON sos writes."""
+
+
+def _str_or_none(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None
+
+
+def _str_tuple(value: Any) -> Optional[Tuple[str, ...]]:
+    if not isinstance(value, list):
+        return None
+    return tuple(v for v in value if isinstance(v, str))
+
+
+def parse_manifest(data: bytes) -> SosManifest:
+    """Read ``sos_reports/manifest.json``; raises :class:`ManifestError` when it is not sos's JSON.
+
+    The file is untrusted: only the expected shapes are read, anything else is
+    ignored, and deeply nested junk is refused (Python's json recursion).
+    """
+    try:
+        doc = json.loads(data.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError) as exc:
+        raise ManifestError(f"not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(doc, dict):
+        raise ManifestError("not a JSON object")
+    components = doc.get("components")
+    report = components.get("report") if isinstance(components, dict) else None
+    if not isinstance(report, dict):
+        raise ManifestError("no components.report section")
+    plugins = report.get("plugins")
+    commands: List[ManifestCommand] = []
+    ran: Optional[Tuple[str, ...]] = None
+    if isinstance(plugins, dict):
+        ran = tuple(sorted(str(name) for name in plugins)) or None
+        enabled = _str_tuple(report.get("enabled_plugins"))
+        if enabled:
+            ran = tuple(sorted(set(ran or ()) | set(enabled)))
+        for plugin, body in sorted(plugins.items()):
+            if not isinstance(body, dict) or not isinstance(body.get("commands"), list):
+                continue
+            for entry in body["commands"]:
+                if not isinstance(entry, dict) or not isinstance(entry.get("exec"), str):
+                    continue
+                code = entry.get("return_code")
+                truncated = entry.get("truncated")
+                commands.append(ManifestCommand(
+                    plugin=str(plugin), exec=entry["exec"], filepath=_clean_relpath(entry.get("filepath")),
+                    return_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+                    truncated=truncated if isinstance(truncated, bool) else None))
+    version = doc.get("version")
+    return SosManifest(
+        version=str(version) if isinstance(version, (str, int, float)) and not isinstance(version, bool) else None,
+        ran_plugins=ran,
+        commands=tuple(commands), start_time=_str_or_none(doc.get("start_time")),
+        cmdline=_str_or_none(doc.get("cmdline")))
+
+
+def _clean_relpath(value: Any) -> Optional[str]:
+    """A manifest ``filepath`` as a safe relative path, or None (absolute paths and ``..`` are refused)."""
+    if not isinstance(value, str) or not value or len(value) > 4096:
+        return None
+    parts = [p for p in value.split("/") if p not in ("", ".")]
+    if value.startswith("/") or any(p == ".." for p in parts) or "\x00" in value:
+        return None
+    return "/".join(parts)
+
+
+# -- where each canonical command's output lives ------------------------------------------------------
+
+@dataclass(frozen=True)
+class CommandPlace:
+    """Where sos keeps one command's output, newest name first.
+
+    ``files`` are paths relative to the sos root; ``links`` are root symlinks
+    (resolved inside the report only); ``execs`` match the manifest's
+    ``exec`` so "not collected" can be told from "ran and failed".
+    """
+
+    plugin: str
+    files: Tuple[str, ...]
+    execs: Tuple[str, ...] = ()
+    links: Tuple[str, ...] = ()
+    #: Which sos release first had it, for "what to collect" hints.
+    since: str = ""
+
+
+def _place(plugin: str, files: Sequence[str], execs: Sequence[str] = (), links: Sequence[str] = (),
+           since: str = "") -> CommandPlace:
+    return CommandPlace(plugin, tuple(files), tuple(execs), tuple(links), since)
+
+
+#: Fixed places, keyed by command family (see :func:`command_family`).
+PLACES: Mapping[str, CommandPlace] = {
+    # 3.3+: lspci -nnvv; 3.0-3.2: lspci -nvv and plain lspci (insights-core's first_of order).
+    "lspci": _place("pci", ["sos_commands/pci/lspci_-nnvv", "sos_commands/pci/lspci_-nvv", "sos_commands/pci/lspci",
+                            "sos_commands/hardware/lspci_-nvv", "sos_commands/hardware/lspci"],
+                    ["lspci -nnvv", "lspci -nvv", "lspci"], ["lspci"]),
+    # 3.5+: ip -s -d link; 3.3-3.4: ip -s link; 3.0-3.2: ip link.
+    "ip-link": _place("networking", ["sos_commands/networking/ip_-s_-d_link", "sos_commands/networking/ip_-s_link",
+                                     "sos_commands/networking/ip_link"],
+                      ["ip -s -d link", "ip -s link", "ip link"]),
+    "uname": _place("kernel", ["sos_commands/kernel/uname_-a", "sos_commands/general/uname_-a"], ["uname -a"],
+                    ["uname"]),
+    "lsmod": _place("kernel", ["sos_commands/kernel/lsmod"], ["lsmod"], ["lsmod"]),
+    "dmesg": _place("kernel", ["sos_commands/kernel/dmesg", "sos_commands/general/dmesg", "sos_commands/kernel/dmesg_-T",
+                               "var/log/dmesg"], ["dmesg", "dmesg -T"]),
+    "hostname": _place("host", ["sos_commands/host/hostname", "sos_commands/general/hostname", "etc/hostname",
+                                "sos_commands/host/hostname_-f", "sos_commands/general/hostname_-f"],
+                       ["hostname", "hostname -f"], ["hostname"]),
+    "date-utc": _place("date", ["sos_commands/date/date_--utc", "sos_commands/general/date_--utc"], ["date --utc"]),
+    "ps": _place("process", ["sos_commands/process/ps_auxwwwm", "sos_commands/process/ps_auxwww",
+                             "sos_commands/process/ps_auxfwww", "sos_commands/process/ps_auxww",
+                             "sos_commands/process/ps_aux", "sos_commands/general/ps_auxwww"],
+                 ["ps auxwwwm", "ps auxwww", "ps auxfwww", "ps auxww", "ps aux"], ["ps"]),
+    "virsh-list": _place("virsh", ["sos_commands/virsh/virsh_-r_list_--all", "sos_commands/libvirt/virsh_-r_list_--all"],
+                         ["virsh -r list --all"], since="3.3"),
+    "sys-firmware-ls": _place("boot", ["sos_commands/boot/ls_-alZR_.sys.firmware", "sos_commands/boot/ls_-alhZR_.sys.firmware",
+                                       "sos_commands/boot/ls_-lanR_.sys.firmware"],
+                              ["ls -alZR /sys/firmware/", "ls -alhZR /sys/firmware/", "ls -lanR /sys/firmware"],
+                              since="4.1"),
+}
+
+#: Plugins that hold nothing SR-IOV needs beyond what PLACES says, for hints.
+SOS_OPTION_HINT = ("sos report -o pci,networking,kernel,libvirt,virsh,process,processor,boot,host,logs "
+                   "(virsh nodedev-dumpxml needs sos >= 4.5 and libvirt on the host)")
+
+#: What no sos release collects, with what to collect instead (shown with the facts' skips).
+NEVER_IN_SOS: Tuple[Tuple[str, str], ...] = (
+    ("/sys/bus/pci/devices/*/sriov_*, virtfn*/physfn links",
+     "not collected by any sos release: run 'sriovcheck capture' on the host; lspci -nnvv, "
+     "ip -s -d link and virsh nodedev-dumpxml (sos >= 4.5) stand in where present"),
+    ("/sys/kernel/iommu_groups",
+     "not collected by any sos release: run 'sriovcheck capture' on the host; IOMMU groups come from "
+     "virsh nodedev-dumpxml (sos >= 4.5) or lspci's 'IOMMU group' lines when present"),
+    ("/sys/bus/pci/devices/*/driver_override, sriov_drivers_autoprobe",
+     "not collected by any sos release: run 'sriovcheck capture' on the host"),
+)
+
+
+def ethtool_i_file(interface: str) -> str:
+    """``ethtool -i IFACE`` in the networking plugin's folder."""
+    return "sos_commands/networking/" + mangle_command(f"ethtool -i {interface}")
+
+
+#: Folders that have held virsh outputs (the virsh plugin since 3.3; some releases ran them from libvirt).
+VIRSH_DIRS = ("sos_commands/virsh", "sos_commands/libvirt")
+
+
+def virsh_files(subcommand: str, name: str) -> Tuple[str, ...]:
+    """``virsh -r dumpxml DOM`` / ``virsh -r nodedev-dumpxml DEV`` in each folder that has held them."""
+    mangled = mangle_command(f"virsh -r {subcommand} {name}")
+    return tuple(f"{folder}/{mangled}" for folder in VIRSH_DIRS)
+
+#: modinfo: one file for all modules since 3.7; a mangled ``modinfo_<m1>_<m2>...`` before.
+MODINFO_DIR = "sos_commands/kernel"
+MODINFO_ALL = "modinfo_ALL_MODULES"
+
+#: journalctl outputs of the logs plugin, best first (kernel messages of the current boot).
+JOURNAL_DIR = "sos_commands/logs"
+_JOURNAL_PREFERENCE = (
+    re.compile(r"journalctl_--no-pager_--boot"),
+    re.compile(r"journalctl_--all_--this-boot_--no-pager"),
+    re.compile(r"journalctl_--no-pager_--catalog_--boot"),
+    re.compile(r"journalctl_--no-pager"),
+)
+
+
+def pick_journal(names: Iterable[str]) -> Optional[str]:
+    """The journalctl output most likely to hold this boot's kernel messages (not verbose, not boot -1)."""
+    usable = [n for n in names if n.startswith("journalctl_") and "verbose" not in n and "--boot_-1" not in n
+              and "_-o_" not in n and "--disk-usage" not in n and "--list-boots" not in n]
+    for pattern in _JOURNAL_PREFERENCE:
+        for name in sorted(usable):
+            if pattern.fullmatch(name):
+                return name
+    return None
+
+
+#: Libvirt status XML: /run/libvirt in sos >= 3.9, /var/run/libvirt in 3.5-3.8 (kept at both host paths).
+RUN_ALIASES: Tuple[Tuple[str, str], ...] = (("run/", "var/run/"), ("var/run/", "run/"))
+
+
+def host_to_rel(path: str) -> Optional[str]:
+    """A host path (``/proc/cmdline``) as a path inside the sos root (``proc/cmdline``).
+
+    None for paths that can never be host data in a sosreport (sos's own
+    folders) or that try to climb out (``..``).
+    """
+    if not path.startswith("/"):
+        return None
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts) or "\x00" in path:
+        return None
+    if parts and parts[0] in SOS_INTERNAL:
+        return None
+    return "/".join(parts)
+
+
+def alternatives(rel: str) -> Tuple[str, ...]:
+    """``rel`` and its other historical locations (``run/libvirt`` <-> ``var/run/libvirt``)."""
+    out = [rel]
+    for old, new in RUN_ALIASES:
+        if rel.startswith(old) or rel + "/" == old:
+            out.append(new + rel[len(old):] if rel.startswith(old) else new.rstrip("/"))
+    return tuple(dict.fromkeys(out))
+
+
+# -- which plugin copies which host path ------------------------------------------------------------
+
+#: Host path prefixes and the sos plugins that copy them (any one is enough), with the first
+#: release that did.  A path no entry covers is never copied by sos: missing means unknown.
+COVERAGE: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
+    ("/proc/cmdline", ("kernel",), ""),
+    ("/proc/modules", ("kernel",), ""),
+    ("/proc/cpuinfo", ("processor", "hardware"), ""),
+    ("/etc/modprobe.d", ("kernel",), ""),
+    ("/etc/modprobe.conf", ("kernel",), ""),
+    ("/lib/modprobe.d", ("kernel",), ""),
+    ("/usr/lib/modprobe.d", ("kernel",), ""),
+    ("/run/modprobe.d", ("kernel",), ""),
+    ("/usr/local/lib/modprobe.d", ("kernel",), ""),
+    ("/etc/modules-load.d", ("systemd",), ""),
+    ("/boot/config-", ("kernel",), "4.7.1"),
+    ("/etc/udev/rules.d", ("udev",), ""),
+    ("/lib/udev/rules.d", ("udev",), ""),
+    ("/etc/systemd", ("systemd",), ""),
+    ("/run/systemd/system", ("systemd",), ""),
+    ("/lib/systemd/system", ("systemd",), ""),
+    ("/usr/lib/systemd/system", ("systemd",), ""),
+    ("/etc/NetworkManager", ("networkmanager",), ""),
+    ("/etc/netplan", ("networking", "netplan"), ""),
+    ("/run/netplan", ("networking", "netplan"), ""),
+    ("/lib/netplan", ("networking", "netplan"), ""),
+    ("/etc/rc.local", ("services",), ""),
+    ("/etc/rc.d", ("services",), ""),
+    ("/etc/libvirt", ("libvirt",), ""),
+    ("/run/libvirt", ("libvirt",), "3.5"),
+    ("/var/run/libvirt", ("libvirt",), "3.5"),
+    ("/etc/hostname", ("host", "general"), ""),
+    ("/sys/module", ("kernel",), ""),
+    ("/sys/firmware/acpi", ("kernel",), "3.3"),
+)
+
+
+def covering(path: str) -> Optional[Tuple[Tuple[str, ...], str]]:
+    """(plugins, since) of the longest COVERAGE entry that holds ``path``; None when sos never copies it."""
+    best: Optional[Tuple[str, Tuple[str, ...], str]] = None
+    for prefix, plugins, since in COVERAGE:
+        hit = path == prefix or path.startswith(prefix if prefix.endswith("-") else prefix + "/")
+        if hit and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, plugins, since)
+    return None if best is None else (best[1], best[2])
+
+
+def older_than(version: Optional[str], since: str) -> bool:
+    """True when sos ``version`` is known and older than ``since`` ("4.7.1")."""
+    if not version or not since:
+        return False
+
+    def key(v: str) -> Tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", v)[:3])
+
+    return key(version) < key(since)
