@@ -7,7 +7,7 @@ the same hook a third-party reporter would implement.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ..hookspecs import hookimpl
 
@@ -26,18 +26,31 @@ class RenderOptions:
     fail_on: str = "error"
 
 
+def _lazy(module: str) -> Callable[..., str]:
+    """A renderer that imports its module on first use: start-up pays nothing for unused formats."""
+
+    def render(reports: Sequence[Any], options: Any = None) -> str:
+        from importlib import import_module
+
+        return import_module(f"{__name__}.{module}").render(reports, options)
+
+    render.__name__ = f"render_{module}"
+    render.__qualname__ = render.__name__
+    return render
+
+
 @hookimpl
 def sriovcheck_register_reporters(register: Callable[..., None]) -> None:
-    from . import fixscript, html, json_report, junit, markdown, text
+    from . import json_report, text
 
     register("text", text.render, extension="txt", description="human-readable, grouped by status (default)")
     register("json", json_report.render, extension="json",
              description="machine-readable sriovcheck.report/1 (a list of reports for several hosts)")
-    register("junit", junit.render, extension="xml",
+    register("junit", _lazy("junit"), extension="xml",
              description="JUnit XML for CI (one testsuite per host; valid for the Ant and Jenkins schemas)")
-    register("html", html.render, extension="html",
+    register("html", _lazy("html"), extension="html",
              description="self-contained HTML report: summary, SR-IOV topology, filterable results")
-    register("markdown", markdown.render, extension="md",
+    register("markdown", _lazy("markdown"), extension="md",
              description="compact Markdown for a ticket or merge request: verdict, counts, failures and fixes")
-    register("fix-script", fixscript.render, extension="sh",
+    register("fix-script", _lazy("fixscript"), extension="sh",
              description="bash script of the fixes, by phase; prints only, unless run with --apply")

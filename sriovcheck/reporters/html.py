@@ -329,9 +329,9 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
            "base-uri 'none'; form-action 'none'")
     totals = {status: sum(h.counts.get(status, 0) for h in hosts) for status in STATUSES}
     failed_hosts: Set[int] = {h.index for h in hosts if h.gate_failed}
-    verdict = "error" if any(h.verdict == "error" for h in hosts) and not any(h.verdict == "fail" for h in hosts) \
-        else ("fail" if any(h.verdict == "fail" for h in hosts) else "pass")
-    title = labels[0] if len(hosts) == 1 else f"{len(hosts)} hosts"
+    verdicts = {h.verdict for h in hosts}
+    verdict = "fail" if "fail" in verdicts else ("error" if "error" in verdicts else "pass")
+    title = labels[0] if len(hosts) == 1 else f"{len(hosts)} hosts"  # "0 hosts" for an empty run
     template = _environment().get_template(TEMPLATE)
     return template.render(
         title=title, hosts=hosts, fleet=len(hosts) > 1, timestamp=timestamp, fail_on=fail_on,

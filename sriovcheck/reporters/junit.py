@@ -35,7 +35,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..results import Report, Result, Severity, Status
-from .common import host_labels, one_line, printable, rule_area, run_timestamp, sorted_results, xml_safe
+from .common import dotted_part, host_labels, one_line, printable, rule_area, run_timestamp, sorted_results, xml_safe
 
 #: Every testcase and suite gets this time: see the module docstring.
 FIXED_TIME = "0.000"
@@ -156,7 +156,8 @@ def _suite(report: Report, index: int, label: str, timestamp: str, options: Any)
     results = sorted_results(report)
     for result, name in zip(results, _case_names(results)):
         case = ET.SubElement(suite, "testcase", {
-            "name": name, "classname": f"sriovcheck.{rule_area(result)}.{result.name}", "time": FIXED_TIME})
+            "name": name, "classname": _attr(f"sriovcheck.{rule_area(result)}.{dotted_part(result.name)}"),
+            "time": FIXED_TIME})
         element, attrs, body = _outcome(result, policy)
         counts["tests"] += 1
         if element is None:
