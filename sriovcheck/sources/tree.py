@@ -24,7 +24,7 @@ import stat
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .base import MAX_FILE_BYTES, Source, SourceReadError
 
@@ -118,15 +118,58 @@ def resolve(tree: Tree, path: str, follow_last: bool = True) -> Optional[Tuple[s
     return "/".join(stack), node
 
 
+class _NodeCache(Tree):
+    """Remembers ``node()`` answers of a tree that does not change while it is read."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self.nodes: Dict[str, Optional[Node]] = {}
+
+    def node(self, rel: str) -> Optional[Node]:
+        try:
+            return self.nodes[rel]
+        except KeyError:
+            found = self.nodes[rel] = self.tree.node(rel)
+            return found
+
+    def read(self, rel: str, max_bytes: int) -> bytes:
+        return self.tree.read(rel, max_bytes)
+
+    def children(self, rel: str) -> List[str]:
+        return self.tree.children(rel)
+
+
 class TreeSource(Source):
     """A Source over a :class:`Tree` holding host files at their host paths."""
 
     def __init__(self, location: str, tree: Tree) -> None:
         super().__init__(location)
         self.tree = tree
+        #: Resolved directories (host path -> physical rel and node, or None when absent).  A
+        #: snapshot does not change while it is read, and the collector reads many files of one
+        #: directory (a PCI function's sysfs attributes): resolving each directory once instead of
+        #: once per file takes the large-host run from ~10 lstat calls per read to ~1.
+        self._dirs: Dict[str, Optional[Tuple[str, Node]]] = {"/": ("", Node(DIR))}
+        self._walk = _NodeCache(tree)  # the same for every component on the way (sys, sys/devices...)
 
     def _resolve(self, path: str, follow_last: bool = True) -> Optional[Tuple[str, Node]]:
-        return resolve(self.tree, path, follow_last)
+        comps = split_host_path(path)
+        if not comps or ".." in comps:
+            return resolve(self._walk, path, follow_last)
+        parent = "/" + "/".join(comps[:-1])
+        if parent in self._dirs:
+            found = self._dirs[parent]
+        else:
+            found = self._dirs[parent] = resolve(self._walk, parent)
+        if found is None or found[1].kind != DIR:
+            return None  # absent, or a file used as a directory (ENOTDIR)
+        rel = f"{found[0]}/{comps[-1]}" if found[0] else comps[-1]
+        node = self.tree.node(rel)
+        if node is None:
+            return None
+        if node.kind == LINK and follow_last:
+            return resolve(self._walk, path, follow_last)  # a final link: the full walk, hop limit and all
+        return rel, node
 
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
         found = self._resolve(path)
@@ -219,9 +262,12 @@ class DirTree(Tree):
 
     def __init__(self, base: Path) -> None:
         self.base = str(base)
+        self._prefix = self.base.rstrip("/") + "/"
 
     def _full(self, rel: str) -> str:
-        return os.path.join(self.base, rel) if rel else self.base
+        # rel never starts with "/" (resolve builds it from components): plain concatenation is
+        # os.path.join's result at a fraction of its cost, which shows on hosts with thousands of VFs.
+        return self._prefix + rel if rel else self.base
 
     def node(self, rel: str) -> Optional[Node]:
         try:

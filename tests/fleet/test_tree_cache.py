@@ -1,0 +1,65 @@
+"""TreeSource caches directory resolution (for speed on hosts with thousands of VFs): same answers as the walk."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import List
+
+import pytest
+
+from sriovcheck.sources.base import SourceReadError
+from sriovcheck.sources.rootdir import RootDirSource
+from sriovcheck.sources.tree import DirTree, resolve
+
+
+def host_paths(root: Path) -> List[str]:
+    """Every path of the tree as a host path, plus paths through links, missing ones and tricky ones."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            out.append("/" + str(Path(dirpath, name).relative_to(root)))
+    out += ["/sys/bus/pci/devices/0000:10:00.0/net/enp16s0f0/address",  # through a link in the middle
+            "/sys/bus/pci/devices/0000:10:00.0/virtfn0/physfn/sriov_numvfs",  # link, link, file
+            "/sys/class/net/enp16s0f0/device/driver/module/initstate",
+            "/sys/bus/pci/devices/0000:10:00.0/../0000:10:00.1/vendor",  # '..' after a link
+            "/sys/bus/pci/devices/0000:10:00.0/sriov_numvfs/x",  # a file used as a directory
+            "/sys/bus/pci/devices/0000:99:00.0/vendor", "/nope", "/", "/sys"]
+    return sorted(out)
+
+
+@pytest.fixture(scope="module")
+def root(synth: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tree") / "root"
+    synth.write_root(synth.SMALL, path)
+    os.symlink("../../../../../..", path / "sys" / "escape")  # leaves the snapshot: must be refused
+    (path / "sys" / "escape2").symlink_to("/proc/cmdline")  # absolute: the snapshot's own /proc
+    return path
+
+
+def outcome(function, *args):
+    try:
+        return ("ok", function(*args))
+    except SourceReadError as exc:
+        return ("error", exc.message)
+
+
+def test_cached_resolution_answers_like_the_plain_walk(root: Path) -> None:
+    source = RootDirSource(root)
+    plain = DirTree(root)
+    paths = host_paths(root) + ["/sys/escape/etc/passwd", "/sys/escape2"]
+    for path in paths * 2:  # the second round is answered from the cache
+        for follow in (True, False):
+            assert outcome(source._resolve, path, follow) == outcome(resolve, plain, path, follow), path
+
+
+def test_reads_through_the_cache(root: Path) -> None:
+    source = RootDirSource(root)
+    assert source.read_text("/sys/bus/pci/devices/0000:10:00.0/virtfn0/physfn/sriov_numvfs") == "8\n"
+    assert source.read_link("/sys/bus/pci/devices/0000:10:10.0/physfn") == "../0000:10:00.0"
+    assert source.read_text("/sys/escape2", 4096) == (root / "proc" / "cmdline").read_text()
+    with pytest.raises(SourceReadError):
+        source.read_text("/sys/escape/etc/passwd")
+    assert source.read_text("/sys/bus/pci/devices/0000:10:00.0/sriov_numvfs/x") is None
+    assert source.list_dir("/sys/bus/pci/devices/0000:10:00.0/virtfn1") == source.list_dir(
+        "/sys/devices/pci0000:00/0000:00:01.0/0000:10:10.2")
