@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from .model import HostFacts, iter_facts
-from .reporters.markdown_text import inline as md_inline
-from .reporters.text import printable
+from .reporters.common import printable
+from .reporters.markdown import md as md_inline
 from .results import Report, Result
 
 #: Fact paths that differ between any two runs and say nothing about the host.

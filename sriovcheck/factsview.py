@@ -14,7 +14,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from .errors import UsageError
 from .model import NONE, Guest, HostFacts, KernelModule, NetInterface, PciFunction
-from .reporters.text import printable
+from .reporters.common import printable
 
 SCHEMA = "sriovcheck.facts/1"
 

@@ -6,12 +6,10 @@ interface name cannot repaint the operator's terminal.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, List, Sequence
 
 from ..results import STATUS_ORDER, Report, Result, Status
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from .common import printable
 
 _COLORS = {
     Status.FAIL: "\033[31m", Status.ERROR: "\033[35m", Status.MANUAL: "\033[34m",
@@ -19,11 +17,6 @@ _COLORS = {
 }
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
-
-
-def printable(value: Any) -> str:
-    """Text safe for a terminal: control and bidi characters shown escaped."""
-    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(value))
 
 
 def _indent(text: str, prefix: str) -> List[str]:
