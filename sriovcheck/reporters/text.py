@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, List, Sequence
 
 from ..results import STATUS_ORDER, Report, Result, Status
-from .common import printable
+from .common import host_labels, printable
 
 _COLORS = {
     Status.FAIL: "\033[31m", Status.ERROR: "\033[35m", Status.MANUAL: "\033[34m",
@@ -50,6 +50,9 @@ def render_one(report: Report, color: bool = False, verbose: bool = False) -> st
         f"source: {facts.source.kind} {printable(facts.source.location)}; profile {report.profile}",
         "",
     ]
+    if report.source_error:
+        lines.append(f"ERROR: this source could not be read: {printable(report.source_error)}")
+        return "\n".join(lines) + "\n"
     for status in STATUS_ORDER:
         group = [r for r in report.results if r.status == status]
         if not group:
@@ -77,7 +80,32 @@ def render_one(report: Report, color: bool = False, verbose: bool = False) -> st
     return "\n".join(lines) + "\n"
 
 
+def fleet_overview(reports: Sequence[Report]) -> str:
+    """One row per host: verdict, counts and the worst finding."""
+    labels = host_labels(reports)
+    width = max(len(label) for label in labels)
+    lines = [f"== FLEET: {len(reports)} hosts ==",
+             f"{'HOST':<{width}}  VERDICT  FAIL ERROR MANUAL  WORST FINDING"]
+    for label, report in zip(labels, reports):
+        counts = report.counts()
+        worst = report.worst()
+        if report.source_error:
+            finding = f"source unreadable: {report.source_error}"
+        elif worst is not None:
+            finding = f"{worst.rule} {worst.name} {worst.subject}"
+        else:
+            finding = "-"
+        lines.append(f"{printable(label):<{width}}  {report.verdict().upper():<7}  {counts['fail']:>4} "
+                     f"{counts['error']:>5} {counts['manual']:>6}  {printable(finding)}")
+    verdicts = [r.verdict() for r in reports]
+    lines.append(f"{verdicts.count('pass')} pass, {verdicts.count('fail')} fail, {verdicts.count('error')} error")
+    return "\n".join(lines) + "\n"
+
+
 def render(reports: Sequence[Report], options: Any = None) -> str:
     color = bool(getattr(options, "color", False))
     verbose = bool(getattr(options, "verbose", False))
-    return "\n".join(render_one(r, color, verbose) for r in reports)
+    parts = [render_one(r, color, verbose) for r in reports]
+    if len(reports) > 1:
+        parts.insert(0, fleet_overview(reports))
+    return "\n".join(parts)

@@ -146,3 +146,22 @@ def test_text_output_escapes_terminal_controls(setup, empty_facts) -> None:
     assert "verdict: FAIL -- 2 fail, 1 error, 0 manual, 0 waived, 0 skip, 1 pass" in rendered
     assert "\x1b" not in rendered
     assert text.printable("eth0\x1b[2J") == "eth0\\x1b[2J"
+
+
+def test_text_fleet_overview_one_row_per_host(setup, empty_facts) -> None:
+    from dataclasses import replace as dc_replace
+
+    from sriovcheck.fleet import error_report
+
+    registry, rules = setup
+    failing = run(empty_facts, rules, registry)
+    other = run(dc_replace(empty_facts, hostname="h2\x1b[2J"), rules[:1], registry)
+    broken = error_report("/snapshots/bad.tar.gz", "/snapshots/bad.tar.gz: not a sosreport", "default")
+    rendered = text.render([failing, other, broken])
+    overview = rendered.split("\n\n")[0].splitlines()
+    assert overview[0] == "== FLEET: 3 hosts =="
+    assert overview[2].startswith("h1 ") and "FAIL" in overview[2] and "SRIOV" in overview[2]
+    assert overview[3].startswith("h2\\x1b[2J")
+    assert "source unreadable: /snapshots/bad.tar.gz: not a sosreport" in overview[4]
+    assert overview[-1] == "0 pass, 2 fail, 1 error"
+    assert "ERROR: this source could not be read" in rendered
