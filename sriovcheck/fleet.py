@@ -3,26 +3,29 @@
 Several sources are checked in parallel worker processes (``-j N``, default
 all cores).  Workers are forked after the plugins and rules are loaded, so a
 worker only receives a source location and sends back a Report; at most
-``jobs`` hosts are in flight at a time, which bounds memory.  A source that
-cannot be read becomes that host's error report; the others complete.
+``2 x jobs`` hosts are in flight at a time, which bounds memory.  A source that
+cannot be read becomes that host's error report; the others complete; a worker
+that dies (killed, out of memory) costs only the source it was checking.
+The process-pool machinery is imported only when there is more than one
+source: a single-host run does not pay for it at start-up.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import multiprocessing
 import os
 import sys
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set
 
 from . import __version__
 from .engine import run
 from .errors import SriovcheckError
 from .model import HostFacts, SourceInfo
 from .results import Report
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], profile: str,
@@ -94,6 +97,8 @@ def check_many(locations: Sequence[Optional[str]], registry: Any, rules: Sequenc
     show = sys.stderr.isatty() if progress is None else progress
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, len(locations))
+    import multiprocessing
+
     _WORKER_STATE.update(registry=registry, rules=rules, profile=profile, waivers=waivers, today=today,
                          kind=kind, options=options)
     try:
@@ -112,6 +117,10 @@ _DIED = "the worker checking this source died (killed, or out of memory)"
 
 
 def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List[Report]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     results: Dict[int, Report] = {}
     context = multiprocessing.get_context("fork")
     profile = _WORKER_STATE.get("profile", "default")
@@ -124,7 +133,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
     done_count = 0
     while queue:
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-        pending: Dict[Future, int] = {}
+        pending: Dict["Future[Report]", int] = {}
         broken = False
         try:
             while (queue or pending) and not broken:
@@ -135,7 +144,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
                     pending[pool.submit(_worker, locations[index])] = index
                     if index in suspects:
                         break
-                finished: Set[Future] = wait(pending, return_when=FIRST_COMPLETED).done
+                finished: Set["Future[Report]"] = wait(pending, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     index = pending.pop(future)
                     try:
