@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +133,38 @@ def _load_checks_dir(directory: Path) -> List[Tuple[str, ModuleType]]:
     return modules
 
 
+def _may_declare_entry_points() -> bool:
+    """Whether a distribution on ``sys.path`` may declare the ``sriovcheck`` entry-point group.
+
+    A cheap scan of the ``entry_points.txt`` files: when no distribution names the group (the usual
+    case), importlib.metadata is never imported, which saves a noticeable part of start-up.  Anything
+    the scan cannot look into (a zip or egg on the path) counts as "may", so nothing is missed.
+    """
+    header = re.compile(r"^\s*\[\s*" + re.escape(ENTRY_POINT_GROUP) + r"\s*\]", re.M)
+    for entry in sys.path:
+        directory = entry or "."
+        try:
+            names = os.listdir(directory)
+        except NotADirectoryError:
+            return True
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(directory, name, "entry_points.txt"), encoding="utf-8",
+                          errors="replace") as handle:
+                    if header.search(handle.read()):
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def _entry_points() -> Iterable[Any]:
+    if not _may_declare_entry_points():
+        return ()
     from importlib.metadata import entry_points
 
     eps = entry_points()
