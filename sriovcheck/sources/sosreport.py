@@ -245,6 +245,8 @@ _TEMPLATED = (
     (re.compile(r"virsh(?: -r)? nodedev-dumpxml (\S{1,100})"), "nodedev-dumpxml", "virsh -r nodedev-dumpxml {nodedev}"),
 )
 
+_PROC_CMDLINE = re.compile(r"/proc/(\d{1,10})/cmdline")
+
 #: Paths whose absence a support engineer should hear about (checked for the "what to collect" hints).
 _KEY_PATHS = ("/proc/cmdline", "/etc/modprobe.d", "/sys/module", "/etc/udev/rules.d", "/etc/systemd",
               "/etc/NetworkManager", "/etc/libvirt", "/run/libvirt", "/boot/config-")
@@ -409,6 +411,14 @@ class SosreportSource(TreeSource):
         """True only when the sos plugin that copies ``path`` ran (so a missing ``path`` is really missing)."""
         if not self.visible(path):
             return False
+        if path.startswith("/sys/firmware/"):
+            # Known only where the report lists or copied the parent folder itself.
+            parent = split_parent(path)[0]
+            if self._listing_dir(parent) is not None:
+                return True
+            node = self._node(host_to_rel(parent) or "")
+            if node is None or node[1] != DIR:
+                return False
         cover = covering(path)
         if cover is None:
             return False
@@ -446,21 +456,30 @@ class SosreportSource(TreeSource):
             raise SourceReadError(path, last_error.message)
         return None
 
-    def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
-        where = self._first(path)
-        if where is None:
-            return None
-        return super().read_bytes(where, max_bytes)
-
     def list_dir(self, path: str) -> Optional[List[str]]:
         where = self._first(path)
+        names: Optional[List[str]] = None
         if where is not None:
             names = super().list_dir(where)
             if names is not None:
                 base = where.rstrip("/")
-                return [n for n in names if self.visible(f"{base}/{n}") and not self._sos_entry(base, n)]
+                names = [n for n in names if self.visible(f"{base}/{n}") and not self._sos_entry(base, n)]
         listed = self._listing_dir(path)
-        return sorted(listed) if listed is not None else None
+        if path.rstrip("/") == "/sys" and self._firmware_known():
+            listed = {"firmware": "dir"}  # known from the boot plugin's listing even when nothing was copied
+        if listed is not None:
+            names = sorted(set(names or ()) | set(listed))
+        return names
+
+    def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
+        where = self._first(path)
+        if where is None:
+            return None
+        found = resolve(self.tree, where)
+        if found is None or not (_wanted_rel(where.lstrip("/")) and _wanted_rel(found[0])):
+            # Files a tarball's reading does not keep are not read from a folder either: same answers.
+            return None
+        return super().read_bytes(where, max_bytes)
 
     def _sos_entry(self, base: str, name: str) -> bool:
         """sos's own top-level entries (version.txt, sos_commands, root symlinks such as lspci -> sos_commands/...)."""
@@ -501,6 +520,9 @@ class SosreportSource(TreeSource):
 
     def describe(self, path: str) -> str:
         """The sos file that answers ``path``: ``proc/cmdline``, a ``sos_strings`` tail, or the ``ls`` listing."""
+        pid = _PROC_CMDLINE.fullmatch(path)
+        if pid is not None and self.processes_origin:
+            return f"{self.processes_origin} (pid {pid.group(1)})"
         try:
             where = self._first(path)
         except SourceReadError:
