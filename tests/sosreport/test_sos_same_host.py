@@ -1,0 +1,120 @@
+"""One host seen three ways -- a root directory, a capture of it, a sosreport of it -- tells one story.
+
+benchmarks/synth.py renders one planned host both as a copy of its root
+(sysfs links, /proc, /etc, libvirt XML) and as a sos 4.x report (lspci
+-nnvv, ip -s -d link, ethtool -i, ...); ``sriovcheck capture --root`` makes
+the capture.  Every fact the sosreport holds must equal what the root
+directory and the capture say, except where the two kinds of evidence
+differ by nature (listed, with why, in :data:`NOT_THE_SAME_EVIDENCE`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, Iterator, Tuple
+
+import pytest
+
+from sriovcheck.capture import write_capture
+from sriovcheck.collect import collect_facts
+from sriovcheck.model import HostFacts, iter_facts
+from sriovcheck.sources import SourceOptions, capture, rootdir, sosreport
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: Facts whose value legitimately differs between sysfs and sos's command outputs.
+NOT_THE_SAME_EVIDENCE = (
+    # where it came from, by definition
+    (re.compile(r"^source\.|^problems"), "the source's own description"),
+    (re.compile(r"\.origin$"), "a file path in one, a sos file in the other"),
+    # sysfs `class` is 0x020000; lspci -nn prints the class and subclass only: [0200]
+    (re.compile(r"\.class_code$"), "020000 (sysfs) vs 0200 (lspci -nn)"),
+    # sriov_totalvfs is what the driver allows (ixgbe: 63); lspci shows the capability's TotalVFs (64)
+    (re.compile(r"\.sriov\.total_vfs$"), "driver limit (sysfs) vs capability (lspci)"),
+    # a root directory holds no kernel log; the model's default for these lines is ()
+    (re.compile(r"^iommu\.dmesg_lines$"), "no kernel log in a root directory"),
+)
+
+
+def _load_synth() -> ModuleType:
+    name = "sriovcheck_bench_synth"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / "synth.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _facts(module: Any, path: Path) -> HostFacts:
+    with module.open_source(path, SourceOptions()) as source:
+        return collect_facts(source)
+
+
+@pytest.fixture(scope="module", params=["small", "no-admin-macs"])
+def three_views(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        Tuple[HostFacts, HostFacts, HostFacts]]:
+    synth = _load_synth()
+    spec = synth.HostSpec(hostname=f"same-{request.param}", pfs=2, vfs_per_pf=4, guests=3,
+                          admin_macs=request.param == "small")
+    where = tmp_path_factory.mktemp(request.param)
+    synth.write_root(spec, where / "root")
+    capture_path = write_capture(str(where / "host.tar.gz"), root=str(where / "root"))
+    sos_path = synth.write_sosreport(spec, where / "sos", tar=True)
+    yield (_facts(rootdir, where / "root"), _facts(capture, Path(capture_path)), _facts(sosreport, sos_path))
+
+
+def _known(facts: HostFacts) -> Dict[str, Any]:
+    return {key: value for key, value in iter_facts(facts)
+            if value is not None and not any(rx.search(key) for rx, _ in NOT_THE_SAME_EVIDENCE)}
+
+
+def test_root_and_capture_agree_on_everything(three_views: Tuple[HostFacts, HostFacts, HostFacts]) -> None:
+    root, captured, _ = three_views
+    assert _known(root) == _known(captured)
+
+
+def test_every_fact_the_sosreport_holds_agrees(three_views: Tuple[HostFacts, HostFacts, HostFacts]) -> None:
+    root, captured, sos = three_views
+    held = _known(sos)
+    for view in (root, captured):
+        other = dict(iter_facts(view))
+        disagree = {key: (other[key], value) for key, value in held.items()
+                    if other.get(key) is not None and other[key] != value}
+        assert disagree == {}
+
+
+def test_the_sosreport_holds_the_sriov_chain(three_views: Tuple[HostFacts, HostFacts, HostFacts]) -> None:
+    """What the comparison above covers: PFs, their VFs and VF tables, guests and their VFs, modules."""
+    root, _, sos = three_views
+    assert [fn.address for fn in sos.physical_functions()] == [fn.address for fn in root.physical_functions()]
+    for pf in root.physical_functions():
+        assert sos.function(pf.address).virtfns == pf.virtfns
+        assert sos.function(pf.address).sriov.num_vfs == pf.sriov.num_vfs
+    assert sorted(vf.address for vf in sos.virtual_functions()) == sorted(
+        vf.address for vf in root.virtual_functions())
+    # The PFs' VF tables come from netlink (ip link): only the sosreport has them.
+    for pf in sos.physical_functions():
+        (name,) = pf.interfaces
+        assert len(sos.interface(name).vfs or ()) == pf.sriov.num_vfs
+    assert [(g.name, g.devices) for g in sos.guests or ()] == [(g.name, g.devices) for g in root.guests or ()]
+    assert sos.cmdline.args == root.cmdline.args and sos.kernel.release == root.kernel.release
+    # ...and what it cannot hold stays unknown instead of disagreeing.
+    assert root.iommu.group_count is not None and sos.iommu.group_count is None
+    # IOMMU groups only where newer lspci prints "IOMMU group: N" -- and then the same as sysfs.
+    for fn in sos.pci or ():
+        assert fn.iommu_group == root.function(fn.address).iommu_group
+        assert fn.origin("iommu_group") == "sos_commands/pci/lspci_-nnvv"
+
+
+def test_the_differences_are_the_documented_ones(three_views: Tuple[HostFacts, HostFacts, HostFacts]) -> None:
+    root, _, sos = three_views
+    other = dict(iter_facts(root))
+    for key, value in iter_facts(sos):
+        if value is None or other.get(key) is None or other[key] == value:
+            continue
+        assert any(rx.search(key) for rx, _ in NOT_THE_SAME_EVIDENCE), key
