@@ -190,13 +190,11 @@ class Collector:
             self.problem(exc.item, exc.message, facts)
         return None
 
-    def text(self, path: str, facts: str, max_bytes: Optional[int] = None) -> Optional[str]:
-        if max_bytes is None:
-            return self._guard(facts, path, lambda: self.source.read_text(path))
+    def text(self, path: str, facts: str, max_bytes: int = MAX_SMALL_BYTES) -> Optional[str]:
         return self._guard(facts, path, lambda: self.source.read_text(path, max_bytes))
 
     def parsed(self, path: str, parser: Callable[[str], T], facts: str,
-               max_bytes: Optional[int] = None) -> Optional[T]:
+               max_bytes: int = MAX_SMALL_BYTES) -> Optional[T]:
         """Read ``path`` and parse it; None (and a problem) when it is unreadable or malformed."""
         content = self.text(path, facts, max_bytes)
         if content is None:
@@ -220,6 +218,13 @@ class Collector:
 
     def is_dir(self, path: str) -> bool:
         return bool(self._guard("", path, lambda: self.source.is_dir(path)))
+
+    def absent(self, path: str) -> bool:
+        """True when ``path`` is known not to exist on the host: the source lacks it and would hold it.
+
+        A partial snapshot (a sosreport) lacking a path says nothing: see Source.collected.
+        """
+        return not self.exists(path) and bool(self._guard("", path, lambda: self.source.collected(path)))
 
     def run(self, name: str, facts: str, quiet: bool = False) -> Optional[CommandOutput]:
         """A command's output when it ran and exited 0; None otherwise (a problem unless ``quiet``)."""
@@ -290,7 +295,7 @@ class Collector:
 
         origins: Dict[str, str] = {}
         release: Optional[str] = None
-        text = self.text("/proc/sys/kernel/osrelease", "kernel")
+        text = self.text("/proc/sys/kernel/osrelease", "kernel", MAX_SMALL_BYTES)
         if text and _RELEASE.fullmatch(text.strip()):
             release = text.strip()
             origins["release"] = self.source.describe("/proc/sys/kernel/osrelease")
@@ -309,13 +314,13 @@ class Collector:
                 release = uname.release
                 origins["release"] = origins["uname"]
         if release is None:
-            version_text = self.text("/proc/version", "kernel")
+            version_text = self.text("/proc/version", "kernel", MAX_SMALL_BYTES)
             found = re.match(r"Linux version (\S{1,128})", version_text or "")
             if found and _RELEASE.fullmatch(found.group(1)):
                 release = found.group(1)
                 origins["release"] = self.source.describe("/proc/version")
         if machine is None:
-            arch = self.text("/proc/sys/kernel/arch", "kernel")
+            arch = self.text("/proc/sys/kernel/arch", "kernel", MAX_SMALL_BYTES)
             if arch and re.fullmatch(r"[\w-]{1,32}", arch.strip()):
                 machine = arch.strip()
                 origins["machine"] = self.source.describe("/proc/sys/kernel/arch")
@@ -334,7 +339,7 @@ class Collector:
 
     def hostname(self, kernel: KernelInfo) -> Optional[str]:
         for path in ("/proc/sys/kernel/hostname", "/etc/hostname"):
-            text = self.text(path, "hostname")
+            text = self.text(path, "hostname", MAX_SMALL_BYTES)
             name = (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
             if name and len(name) <= 255:
                 self.origins["hostname"] = self.source.describe(path)
@@ -354,7 +359,7 @@ class Collector:
         from .parsers.cmdline import parse_cmdline
 
         path = "/proc/cmdline"
-        text = self.text(path, "cmdline")
+        text = self.text(path, "cmdline", MAX_SMALL_BYTES)
         if text is None:
             return CmdlineInfo()
         try:
@@ -402,18 +407,20 @@ class Collector:
         if groups is not None:
             values["group_count"] = sum(1 for g in groups if g.isdigit())
             origins["group_count"] = self.source.describe("/sys/kernel/iommu_groups")
-        elif self.is_dir("/sys/kernel"):
+        elif self.is_dir("/sys/kernel") and self.absent("/sys/kernel/iommu_groups"):
             # sysfs is there but the kernel made no iommu_groups directory: no IOMMU API, zero groups.
             values["group_count"] = 0
             origins["group_count"] = self.source.describe("/sys/kernel") + " (no iommu_groups directory)"
         tables = "/sys/firmware/acpi/tables"
         if self.is_dir(tables):
             values["acpi_tables_visible"] = True
-            values["dmar_table"] = self.exists(f"{tables}/DMAR")
-            values["ivrs_table"] = self.exists(f"{tables}/IVRS")
-            for key in ("acpi_tables_visible", "dmar_table", "ivrs_table"):
-                origins[key] = self.source.describe(tables)
-        elif self.is_dir("/sys/firmware"):
+            origins["acpi_tables_visible"] = self.source.describe(tables)
+            for key, name in (("dmar_table", "DMAR"), ("ivrs_table", "IVRS")):
+                path = f"{tables}/{name}"
+                values[key] = True if self.exists(path) else (False if self.absent(path) else None)
+                if values[key] is not None:
+                    origins[key] = self.source.describe(path)
+        elif self.is_dir("/sys/firmware") and self.absent(tables):
             values["acpi_tables_visible"] = False
             origins["acpi_tables_visible"] = self.source.describe("/sys/firmware") + " (no acpi/tables)"
         if dmesg is not None:
@@ -467,18 +474,20 @@ class Collector:
                     put("address", pci[-1] if pci else None, self.source.describe(base))
                 device = self.link(f"{base}/device", "interfaces")
                 if device is None:
-                    put("driver", NONE if whole is not None else None, self.source.describe(f"{base}/device"))
+                    if whole is not None and self.absent(f"{base}/device"):  # a virtual interface
+                        put("driver", NONE, self.source.describe(f"{base}/device"))
                 else:
                     put("address", bdf_or_none(_basename(device) or ""), self.source.describe(f"{base}/device"))
                     driver = self.link(f"{base}/device/driver", "interfaces")
-                    put("driver", _basename(driver) if driver else NONE,
-                        self.source.describe(f"{base}/device/driver"))
-                mac = self.text(f"{base}/address", "interfaces")
+                    if driver or self.absent(f"{base}/device/driver"):
+                        put("driver", _basename(driver) if driver else NONE,
+                            self.source.describe(f"{base}/device/driver"))
+                mac = self.text(f"{base}/address", "interfaces", MAX_SMALL_BYTES)
                 put("mac", mac_or_none(mac or ""), self.source.describe(f"{base}/address"))
-                state = self.text(f"{base}/operstate", "interfaces")
+                state = self.text(f"{base}/operstate", "interfaces", MAX_SMALL_BYTES)
                 if state and state.strip():
                     put("operstate", state.strip().upper()[:32], self.source.describe(f"{base}/operstate"))
-                mtu = self.parsed(f"{base}/mtu", parse_int, "interfaces")
+                mtu = self.parsed(f"{base}/mtu", parse_int, "interfaces", MAX_SMALL_BYTES)
                 put("mtu", mtu, self.source.describe(f"{base}/mtu"))
             link = (links or {}).get(name)
             if link is not None:
@@ -527,15 +536,17 @@ class Collector:
         value("device", parse_hex_id, "device_id")
         value("class", parse_class, "class_code")
         value("numa_node", parse_int, "numa_node")
-        override = self.text(f"{base}/driver_override", "pci")
+        override = self.text(f"{base}/driver_override", "pci", MAX_SMALL_BYTES)
         if override is not None:
             text = override.strip()
             fn.put("driver_override", NONE if text in ("", "(null)") else text,
                    self.source.describe(f"{base}/driver_override"))
         driver = self.link(f"{base}/driver", "pci")
-        fn.put("driver", _basename(driver) if driver else NONE, self.source.describe(f"{base}/driver"))
+        if driver or self.absent(f"{base}/driver"):
+            fn.put("driver", _basename(driver) if driver else NONE, self.source.describe(f"{base}/driver"))
         group = self.link(f"{base}/iommu_group", "pci")
-        if group or groups_known:  # a partial sysfs copy without iommu_groups says nothing about groups
+        # A partial sysfs copy without /sys/kernel/iommu_groups says nothing about groups.
+        if group or (groups_known and self.absent(f"{base}/iommu_group")):
             fn.put("iommu_group", _basename(group) if group else NONE, self.source.describe(f"{base}/iommu_group"))
         if self.exists(f"{base}/sriov_totalvfs"):
             fn.put_sriov("in_sysfs", True, self.source.describe(f"{base}/sriov_totalvfs"))
@@ -545,7 +556,7 @@ class Collector:
             value("sriov_stride", parse_int, "vf_stride", sriov=True)
             value("sriov_vf_device", parse_hex_id, "vf_device_id", sriov=True)
             value("sriov_drivers_autoprobe", lambda t: parse_int(t) != 0, "drivers_autoprobe", sriov=True)
-        else:
+        elif self.absent(f"{base}/sriov_totalvfs"):
             fn.put_sriov("in_sysfs", False, self.source.describe(base))
         entries = self.listing(base, "pci") or []
         if "net" in entries:
@@ -567,7 +578,7 @@ class Collector:
         if physfn is not None and bdf_or_none(_basename(physfn) or ""):
             fn.put("is_vf", True, where)
             fn.put("physfn", bdf_or_none(_basename(physfn) or ""), where)
-        else:
+        elif self.absent(f"{base}/physfn"):
             fn.put("is_vf", False, where)
         return fn
 
@@ -771,7 +782,7 @@ class Collector:
                 values["loaded"], origins["loaded"] = True, self.source.describe(base)
             elif builtin is not None and name in builtin:
                 values["loaded"], origins["loaded"] = True, builtin_origin + " (built into the kernel)"
-            elif loaded_list is not None or sys_modules is not None:
+            elif loaded_list is not None or self.absent(base):
                 values["loaded"] = False
                 origins["loaded"] = loaded_origin or self.source.describe("/sys/module")
             if in_sys:
@@ -794,7 +805,7 @@ class Collector:
                                      f"unreadable (run as root?): {', '.join(sorted(unreadable))}", "modules")
                     values["parameters"] = FrozenMap(sorted(got.items()))
                     origins["parameters"] = self.source.describe(f"{base}/parameters")
-                version = self.text(f"{base}/version", "modules")
+                version = self.text(f"{base}/version", "modules", MAX_SMALL_BYTES)
                 if version and version.strip():
                     values["version"], origins["version"] = version.strip()[:128], self.source.describe(f"{base}/version")
             if values.get("loaded"):
@@ -927,7 +938,7 @@ class Collector:
         guests: Dict[str, Guest] = {}
         defined = self._domain_xml_files(LIBVIRT_DEFINED)
         running_files = self._domain_xml_files(LIBVIRT_RUNNING)
-        if defined is None and self._has_etc() and not self.exists("/etc/libvirt"):
+        if defined is None and self._has_etc() and self.absent("/etc/libvirt"):
             known = True  # no libvirt installed: no libvirt guests
         for path in defined or ():
             domain = self.parsed(path, parse_domain_xml, "guests", 16 * 1024 * 1024)
