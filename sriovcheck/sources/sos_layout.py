@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 #: The directory whose parent is the sosreport root (insights-core's ``SosArchiveContext.marker``).
 MARKER = "sos_commands"
@@ -135,14 +135,30 @@ class SosManifest:
         return plugin in self.ran_plugins
 
     def by_filepath(self, filepath: str) -> Optional[ManifestCommand]:
-        for entry in self.commands:
-            if entry.filepath == filepath:
-                return entry
-        return None
+        return self._index()[0].get(filepath)
 
-    def matching(self, pattern: "re.Pattern[str]") -> List[ManifestCommand]:
-        """Commands whose ``exec`` matches ``pattern`` (fullmatch), in the order sos ran them."""
-        return [entry for entry in self.commands if pattern.fullmatch(entry.exec)]
+    def by_exec(self, exec_line: str) -> Tuple[ManifestCommand, ...]:
+        """Commands run as ``exec_line`` (a leading /usr/bin/ or /sbin/ ignored), in the order sos ran them."""
+        return tuple(self._index()[1].get(normalise_exec(exec_line), ()))
+
+    def _index(self) -> Tuple[Dict[str, ManifestCommand], Dict[str, List[ManifestCommand]]]:
+        # Built once: a report can list thousands of commands and a host thousands of VFs to look up.
+        cached = self.__dict__.get("_cached_index")
+        if cached is None:
+            files: Dict[str, ManifestCommand] = {}
+            execs: Dict[str, List[ManifestCommand]] = {}
+            for entry in self.commands:
+                if entry.filepath:
+                    files.setdefault(entry.filepath, entry)
+                execs.setdefault(normalise_exec(entry.exec), []).append(entry)
+            cached = (files, execs)
+            object.__setattr__(self, "_cached_index", cached)
+        return cached
+
+
+def normalise_exec(exec_line: str) -> str:
+    """``/usr/sbin/lspci  -nnvv`` -> ``lspci -nnvv`` (sos strips the path in file names only)."""
+    return " ".join(_BIN_PREFIX.sub("", exec_line.strip()).split())
 
 
 class ManifestError(ValueError):

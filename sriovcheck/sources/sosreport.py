@@ -86,6 +86,7 @@ MAX_DIR_SCAN = 1000
 #: top folder holds one of them, or is named sosreport-*, looks like sos.
 _SOS_TOP = frozenset({MARKER, *CONFIRMING})
 _SOS_NAME = re.compile(r"^(sosreport|sos-collector|sos_report)[-_]")
+_NESTED_REPORT = re.compile(r"^sosreport-.{1,200}\.(tar\.xz|tar\.gz|tgz|tar\.bz2|tar)$")
 
 #: sos plugin folders whose outputs can matter for SR-IOV; the rest of sos_commands is not kept.
 RELEVANT_PLUGINS = frozenset({
@@ -208,6 +209,12 @@ def _archive_root(archive: SafeArchive, location: str) -> str:
             if any(f"{prefix}/{c}".lstrip("/") in members for c in ("sos_logs", "sos_reports")):
                 depth_of.setdefault(prefix, len(parts) - 1)
     if not depth_of:
+        nested = sorted(n.rsplit("/", 1)[-1] for n, m in members.items()
+                        if m.kind == FILE and _NESTED_REPORT.match(n.rsplit("/", 1)[-1]))
+        if nested:
+            raise SourceError(f"a 'sos collect' archive holding {len(nested)} sosreports ({', '.join(nested[:3])}"
+                              f"{', ...' if len(nested) > 3 else ''}): extract it and give the folder to "
+                              "'sriovcheck check', which checks every sosreport in it", location)
         raise SourceError("not a sosreport: no sos_commands/ folder (nor sos's version.txt with sos_logs/ or "
                           "sos_reports/) in the archive", location)
     shallowest = min(depth_of.values())
@@ -627,9 +634,7 @@ class SosreportSource(TreeSource):
                 return output
         failed: Optional[ManifestCommand] = None
         if self.manifest is not None:
-            for entry in self.manifest.commands:
-                if not _same_exec(entry.exec, place.execs):
-                    continue
+            for entry in (e for exec_line in place.execs for e in self.manifest.by_exec(exec_line)):
                 if entry.filepath:
                     output = self._read_output(command, entry.filepath, entry)
                     if output is not None:
@@ -779,11 +784,6 @@ def split_stderr(command: str, text: str) -> Tuple[str, str]:
     for line in text.splitlines(keepends=True):
         (err if line.startswith(prefixes) else out).append(line)
     return "".join(out), "".join(err)
-
-
-def _same_exec(exec_line: str, wanted_execs: Tuple[str, ...]) -> bool:
-    """``/usr/sbin/lspci -nnvv`` is ``lspci -nnvv`` (sos strips the path in file names only)."""
-    return re.sub(r"^/(usr/|)(bin|sbin)/", "", exec_line.strip()) in wanted_execs
 
 
 def open_source(path: Path, options: "SourceOptions") -> SosreportSource:

@@ -219,3 +219,15 @@ def test_manifest_with_junk_shapes(tmp_path: Path) -> None:
     json.loads((top / "sos_reports" / "manifest.json").read_text())
     with open_source(top, SourceOptions()) as source:
         assert source.command("lspci -vvv -nn -D").origin == "sos_commands/pci/lspci_-nnvv"
+
+
+def test_a_sos_collect_archive_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    reports = tmp_path / "sos-collector-case-2026-11-02-xyz"
+    reports.mkdir()
+    for name in ("sosreport-node1-2026-11-02-aaa", "sosreport-node2-2026-11-02-bbb"):
+        tar_xz(sos4(name=name).write(tmp_path / "src"), reports / f"{name}.tar.xz")
+    packed = tar_xz(reports)
+    assert detect(packed)
+    code, _, err = _run(["facts", str(packed)], capsys)
+    assert code == 2 and "a 'sos collect' archive holding 2 sosreports" in err
+    assert "extract it" in err

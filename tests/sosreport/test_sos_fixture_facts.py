@@ -249,3 +249,15 @@ def test_tar_xz_keeps_only_what_matters(tmp_path: Path) -> None:
     with open_source(packed, SourceOptions()) as source:
         assert source.read_bytes("/proc/kallsyms") is None
         assert source.read_text("/proc/cmdline").startswith("BOOT_IMAGE=")
+
+
+@pytest.mark.parametrize("suffix, mode", [(".tar.gz", "w:gz"), (".tgz", "w:gz"), (".tar.bz2", "w:bz2")])
+def test_other_compressions(tmp_path: Path, suffix: str, mode: str) -> None:
+    import tarfile
+
+    top = sos4().write(tmp_path)
+    packed = tmp_path / f"{top.name}{suffix}"
+    with tarfile.open(packed, mode) as archive:
+        archive.add(top, arcname=top.name)
+    assert detect(packed)
+    assert facts_of(packed).function(PF_82576).sriov.num_vfs == 1
