@@ -687,7 +687,8 @@ class Collector:
         from .parsers.lspci import vf_addresses
 
         for fn in functions.values():
-            if fn.fields.get("virtfns") is None and fn.sriov.get("vf_offset") is not None and not fn.sysfs:
+            # No virtfnN links (no sysfs, or the kernel did not take the capability): lspci's offset/stride.
+            if fn.fields.get("virtfns") is None and fn.sriov.get("vf_offset") is not None:
                 device = lspci.get(fn.address)
                 if device is not None and device.sriov is not None and device.sriov.num_vfs is not None:
                     try:

@@ -46,6 +46,23 @@ def test_lspci_alone_gives_the_pf_and_its_computed_vf(tmp_path: Path, corpus: Pa
     assert facts.origin("pci").startswith(f"command: {LSPCI}")
 
 
+def test_sysfs_without_sriov_files_but_lspci_with_the_capability(tmp_path: Path, corpus: Path, ghw_root: Path,
+                                                                  facts_of) -> None:
+    """The kernel did not take the PF's SR-IOV capability (no sriov_* files, no virtfn links): lspci still shows it."""
+    pf_dir = ghw_root / "sys/devices/pci0000:00/0000:00:09.0/0000:05:00.0"
+    for name in [p.name for p in pf_dir.iterdir() if p.name.startswith(("sriov_", "virtfn"))]:
+        (pf_dir / name).unlink()
+    stanza = (corpus / "more/lspci-vvvxxxx-intel-82576-sriov-pciutils.txt").read_text()
+    assert stanza.startswith("01:00.0 ")
+    lspci = "0000:05:00.0 " + stanza[len("01:00.0 "):]  # the same capability, at this PF's address (-D form)
+    facts = facts_of(str(capture_dir(ghw_root, {LSPCI: lspci})))
+    pf = by_address(facts)["0000:05:00.0"]
+    assert pf.has_sriov is True and pf.sriov is not None
+    assert pf.sriov.in_sysfs is False and pf.sriov.in_lspci is True and pf.sriov.num_vfs == 1
+    assert pf.virtfns == ((0, "0000:06:10.0"),) and pf.origins["virtfns"] == COMPUTED_ORIGIN
+    assert pf.driver == "igb" and pf.origins["driver"].endswith("/driver")  # sysfs still wins where it speaks
+
+
 def test_lspci_without_root_leaves_sriov_unknown(tmp_path: Path, corpus: Path, facts_of) -> None:
     text = (corpus / "lspci/linuxhw_H8DG6_82576_02-00.x_stanzas_nonroot_access_denied.txt").read_text()
     facts = facts_of(str(capture_dir(tmp_path / "cap", {LSPCI: text})))
