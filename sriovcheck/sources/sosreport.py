@@ -98,8 +98,9 @@ RELEVANT_PLUGINS = frozenset({
 _KEEP_HOST = ("etc/", "sys/", "boot/", "run/", "var/run/", "lib/modprobe.d/", "usr/lib/modprobe.d/",
               "lib/udev/rules.d/", "usr/lib/udev/rules.d/", "lib/systemd/system/", "usr/lib/systemd/system/",
               "lib/modules/", "usr/lib/modules/", "sos_strings/")
-_KEEP_PROC = re.compile(r"proc/(cmdline|cpuinfo|modules|mounts|bus/pci/devices|sys/kernel/\w+|iomem)$")
-_KEEP_VARLOG = re.compile(r"var/log/(dmesg|messages|kern\.log|syslog)$")
+_KEEP_PROC = re.compile(r"proc/(cmdline|cpuinfo|modules|version|mounts|bus/pci/devices|sys/kernel/\w+|iomem)$")
+#: Only the boot-time kernel log: syslog files can be hundreds of MB and the journal/dmesg outputs say the same.
+_KEEP_VARLOG = re.compile(r"var/log/dmesg$")
 
 
 def _wanted_rel(rel: str) -> bool:

@@ -201,6 +201,7 @@ def sos4(version: str = "4.5.6", name: str = "sosreport-fixturehost-2026-11-02-a
                  "Cannot get driver information: No such device\n", return_code=71)
     tree.command("process", "ps auxwwwm", "ps_auxwwwm", fixture_ps(), root_link="ps")
     tree.command("host", "hostname", "hostname", "fixturehost\n", root_link="hostname")
+    tree.command("date", "date --utc", "date_--utc", "Mon Nov  2 09:30:00 UTC 2026\n")  # GNU date's C-locale format
     tree.command("virsh", "virsh -r list --all", "virsh_-r_list_--all", virsh_list([GUEST_NAME]))
     tree.command("virsh", f"virsh -r dumpxml {GUEST_NAME}", f"virsh_-r_dumpxml_{GUEST_NAME}", corpus(GUEST_XML))
     nodedev = [out for cmd, out in transcript_outputs("more/virsh-nodedev-dumpxml-vf-82576-real.txt")

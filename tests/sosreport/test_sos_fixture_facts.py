@@ -31,6 +31,8 @@ def test_source_info(sos4_path: Path, sos3_path: Path) -> None:
     four, three = facts_of(sos4_path), facts_of(sos3_path)
     assert (four.source.kind, four.source.tool_version) == ("sosreport", "sos 4.5.6")
     assert (three.source.kind, three.source.tool_version) == ("sosreport", "sos 3.4")
+    # Collection time only where sos recorded it in UTC (date --utc); never guessed from local time.
+    assert four.source.collected_at == "2026-11-02T09:30:00Z" and three.source.collected_at is None
     # What no sosreport holds is listed with what to collect instead.
     hints = dict(four.source.collect_hints or ())
     assert "sriovcheck capture" in hints["/sys/kernel/iommu_groups"]
