@@ -401,7 +401,6 @@ COVERAGE: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
     ("/run/libvirt", ("libvirt",), "3.5"),
     ("/var/run/libvirt", ("libvirt",), "3.5"),
     ("/etc/hostname", ("host", "general"), ""),
-    ("/sys/module", ("kernel",), ""),
     ("/sys/firmware/acpi", ("kernel",), "3.3"),
 )
 

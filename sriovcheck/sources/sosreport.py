@@ -419,6 +419,15 @@ class SosreportSource(TreeSource):
         """True only when the sos plugin that copies ``path`` ran (so a missing ``path`` is really missing)."""
         if not self.visible(path):
             return False
+        if path.rstrip("/") == "/sys/module" or path.startswith("/sys/module/"):
+            # sos copies /sys/module/*/parameters and */version only: a module folder without either is
+            # not in the report although the module is loaded; only a copied parameters folder is whole.
+            parts = path.rstrip("/").split("/")
+            if len(parts) >= 5 and parts[4] == "parameters":
+                return self._has(f"sys/module/{parts[3]}/parameters")
+            if len(parts) == 5 and parts[4] == "version":
+                return not older_than(self.version, "3.7") and self.plugin_ran("kernel") is True
+            return False
         if path.startswith("/sys/firmware/"):
             # Known only where the report lists or copied the parent folder itself.
             parent = split_parent(path)[0]

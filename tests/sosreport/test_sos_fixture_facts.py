@@ -126,6 +126,12 @@ def test_sysfs_crumbs_are_not_read_as_sysfs(sos4_path: Path) -> None:
         assert source.list_dir("/sys") == ["firmware", "module"]
         assert not source.collected("/sys/kernel/iommu_groups")
         assert source.collected("/etc/modprobe.d") and not source.collected("/etc/udev/rules.d")
+        # sos keeps /sys/module/X only for modules with parameters: a missing folder is no unloaded module.
+        assert not source.collected("/sys/module/ixgbe") and not source.collected("/sys/module")
+        assert source.collected("/sys/module/igb/parameters/debug")
+        # The boot listing shows /sys/firmware/acpi but not inside tables/: DMAR is unknown, not absent.
+        assert source.collected("/sys/firmware/acpi/pm_profile")
+        assert not source.collected("/sys/firmware/acpi/tables/DMAR")
 
 
 def test_commands_map_to_sos_files(sos4_path: Path) -> None:
