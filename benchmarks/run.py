@@ -140,7 +140,7 @@ def root_host(spec: synth.HostSpec) -> Path:
     target = CACHE / "hosts" / f"root-{spec.hostname}-{_key(spec)}"
     if not (target / ".complete").exists():
         shutil.rmtree(target, ignore_errors=True)
-        log(f"generating {spec.pfs} PFs x {spec.vfs_per_pf} VFs, {spec.guests} guests (root layout)")
+        log(f"generating {spec.hostname}: {spec.pfs} PFs x {spec.vfs_per_pf} VFs, {spec.guests} guests (root layout)")
         synth.write_root(spec, target)
         (target / ".complete").write_text("")
     return target
@@ -150,7 +150,7 @@ def sos_host(spec: synth.HostSpec) -> Path:
     target = CACHE / "hosts" / f"sos-{spec.hostname}-{_key(spec)}"
     if not (target / ".complete").exists():
         shutil.rmtree(target, ignore_errors=True)
-        log(f"generating a sosreport of {spec.pfs} PFs x {spec.vfs_per_pf} VFs, {spec.guests} guests")
+        log(f"generating {spec.hostname}: {spec.pfs} PFs x {spec.vfs_per_pf} VFs, {spec.guests} guests (sosreport)")
         synth.write_sosreport(spec, target)
         (target / ".complete").write_text("")
     return next(p for p in target.iterdir() if p.name.startswith("sosreport-"))
