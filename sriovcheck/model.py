@@ -41,6 +41,15 @@ class SourceInfo:
     #: A check's "not in this snapshot: needs X" skip can quote the hint whose item matches X.
     collect_hints: Optional[Tuple[Tuple[str, str], ...]] = None
 
+    def collect_hint(self, needs: str) -> Optional[str]:
+        """How to collect ``needs`` (a host path or command a check lacked), when this snapshot says."""
+        from fnmatch import fnmatchcase
+
+        for item, hint in self.collect_hints or ():
+            if needs == item or fnmatchcase(needs, item) or needs.startswith(item.rstrip("*")):
+                return hint
+        return None
+
 
 @dataclass(frozen=True)
 class CollectionProblem:

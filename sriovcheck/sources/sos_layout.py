@@ -288,16 +288,20 @@ PLACES: Mapping[str, CommandPlace] = {
 SOS_OPTION_HINT = ("sos report -o pci,networking,kernel,libvirt,virsh,process,processor,boot,host,logs "
                    "(virsh nodedev-dumpxml needs sos >= 4.5 and libvirt on the host)")
 
-#: What no sos release collects, with what to collect instead (shown with the facts' skips).
+_CAPTURE = "run 'sriovcheck capture' on the host"
+#: What no sos release collects (host path globs), with what to collect instead.
 NEVER_IN_SOS: Tuple[Tuple[str, str], ...] = (
-    ("/sys/bus/pci/devices/*/sriov_*, virtfn*/physfn links",
-     "not collected by any sos release: run 'sriovcheck capture' on the host; lspci -nnvv, "
-     "ip -s -d link and virsh nodedev-dumpxml (sos >= 4.5) stand in where present"),
-    ("/sys/kernel/iommu_groups",
-     "not collected by any sos release: run 'sriovcheck capture' on the host; IOMMU groups come from "
-     "virsh nodedev-dumpxml (sos >= 4.5) or lspci's 'IOMMU group' lines when present"),
-    ("/sys/bus/pci/devices/*/driver_override, sriov_drivers_autoprobe",
-     "not collected by any sos release: run 'sriovcheck capture' on the host"),
+    ("/sys/bus/pci/devices/*/sriov_*", f"no sos release collects the SR-IOV sysfs files: {_CAPTURE}; "
+     "lspci -nnvv (Total/Number of VFs) stands in when present"),
+    ("/sys/bus/pci/devices/*/virtfn*", f"no sos release collects virtfn links: {_CAPTURE}; VF addresses are "
+     "computed from lspci's VF offset/stride, or read from virsh nodedev-dumpxml (sos >= 4.5)"),
+    ("/sys/bus/pci/devices/*/physfn", f"no sos release collects physfn links: {_CAPTURE}; "
+     "virsh nodedev-dumpxml (sos >= 4.5) stands in when present"),
+    ("/sys/bus/pci/devices/*/iommu_group", f"no sos release collects IOMMU groups: {_CAPTURE}; "
+     "virsh nodedev-dumpxml (sos >= 4.5) or lspci's 'IOMMU group' lines stand in when present"),
+    ("/sys/kernel/iommu_groups*", f"no sos release collects /sys/kernel/iommu_groups: {_CAPTURE}"),
+    ("/sys/bus/pci/devices*", f"no sos release collects the sysfs PCI tree: {_CAPTURE}"),
+    ("/sys/class/net*", f"sos copies only counters and flags of /sys/class/net: {_CAPTURE}"),
 )
 
 

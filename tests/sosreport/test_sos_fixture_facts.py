@@ -33,9 +33,13 @@ def test_source_info(sos4_path: Path, sos3_path: Path) -> None:
     assert (three.source.kind, three.source.tool_version) == ("sosreport", "sos 3.4")
     # Collection time only where sos recorded it in UTC (date --utc); never guessed from local time.
     assert four.source.collected_at == "2026-11-02T09:30:00Z" and three.source.collected_at is None
-    # What no sosreport holds is listed with what to collect instead.
-    hints = dict(four.source.collect_hints or ())
-    assert "sriovcheck capture" in hints["/sys/kernel/iommu_groups"]
+    # What no sosreport holds is listed with what to collect instead, for the checks' skips to quote.
+    info = four.source
+    assert "sriovcheck capture" in info.collect_hint("/sys/kernel/iommu_groups")
+    assert "lspci -nnvv" in info.collect_hint("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs")
+    assert "offset/stride" in info.collect_hint("/sys/bus/pci/devices/0000:01:00.0/virtfn3")
+    assert "'udev' plugin did not run" in info.collect_hint("/etc/udev/rules.d/70-sriov.rules")
+    assert info.collect_hint("/proc/cmdline") is None  # it is in the report
 
 
 @pytest.mark.parametrize("layout", ["sos4", "sos3"])
