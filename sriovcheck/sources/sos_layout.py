@@ -253,7 +253,7 @@ def _place(plugin: str, files: Sequence[str], execs: Sequence[str] = (), links: 
     return CommandPlace(plugin, tuple(files), tuple(execs), tuple(links), since)
 
 
-#: Fixed places, keyed by command family (see :func:`command_family`).
+#: Fixed places, keyed by command family (the sosreport source maps canonical commands onto them).
 PLACES: Mapping[str, CommandPlace] = {
     # 3.3+: lspci -nnvv; 3.0-3.2: lspci -nvv and plain lspci (insights-core's first_of order).
     "lspci": _place("pci", ["sos_commands/pci/lspci_-nnvv", "sos_commands/pci/lspci_-nvv", "sos_commands/pci/lspci",
@@ -284,7 +284,7 @@ PLACES: Mapping[str, CommandPlace] = {
                               since="4.1"),
 }
 
-#: Plugins that hold nothing SR-IOV needs beyond what PLACES says, for hints.
+#: The sos command line that collects everything sriovcheck reads from a sosreport (for hints).
 SOS_OPTION_HINT = ("sos report -o pci,networking,kernel,libvirt,virsh,process,processor,boot,host,logs "
                    "(virsh nodedev-dumpxml needs sos >= 4.5 and libvirt on the host)")
 
@@ -318,6 +318,7 @@ def virsh_files(subcommand: str, name: str) -> Tuple[str, ...]:
     """``virsh -r dumpxml DOM`` / ``virsh -r nodedev-dumpxml DEV`` in each folder that has held them."""
     mangled = mangle_command(f"virsh -r {subcommand} {name}")
     return tuple(f"{folder}/{mangled}" for folder in VIRSH_DIRS)
+
 
 #: modinfo: one file for all modules since 3.7; a mangled ``modinfo_<m1>_<m2>...`` before.
 MODINFO_DIR = "sos_commands/kernel"
