@@ -1,2 +1,268 @@
-"""Checks about the guest (filled in by the rule pack)."""
+"""Checks about guests that use VFs: CPU model, legacy assignment, VF drivers, assigned addresses."""
 from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, manual, passed, unknown
+from sriovcheck.model import Guest, GuestDevice, HostFacts, PciFunction
+from sriovcheck.results import Evidence, Subject
+
+from ._nics import full_bdf, guest_subject, is_vf, pf_of_vf, see
+
+_GUEST_NEEDS = "guest definitions (libvirt domain XML under /etc/libvirt/qemu, or QEMU command lines)"
+
+
+def _function(facts: HostFacts, dev: GuestDevice) -> Optional[PciFunction]:
+    return facts.function(full_bdf(dev.address))
+
+
+def _assigns_vf(facts: HostFacts, guest: Guest) -> Optional[bool]:
+    """True when a device of the guest is a VF; False when all are known not to be; None otherwise."""
+    if facts.pci is None:
+        return None
+    answers = []
+    for dev in guest.devices:
+        fn = _function(facts, dev)
+        answers.append(is_vf(facts, fn) if fn is not None else None)
+    if any(a is True for a in answers):
+        return True
+    if answers and all(a is False for a in answers):
+        return False
+    return None
+
+
+def _bits(guest: Guest) -> Optional[int]:
+    if guest.bits is not None:
+        return guest.bits
+    if guest.emulator:
+        if guest.emulator.endswith("qemu-system-i386"):
+            return 32
+        if guest.emulator.endswith("qemu-system-x86_64"):
+            return 64
+    return None
+
+
+# -- SRIOV301 -------------------------------------------------------------------------------------
+
+def _default_cpu(guest: Guest, defaults: Sequence[str]) -> Optional[bool]:
+    if guest.cpu_mode in ("host-model", "host-passthrough", "maximum"):
+        return False
+    if guest.cpu_model is not None:
+        return guest.cpu_model.lower() in {d.lower() for d in defaults}
+    if guest.cpu_default is not None:
+        return guest.cpu_default
+    return None
+
+
+@check("guest-cpu-msix", params={
+    "default_models": Param(list, default=["qemu32", "qemu64", "kvm32", "kvm64"], item_type=str,
+                            help="CPU models that count as QEMU's default model"),
+    "suggested_model": Param(str, default="SandyBridge", help="named CPU model proposed for plain QEMU"),
+})
+def guest_cpu_msix(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """A 32-bit Windows guest with a VF does not run on QEMU's default CPU model (field-reported heuristic)."""
+    if facts.guests is None:
+        yield unknown(HOST, _GUEST_NEEDS)
+        return
+    for guest in sorted(facts.guests, key=lambda g: g.name):
+        if not guest.devices:
+            continue
+        subject = guest_subject(guest)
+        ev = Evidence(guest.origin, f"os {guest.os_id or '?'}, arch {guest.arch or '?'}, "
+                                    f"cpu {guest.cpu_mode or guest.cpu_model or 'none given'}")
+        default = _default_cpu(guest, params["default_models"])
+        if default is False:
+            yield passed(subject, f"guest {guest.name} has CPU {guest.cpu_mode or guest.cpu_model}, not QEMU's "
+                                  f"default model", ev)
+            continue
+        bits = _bits(guest)
+        if bits == 64:
+            yield passed(subject, f"guest {guest.name} is 64-bit: not the 32-bit case of this heuristic", ev)
+            continue
+        if guest.is_windows is False:
+            yield passed(subject, f"guest {guest.name} is not Windows ({guest.os_id})", ev)
+            continue
+        if guest.is_windows is None:
+            yield unknown(subject, f"the OS of guest {guest.name} (libosinfo id in the domain <metadata>)")
+            continue
+        if bits is None:
+            yield unknown(subject, f"whether guest {guest.name} is 32-bit (<type arch=...> or the QEMU binary)")
+            continue
+        if default is None:
+            yield unknown(subject, f"the CPU model of guest {guest.name} (<cpu> element or -cpu)")
+            continue
+        vf = _assigns_vf(facts, guest)
+        if vf is False:
+            yield passed(subject, f"guest {guest.name} is assigned no VF", ev)
+            continue
+        if vf is None:
+            yield unknown(subject, f"whether the devices assigned to guest {guest.name} are VFs (the host's PCI "
+                                   f"devices: physfn links or lspci)")
+            continue
+        current = guest.cpu_model or ("qemu32" if bits == 32 else "qemu64")
+        yield failed(subject, f"guest {guest.name} is 32-bit Windows ({guest.os_id}) with an assigned VF and QEMU's "
+                              f"default CPU model ({current}): Intel VF drivers need MSI-X, and 32-bit Windows "
+                              f"Server 2008 is field-reported to fail with 82576/82599 VFs on this model "
+                              f"(a heuristic, not a documented limit)", ev,
+                     guest=guest.name, libvirt=guest.kind == "libvirt", model=params["suggested_model"],
+                     current=current)
+
+
+# -- SRIOV302 -------------------------------------------------------------------------------------
+
+@check("guest-legacy-assignment")
+def guest_legacy_assignment(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """No guest uses legacy KVM device assignment (-device pci-assign, <driver name='kvm'/>)."""
+    if facts.guests is None:
+        yield unknown(HOST, _GUEST_NEEDS)
+        return
+    for guest in sorted(facts.guests, key=lambda g: g.name):
+        if not guest.devices:
+            continue
+        subject = guest_subject(guest)
+        legacy = [dev.address for dev in guest.devices if dev.driver == "kvm"]
+        if not legacy:
+            yield passed(subject, f"guest {guest.name} assigns its {len(guest.devices)} devices through VFIO",
+                         Evidence(guest.origin, ", ".join(d.address for d in guest.devices)))
+            continue
+        how = "<driver name='kvm'/>" if guest.kind == "libvirt" else "-device pci-assign"
+        yield failed(subject, f"guest {guest.name} assigns {', '.join(legacy)} with legacy KVM assignment ({how}): "
+                              f"removed in Linux 4.12, QEMU 2.12 and libvirt 5.7, so the guest will not start on "
+                              f"a current host", Evidence(guest.origin, f"{how} for {', '.join(legacy)}"),
+                     guest=guest.name, addresses=legacy, libvirt=guest.kind == "libvirt")
+
+
+# -- SRIOV303 -------------------------------------------------------------------------------------
+
+def _vf_driver(facts: HostFacts, fn: PciFunction, table: Mapping[str, Any]) -> Optional[str]:
+    """The guest-side driver for a VF: its lspci 'Kernel modules', else by its PF's driver."""
+    vf_names = {str(v) for v in table.values()}
+    for module in fn.modules or ():
+        if module in vf_names:
+            return module
+    pf = pf_of_vf(facts, fn)
+    if pf is not None and pf.driver and pf.driver in table:
+        return str(table[pf.driver])
+    if fn.driver and fn.driver in vf_names:
+        return fn.driver
+    return None
+
+
+@check("guest-vf-driver", params={
+    "vf_drivers": Param(dict, default={}, help="PF driver -> the VF driver a Linux guest needs"),
+    "windows_drivers": Param(dict, default={}, help="PCI vendor id -> the VF driver package for Windows guests"),
+})
+def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """A guest with an assigned VF has the VF driver for its PF family (a manual check inside the guest)."""
+    if facts.guests is None:
+        yield unknown(HOST, _GUEST_NEEDS)
+        return
+    if facts.pci is None:
+        yield unknown(HOST, "the host's PCI devices, to tell which assigned devices are VFs and of which family")
+        return
+    table: Mapping[str, Any] = params["vf_drivers"]
+    windows_table: Mapping[str, Any] = params["windows_drivers"]
+    for guest in sorted(facts.guests, key=lambda g: g.name):
+        vfs = [(dev, fn) for dev in guest.devices for fn in [_function(facts, dev)]
+               if fn is not None and is_vf(facts, fn)]
+        if not vfs:
+            continue
+        subject = guest_subject(guest)
+        drivers: List[str] = []
+        vendors: List[str] = []
+        for _, fn in vfs:
+            driver = _vf_driver(facts, fn, table)
+            if driver and driver not in drivers:
+                drivers.append(driver)
+            vendor = (fn.vendor_id or "").lower()
+            text = windows_table.get(vendor)
+            if text and str(text) not in vendors:
+                vendors.append(str(text))
+        addresses = [dev.address for dev, _ in vfs]
+        if not drivers and guest.is_windows is not True:
+            yield unknown(subject, f"the PF driver of {', '.join(addresses)} (lspci -k on the host), to name the "
+                                   f"VF driver guest {guest.name} needs")
+            continue
+        windows_driver = " / ".join(vendors) or "the NIC vendor's VF driver for Windows"
+        evidence = [Evidence(guest.origin, f"assigned VFs {', '.join(addresses)}")]
+        if guest.is_windows:
+            message = (f"guest {guest.name} runs Windows with VFs {', '.join(addresses)}: Windows has no inbox "
+                       f"driver for them; check that {windows_driver} is installed in the guest")
+        else:
+            os_name = guest.os_id or "an unknown OS"
+            message = (f"guest {guest.name} ({os_name}) has VFs {', '.join(addresses)}: check inside the guest "
+                       f"that the {' / '.join(drivers)} driver is loaded")
+        yield manual(subject, message, *evidence, guest=guest.name, windows=guest.is_windows,
+                     drivers=drivers or ["(unknown)"], windows_driver=windows_driver, addresses=addresses)
+
+
+# -- SRIOV304 -------------------------------------------------------------------------------------
+
+def _free_vfs(facts: HostFacts, limit: int = 3) -> List[str]:
+    """VFs on the host no guest uses: candidates for a guest whose address is wrong."""
+    used = {full_bdf(d.address) for g in facts.guests or () for d in g.devices}
+    free = sorted(fn.address for fn in facts.pci or () if is_vf(facts, fn) and fn.address not in used)
+    return free[:limit]
+
+
+_304_KEYS: Dict[str, Any] = {"guest": "", "address": "", "kind": "", "others": [], "free": [], "libvirt": True,
+                             "what": ""}
+
+
+@check("guest-vf-exists")
+def guest_vf_exists(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """Every PCI address assigned to a guest exists, is a VF, and no two running guests share one."""
+    if facts.guests is None:
+        yield unknown(HOST, _GUEST_NEEDS)
+        return
+    if facts.pci is None:
+        yield unknown(HOST, "the host's PCI devices (lspci -D -nn, or /sys/bus/pci/devices)")
+        return
+    for guest in sorted(facts.guests, key=lambda g: g.name):
+        for dev in guest.devices:
+            address = full_bdf(dev.address)
+            subject = Subject("guest", f"{guest.name}/{address}", f"guest {guest.name}: {address}")
+            ev = Evidence(guest.origin, f"{dev.via} {address}")
+            ctx = dict(_304_KEYS, guest=guest.name, address=address, libvirt=guest.kind == "libvirt")
+            fn = facts.function(address)
+            if fn is None:
+                ctx.update(kind="missing", free=_free_vfs(facts))
+                yield failed(subject, f"guest {guest.name} is assigned {address}, which does not exist on this host "
+                                      f"(VFs not enabled, or the PCI numbering changed): the guest will not start",
+                             ev, Evidence(facts.origin("pci") or "lspci -D", f"no {address}"),
+                             see(f"lspci -D -s {address}"), **ctx)
+                continue
+            vf = is_vf(facts, fn)
+            if vf is None:
+                yield unknown(subject, f"whether {address} is a VF (its physfn link, or lspci -nn device id)")
+                continue
+            if vf is False:
+                what = "an SR-IOV PF" if fn.has_sriov else f"not a VF ({fn.device_name or fn.vendor_device or 'PCI device'})"
+                ctx.update(kind="not-vf", what=what, free=_free_vfs(facts))
+                yield failed(subject, f"guest {guest.name} is assigned {address}, which is {what}: the whole "
+                                      f"device goes to the guest, which is fine if intended", ev,
+                             _cite_fn(fn), severity=Severity.INFO, **ctx)
+                continue
+            others = [g for g in facts.guests_using(address) if g.name != guest.name]
+            if not others:
+                yield passed(subject, f"{address} is a VF, assigned to guest {guest.name} only", ev, _cite_fn(fn))
+                continue
+            clash = [g.name for g in others if g.running and guest.running]
+            open_question = [g.name for g in others if g.running is None or guest.running is None]
+            if clash:
+                ctx.update(kind="shared", others=clash, free=_free_vfs(facts))
+                yield failed(subject, f"VF {address} is assigned to guest {guest.name} and to running guest(s) "
+                                      f"{', '.join(clash)} at the same time: only one can own it", ev,
+                             *(Evidence(g.origin, f"also assigns {address}") for g in others), **ctx)
+            elif open_question:
+                yield unknown(subject, f"whether guests {guest.name} and {', '.join(open_question)}, which both "
+                                       f"use {address}, run at the same time (virsh list, or the QEMU processes)")
+            else:
+                yield passed(subject, f"{address} is a VF; guests {', '.join(g.name for g in others)} use it too, but "
+                                      f"never at the same time as {guest.name}", ev)
+
+
+def _cite_fn(fn: PciFunction) -> Evidence:
+    kind = "VF" if fn.is_vf else "PF" if fn.has_sriov else "function"
+    return Evidence(fn.origins.get("is_vf") or fn.origins.get("device_id") or "lspci -D -nn",
+                    f"{fn.address} {fn.vendor_device or ''} {kind}".strip())

@@ -1,2 +1,259 @@
-"""Checks about the vf (filled in by the rule pack)."""
+"""Checks about virtual functions: zero and duplicate MACs, the driver a passed-through VF is bound to."""
 from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Mapping, Optional
+
+from sriovcheck.api import HOST, Finding, Severity, check, failed, passed, skipped, unknown
+from sriovcheck.model import HostFacts, NetInterface, PciFunction, VfEntry
+from sriovcheck.results import Evidence, Subject
+
+from ._nics import (
+    ZERO_MAC,
+    cite,
+    guests_of,
+    host_macs,
+    is_bdf,
+    is_unicast,
+    is_vf,
+    norm_mac,
+    pf_of_vf,
+    propose_mac,
+    see,
+    vf_address,
+    vf_count,
+    vf_index_of,
+    vf_label,
+    vf_tables,
+)
+
+_TABLE_NEEDS = "the PFs' VF tables ('ip link show PF', the 'vf N ... link/ether MAC' lines)"
+
+
+def _vf_subject(iface: NetInterface, address: Optional[str], index: int) -> Subject:
+    ident = address or f"{iface.name} vf {index}"
+    return Subject("vf", ident, vf_label(iface.name, index, address))
+
+
+def _pf_key(iface: NetInterface, pf: Optional[PciFunction]) -> str:
+    """What a proposed MAC is derived from: the PF's PCI address (survives renames), else its name."""
+    return pf.address if pf is not None else iface.name
+
+
+# -- SRIOV201 -------------------------------------------------------------------------------------
+
+@check("vf-zero-mac")
+def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """No VF has the MAC 00:00:00:00:00:00 in its PF's VF table."""
+    if facts.interfaces is None:
+        yield unknown(HOST, _TABLE_NEEDS)
+        return
+    # PFs that have VFs but whose table the source lacks: say so instead of passing silently.
+    for fn in facts.physical_functions():
+        names = fn.interfaces or tuple(i.name for i in facts.interfaces_of(fn.address))
+        tables = [facts.interface(n) for n in names]
+        if vf_count(facts, fn).enabled and not any(t is not None and t.vfs is not None for t in tables):
+            yield unknown(Subject("pf", fn.address, f"{names[0]} ({fn.address})" if names else fn.address),
+                          f"the VF table of {fn.address}: 'ip link show {names[0] if names else 'PF'}'")
+    taken = host_macs(facts)
+    for iface, pf, entry in sorted(vf_tables(facts), key=lambda t: (t[0].name, t[2].index)):
+        address = vf_address(facts, pf, entry.index)
+        subject = _vf_subject(iface, address, entry.index)
+        ev = cite(iface.origins, "vfs", f"vf {entry.index} MAC {entry.mac}", f"ip link show {iface.name}")
+        mac = norm_mac(entry.mac)
+        if mac is None:
+            yield unknown(subject, f"the MAC of vf {entry.index} in 'ip link show {iface.name}' "
+                                   f"(the line has none, e.g. an InfiniBand VF)")
+            continue
+        if mac != ZERO_MAC:
+            yield passed(subject, f"{subject.label} has MAC {mac}", ev)
+            continue
+        guests = guests_of(facts, address) if address else []
+        used = (f"assigned to guest {', '.join(guests)}" if guests
+                else "not assigned to any known guest" if facts.guests is not None and address
+                else "guest use unknown")
+        new_mac = propose_mac(facts.hostname, _pf_key(iface, pf), entry.index, taken)
+        yield failed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 ({used}): a guest with an older "
+                              f"igbvf/ixgbevf driver sees no address, newer ones pick a random MAC at every boot",
+                     ev, see(f"ip link show {iface.name}"),
+                     pf=iface.name, index=entry.index, mac=new_mac, vf_address=address or "",
+                     guests=", ".join(guests), has_guest=bool(guests))
+
+
+# -- SRIOV202 -------------------------------------------------------------------------------------
+
+class _Holder:
+    """Something that holds a MAC: a VF table entry, an interface, or a guest's configured MAC."""
+
+    def __init__(self, key: str, label: str, kind: str, evidence: Evidence,
+                 iface: Optional[NetInterface] = None, pf: Optional[PciFunction] = None,
+                 entry: Optional[VfEntry] = None, running: Optional[bool] = None) -> None:
+        self.key = key  # identity: the same device seen twice (VF table + its netdev) is one holder
+        self.label = label
+        self.kind = kind  # vf | interface | guest
+        self.evidence = evidence
+        self.iface = iface
+        self.pf = pf
+        self.entry = entry
+        self.running = running
+
+
+def _holders(facts: HostFacts) -> Dict[str, List[_Holder]]:
+    by_mac: Dict[str, Dict[str, _Holder]] = {}
+
+    def add(mac: Optional[str], holder: _Holder) -> None:
+        mac = norm_mac(mac)
+        if mac is None or mac == ZERO_MAC or not is_unicast(mac):
+            return
+        by_mac.setdefault(mac, {}).setdefault(holder.key, holder)
+
+    for iface, pf, entry in vf_tables(facts):
+        address = vf_address(facts, pf, entry.index)
+        key = address or f"{iface.name}/vf{entry.index}"
+        add(entry.mac, _Holder(key, vf_label(iface.name, entry.index, address), "vf",
+                               cite(iface.origins, "vfs", f"vf {entry.index} MAC {entry.mac}",
+                                    f"ip link show {iface.name}"), iface, pf, entry))
+    for iface in facts.interfaces or ():
+        # Only interfaces of a PCI function: bonds, VLANs and bridges share their ports' MACs by design.
+        if not iface.address:
+            continue
+        add(iface.mac, _Holder(iface.address, f"interface {iface.name} ({iface.address})", "interface",
+                               cite(iface.origins, "mac", f"{iface.name} MAC {iface.mac}",
+                                    f"ip link show {iface.name}")))
+    for guest in facts.guests or ():
+        for dev in guest.devices:
+            add(dev.mac, _Holder(dev.address, f"guest {guest.name} (configured for {dev.address})", "guest",
+                                 Evidence(guest.origin, f"<mac address='{dev.mac}'/> for {dev.address}"),
+                                 running=guest.running))
+    return {mac: list(holders.values()) for mac, holders in by_mac.items()}
+
+
+@check("vf-duplicate-mac")
+def vf_duplicate_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """No two VFs (or a VF and any other device) on the host share a non-zero MAC."""
+    if facts.interfaces is None:
+        yield unknown(HOST, _TABLE_NEEDS)
+        return
+    holders = _holders(facts)
+    taken = host_macs(facts)
+    duplicates = 0
+    vf_macs = 0
+    for mac in sorted(holders):
+        group = holders[mac]
+        if not any(h.kind == "vf" for h in group):
+            continue
+        vf_macs += 1
+        if len(group) < 2:
+            continue
+        duplicates += 1
+        # Keep the MAC on a physical interface if one holds it, else on the first VF; change the other VFs.
+        keep = next((h for h in group if h.kind == "interface"), None) or next(h for h in group if h.kind == "vf")
+        changes = []
+        for holder in group:
+            if holder is keep or holder.kind != "vf" or holder.iface is None or holder.entry is None:
+                continue
+            key = holder.pf.address if holder.pf is not None else holder.iface.name
+            changes.append({"pf": holder.iface.name, "index": holder.entry.index,
+                            "mac": propose_mac(facts.hostname, key, holder.entry.index, taken)})
+        # Holders no ip command can change (other interfaces, guest configs): a human edits them.
+        by_hand = [h.label for h in group if h.kind != "vf" and h is not keep]
+        names = "; ".join(h.label for h in group)
+        yield failed(Subject("mac", mac, mac), f"MAC {mac} is held by {len(group)} devices: {names}. Frames for it "
+                                                f"reach only one of them",
+                     *(h.evidence for h in group), see("ip link show | grep -i " + mac),
+                     mac=mac, holders=[h.label for h in group], keep=keep.label, changes=changes,
+                     by_hand=by_hand)
+    if not duplicates:
+        yield passed(HOST, f"the {vf_macs} non-zero VF MACs on this host are all unique",
+                     Evidence(facts.origin("interfaces") or "ip link show", "all VF tables"))
+
+
+# -- SRIOV203 -------------------------------------------------------------------------------------
+
+@check("vf-passthrough-driver")
+def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """A VF assigned to a guest without libvirt managed='yes' is bound to vfio-pci."""
+    if facts.guests is None:
+        yield unknown(HOST, "guest definitions (libvirt domain XML or QEMU command lines)")
+        return
+    for guest in sorted(facts.guests, key=lambda g: g.name):
+        for dev in guest.devices:
+            fn = facts.function(dev.address) if facts.pci is not None else None
+            kind = "vf" if fn is not None and is_vf(facts, fn) else "device"
+            subject = Subject(kind, dev.address, _device_label(facts, fn, dev.address))
+            if dev.driver in ("kvm", "xen"):
+                yield skipped(subject, f"guest {guest.name} uses {dev.driver} assignment for {dev.address}, "
+                                       f"not VFIO (see SRIOV302)")
+                continue
+            if guest.kind == "libvirt" and dev.managed:
+                yield passed(subject, f"guest {guest.name} assigns {dev.address} with managed='yes': libvirt "
+                                      f"binds it to vfio-pci when the guest starts",
+                             Evidence(guest.origin, f"managed='yes' for {dev.address}"))
+                continue
+            if facts.pci is None:
+                yield unknown(subject, f"the driver bound to {dev.address} (/sys/bus/pci/devices/{dev.address}/"
+                                       f"driver or lspci -k)")
+                continue
+            if fn is None:
+                yield skipped(subject, f"{dev.address} (guest {guest.name}) is not on this host (see SRIOV304)")
+                continue
+            how = ("plain QEMU" if guest.kind != "libvirt"
+                   else "managed='no'" if dev.managed is False else "no managed attribute (libvirt's default is no)")
+            if fn.driver is None:
+                yield unknown(subject, f"the driver bound to {dev.address} (/sys/bus/pci/devices/{dev.address}/"
+                                       f"driver or lspci -k)")
+                continue
+            ev = cite(fn.origins, "driver", f"driver {fn.driver or 'none'}",
+                      f"/sys/bus/pci/devices/{dev.address}/driver")
+            if fn.driver == "vfio-pci":
+                yield passed(subject, f"{subject.label} (guest {guest.name}, {how}) is bound to vfio-pci", ev)
+                continue
+            bound = f"bound to {fn.driver}" if fn.driver else "bound to no driver"
+            yield failed(subject, f"{subject.label} is assigned to guest {guest.name} with {how}, but it is {bound}, "
+                                  f"not vfio-pci: QEMU's -device vfio-pci cannot open it and the guest fails to "
+                                  f"start", ev, Evidence(guest.origin, f"{dev.via} {dev.address}"),
+                         see(f"lspci -k -s {dev.address}"),
+                         address=dev.address, driver=fn.driver, guest=guest.name,
+                         libvirt=guest.kind == "libvirt", bdf_ok=is_bdf(dev.address))
+
+
+def _device_label(facts: HostFacts, fn: Optional[PciFunction], address: str) -> str:
+    if fn is None:
+        return address
+    pf = pf_of_vf(facts, fn)
+    index = vf_index_of(facts, fn)
+    if pf is not None and index is not None:
+        names = pf.interfaces or tuple(i.name for i in facts.interfaces_of(pf.address))
+        return vf_label(names[0] if names else pf.address, index, address)
+    return address
+
+
+# -- SRIOV204 (audit) -----------------------------------------------------------------------------
+
+@check("vf-trust-spoofchk")
+def vf_trust_spoofchk(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """VFs keep spoof checking on and trust off unless a guest needs otherwise (notes for an audit)."""
+    if facts.interfaces is None:
+        yield unknown(HOST, _TABLE_NEEDS)
+        return
+    for iface, pf, entry in sorted(vf_tables(facts), key=lambda t: (t[0].name, t[2].index)):
+        address = vf_address(facts, pf, entry.index)
+        subject = _vf_subject(iface, address, entry.index)
+        if entry.spoofchk is None and entry.trust is None:
+            yield unknown(subject, f"spoof checking and trust of vf {entry.index} ('ip link show {iface.name}' "
+                                   f"with iproute2 that prints them)")
+            continue
+        notes: List[str] = []
+        if entry.spoofchk is False:
+            notes.append("spoof checking is off (the guest can send frames with any source MAC)")
+        if entry.trust is True:
+            notes.append("trust is on (the guest can change its MAC and enter promiscuous/all-multicast mode)")
+        ev = cite(iface.origins, "vfs", f"vf {entry.index} spoofchk {entry.spoofchk} trust {entry.trust}",
+                  f"ip link show {iface.name}")
+        if not notes:
+            yield passed(subject, f"{subject.label}: spoof checking on, trust off", ev)
+            continue
+        yield failed(subject, f"{subject.label}: {' and '.join(notes)}; fine when a guest needs it (bonding, "
+                              f"VLAN filtering in the guest), otherwise it weakens isolation", ev,
+                     severity=Severity.INFO, pf=iface.name, index=entry.index,
+                     spoof_off=entry.spoofchk is False, trust_on=entry.trust is True)
+
