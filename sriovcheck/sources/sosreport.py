@@ -536,7 +536,15 @@ class SosreportSource(TreeSource):
         return listed is not None and listed.get(name) == "dir"
 
     def describe(self, path: str) -> str:
-        """The sos file that answers ``path``: ``proc/cmdline``, a ``sos_strings`` tail, or the ``ls`` listing."""
+        """Where ``path`` was read in the report.
+
+        A copied host file sits at its host path inside the report, and is
+        named by it (``/proc/cmdline`` is the report's ``proc/cmdline``), as a
+        root directory or a capture names it: subjects, waivers and diffs then
+        match across the three.  What sos keeps elsewhere says so: the older
+        ``/var/run`` location, a ``sos_strings`` tail, the ``ls`` listing of
+        ``/sys/firmware``, or the ``ps`` output for ``/proc/PID/cmdline``.
+        """
         pid = _PROC_CMDLINE.fullmatch(path)
         if pid is not None and self.processes_origin:
             return f"{self.processes_origin} (pid {pid.group(1)})"
@@ -548,16 +556,14 @@ class SosreportSource(TreeSource):
             origin = self._listing()[0] if self._firmware_known() else ""
             if origin and (self._listing_dir(path) is not None or self._listing_dir(split_parent(path)[0]) is not None):
                 return f"{origin} (listing of {path})"
-            rel = host_to_rel(path)
-            return rel if rel else path
+            return path
         try:
             found = resolve(self.tree, where)
         except SourceReadError:
             found = None
-        physical = found[0] if found is not None else where.lstrip("/")
-        if physical.startswith("sos_strings/"):
-            return f"{physical} (tail of {path}, cut by sos)"
-        return physical or "."
+        if found is not None and found[0].startswith("sos_strings/"):
+            return f"{found[0]} (tail of {path}, cut by sos)"
+        return where
 
     # -- /sys/firmware from the boot plugin's recursive listing ---------------------------------
     def _listing(self) -> Tuple[str, Dict[str, Dict[str, str]]]:

@@ -83,11 +83,11 @@ def test_guests_and_hostdevs(sos4_path: Path) -> None:
     guest = next(g for g in facts.guests or () if g.name == GUEST_NAME)
     assert [d.address for d in guest.devices] == ["0000:06:12.1", "0000:06:12.2", "0000:06:12.3", "0000:06:12.4"]
     assert {d.via for d in guest.devices} == {"hostdev"}
-    assert guest.origin == f"etc/libvirt/qemu/{GUEST_NAME}.xml"
+    assert guest.origin == f"/etc/libvirt/qemu/{GUEST_NAME}.xml"
     # Its QEMU process in sos's `ps auxwwwm` makes it a running guest.
     assert guest.running is True
     # The status XML under run/libvirt: <interface type='hostdev'> with the MAC libvirt programs.
-    live = next(g for g in facts.guests or () if g.origin == "run/libvirt/qemu/guest-interface.xml")
+    live = next(g for g in facts.guests or () if g.origin == "/run/libvirt/qemu/guest-interface.xml")
     assert live.running is True
     assert [(d.address, d.via, d.mac) for d in live.devices] == [
         ("0000:04:10.0", "interface", "aa:ss:bb:cc:dd:ee"), ("0000:04:10.1", "interface", "bb:55:77:11:00:00")]
@@ -108,10 +108,10 @@ def test_modules_kernel_log_cmdline(sos4_path: Path) -> None:
     igb = facts.module("igb")
     assert igb is not None and igb.loaded is True
     assert dict(igb.parameters or {}) == {"max_vfs": "7"}
-    assert igb.origins["parameters"] == "sys/module/igb/parameters"
+    assert igb.origins["parameters"] == "/sys/module/igb/parameters"
     assert igb.origins["known_parameters"] == "sos_commands/kernel/modinfo_ALL_MODULES (module igb)"
     assert [(o.module, o.params) for o in facts.modprobe or ()] == [("igb", (("max_vfs", "7"),))]
-    assert facts.cmdline.get("intel_iommu") == "on" and facts.cmdline.origins["raw"] == "proc/cmdline"
+    assert facts.cmdline.get("intel_iommu") == "on" and facts.cmdline.origins["raw"] == "/proc/cmdline"
     assert facts.kernel.release == "3.10.0-229.el7.x86_64"
     assert facts.kernel.origins["release"] == "sos_commands/kernel/uname_-a"
     assert facts.kernel_log == ("DMAR: Host address width 39",)
@@ -178,8 +178,9 @@ def test_failed_command_is_a_problem_not_a_fact(sos4_path: Path) -> None:
 
 def test_describe_names_the_sos_file(sos4_path: Path) -> None:
     with open_source(sos4_path, SourceOptions()) as source:
-        assert source.describe("/proc/cmdline") == "proc/cmdline"
-        assert source.describe("/run/libvirt/qemu") == "run/libvirt/qemu"
+        # Copied host files are named by their host path, as a root directory or a capture names them.
+        assert source.describe("/proc/cmdline") == "/proc/cmdline"
+        assert source.describe("/run/libvirt/qemu") == "/run/libvirt/qemu"
         assert source.describe("/sys/firmware/acpi/tables") == (
             "sos_commands/boot/ls_-alZR_.sys.firmware (listing of /sys/firmware/acpi/tables)")
         assert source.is_dir("/sys/firmware/acpi/tables") and source.exists("/sys/firmware/acpi/pm_profile")
@@ -195,7 +196,7 @@ def test_run_libvirt_of_sos_3_5_to_3_8_is_read_at_its_host_path(tmp_path: Path) 
     top = tree.write(tmp_path)
     facts = facts_of(top)
     guest = next(g for g in facts.guests or () if g.name == GUEST_NAME)
-    assert guest.origin == f"var/run/libvirt/qemu/{GUEST_NAME}.xml" and len(guest.devices) == 4
+    assert guest.origin == f"/var/run/libvirt/qemu/{GUEST_NAME}.xml" and len(guest.devices) == 4
 
 
 def test_oldest_names_ip_link_and_plain_lspci(tmp_path: Path) -> None:

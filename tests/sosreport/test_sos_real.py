@@ -53,7 +53,7 @@ def test_kernel_agrees_with_the_live_host(sos_facts: HostFacts, live_facts: Host
 def test_cmdline_agrees_with_the_live_host(sos_facts: HostFacts, live_facts: HostFacts) -> None:
     assert sos_facts.cmdline.raw is not None and sos_facts.cmdline.raw == live_facts.cmdline.raw
     assert sos_facts.cmdline.args == live_facts.cmdline.args
-    assert sos_facts.cmdline.origins["raw"] == "proc/cmdline"
+    assert sos_facts.cmdline.origins["raw"] == "/proc/cmdline"
 
 
 def test_interfaces_agree_with_the_live_host(sos_facts: HostFacts, live_facts: HostFacts) -> None:
@@ -71,7 +71,7 @@ def test_interfaces_agree_with_the_live_host(sos_facts: HostFacts, live_facts: H
 
 def test_cpu_and_pci_agree_with_the_live_host(sos_facts: HostFacts, live_facts: HostFacts) -> None:
     assert sos_facts.cpu.vendor == live_facts.cpu.vendor
-    assert sos_facts.cpu.origins["vendor"] == "proc/cpuinfo"
+    assert sos_facts.cpu.origins["vendor"] == "/proc/cpuinfo"
     live_net = {fn.address: fn for fn in live_facts.pci or () if fn.is_network}
     for address, live in live_net.items():
         seen = sos_facts.function(address)
@@ -106,3 +106,31 @@ def test_extracted_copy_reads_the_same(real_sosreport: Path, sos_facts: HostFact
     assert extracted.kernel == sos_facts.kernel and extracted.cmdline == sos_facts.cmdline
     assert extracted.interfaces == sos_facts.interfaces and extracted.pci == sos_facts.pci
     assert extracted.modules == sos_facts.modules and extracted.guests == sos_facts.guests
+
+
+def test_this_host_as_root_capture_and_sosreport_judged_alike(real_sosreport: Path, tmp_path: Path) -> None:
+    """The machine itself: '/' read as a root directory, a capture of it, and the real sos report of it."""
+    from sriovcheck.capture import write_capture
+    from sriovcheck.engine import run
+    from sriovcheck.plugins import load_plugins
+    from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+    from sriovcheck.sources import capture, rootdir, sosreport
+
+    registry = load_plugins([], entry_points=False)
+    rules = select_rules(load_rules(registry, []), registry, load_profiles(registry, [])["default"])
+
+    def judged(module: object, path: Path) -> dict:
+        with module.open_source(path, SourceOptions()) as source:  # type: ignore[attr-defined]
+            facts = collect_facts(source)
+        return {(r.rule, r.subject.kind, r.subject.id): r.status.value for r in run(facts, rules, registry).results}
+
+    root = judged(rootdir, Path("/"))
+    captured = judged(capture, Path(write_capture(str(tmp_path / "this-host.tar.gz"))))
+    sos = judged(sosreport, real_sosreport)
+    assert rules and sos
+    for key, status in sos.items():
+        if status == "skip":
+            continue
+        for view in (root, captured):
+            if view.get(key, "skip") != "skip":
+                assert view[key] == status, key

@@ -118,3 +118,33 @@ def test_the_differences_are_the_documented_ones(three_views: Tuple[HostFacts, H
         if value is None or other.get(key) is None or other[key] == value:
             continue
         assert any(rx.search(key) for rx, _ in NOT_THE_SAME_EVIDENCE), key
+
+
+# -- rule results -------------------------------------------------------------------------------------
+
+def _results(facts: HostFacts) -> Dict[Tuple[str, str, str], str]:
+    from sriovcheck.engine import run
+    from sriovcheck.plugins import load_plugins
+    from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+
+    registry = load_plugins([], entry_points=False)
+    rules = select_rules(load_rules(registry, []), registry, load_profiles(registry, [])["default"])
+    assert rules, "the built-in rule pack is empty"
+    report = run(facts, rules, registry)
+    return {(r.rule, r.subject.kind, r.subject.id): r.status.value for r in report.results}
+
+
+def test_same_results_for_every_rule_the_sosreport_can_judge(
+        three_views: Tuple[HostFacts, HostFacts, HostFacts]) -> None:
+    root, captured, sos = (_results(view) for view in three_views)
+    assert root == captured
+    judged = {key: status for key, status in sos.items() if status != "skip"}
+    compared = {key: (root[key], status) for key, status in judged.items() if root.get(key, "skip") != "skip"}
+    assert {key: pair for key, pair in compared.items() if pair[0] != pair[1]} == {}
+    # Not vacuous: host, PF, modprobe and guest rules are judged the same way from both kinds of evidence.
+    assert {key[0] for key in compared} >= {"SRIOV001", "SRIOV101", "SRIOV103", "SRIOV104", "SRIOV304"}
+    assert {kind for _, kind, _ in compared} >= {"host", "pf", "file"}
+    # Where the root directory cannot judge, it is for want of evidence only a snapshot of commands holds
+    # (the PFs' VF tables come from netlink), never a different verdict.
+    for key in judged.keys() - compared.keys():
+        assert key not in root or root[key] == "skip"
