@@ -15,12 +15,16 @@ was read (``/sys/bus/pci/devices/.../sriov_numvfs``, ``lspci -vvv``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 #: The value of a string fact that is known to be absent (e.g. no driver bound).
 NONE = ""
 
 Origins = Mapping[str, str]
+
+
+#: Prefix of the lookup indexes HostFacts keeps in its __dict__ (see HostFacts._index).
+_INDEX_PREFIX = "_index_"
 
 
 def _empty_origins() -> Dict[str, str]:
@@ -348,39 +352,66 @@ class HostFacts:
     origins: Origins = field(default_factory=_empty_origins)
 
     # -- lookups used by many checks ------------------------------------------------
+    # Checks call these once per VF or guest: on a host with thousands of VFs a linear scan each
+    # time makes a run quadratic, so each lookup builds its index on first use.  The indexes live in
+    # the instance's __dict__ under _INDEX_PREFIX names (not fields: equality, repr, replace() and
+    # iter_facts never see them) and are left out when the facts are pickled to the parent process.
+
+    def _index(self, name: str, build: Callable[[], Dict[Any, Any]]) -> Dict[Any, Any]:
+        key = _INDEX_PREFIX + name
+        index = self.__dict__.get(key)
+        if index is None:
+            index = self.__dict__[key] = build()
+        return index
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith(_INDEX_PREFIX)}
+
     def function(self, address: str) -> Optional[PciFunction]:
-        for fn in self.pci or ():
-            if fn.address == address:
-                return fn
-        return None
+        # reversed(): the first function with an address wins, as a scan would find it.
+        return self._index("pci", lambda: {fn.address: fn for fn in reversed(self.pci or ())}).get(address)
 
     def physical_functions(self) -> Tuple[PciFunction, ...]:
         """Functions known to have the SR-IOV capability."""
-        return tuple(fn for fn in self.pci or () if fn.has_sriov)
+        return self._index("pfs", lambda: {None: tuple(fn for fn in self.pci or () if fn.has_sriov)})[None]
 
     def virtual_functions(self, pf: Optional[PciFunction] = None) -> Tuple[PciFunction, ...]:
-        vfs = tuple(fn for fn in self.pci or () if fn.is_vf)
+        def build() -> Dict[Any, Any]:
+            vfs = tuple(fn for fn in self.pci or () if fn.is_vf)
+            index: Dict[Any, Any] = {None: vfs}
+            for fn in vfs:
+                index.setdefault(("pf", fn.physfn), []).append(fn)
+            return index
+
+        index = self._index("vfs", build)
         if pf is None:
-            return vfs
-        return tuple(fn for fn in vfs if fn.physfn == pf.address)
+            return index[None]
+        return tuple(index.get(("pf", pf.address), ()))
 
     def interface(self, name: str) -> Optional[NetInterface]:
-        for iface in self.interfaces or ():
-            if iface.name == name:
-                return iface
-        return None
+        return self._index("iface", lambda: {i.name: i for i in reversed(self.interfaces or ())}).get(name)
 
     def interfaces_of(self, address: str) -> Tuple[NetInterface, ...]:
-        return tuple(i for i in self.interfaces or () if i.address == address)
+        def build() -> Dict[Any, Any]:
+            index: Dict[Any, Any] = {}
+            for iface in self.interfaces or ():
+                index.setdefault(iface.address, []).append(iface)
+            return index
+
+        return tuple(self._index("iface_by_address", build).get(address, ()))
 
     def module(self, name: str) -> Optional[KernelModule]:
-        for mod in self.modules or ():
-            if mod.name == name:
-                return mod
-        return None
+        return self._index("module", lambda: {m.name: m for m in reversed(self.modules or ())}).get(name)
 
     def guests_using(self, address: str) -> Tuple[Guest, ...]:
-        return tuple(g for g in self.guests or () if any(d.address == address for d in g.devices))
+        def build() -> Dict[Any, Any]:
+            index: Dict[Any, Any] = {}
+            for guest in self.guests or ():
+                for used in dict.fromkeys(d.address for d in guest.devices):  # once per guest, in order
+                    index.setdefault(used, []).append(guest)
+            return index
+
+        return tuple(self._index("guests_using", build).get(address, ()))
 
     def origin(self, name: str, default: str = "") -> str:
         return self.origins.get(name, default)
