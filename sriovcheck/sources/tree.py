@@ -168,7 +168,12 @@ class TreeSource(Source):
         if node is None:
             return None
         if node.kind == LINK and follow_last:
-            return resolve(self._walk, path, follow_last)  # a final link: the full walk, hop limit and all
+            # A final link (/sys/bus/pci/devices/BDF): the full walk, hop limit and all, once per path;
+            # the same answer serves that path as a parent of the files under it.
+            key = "/" + "/".join(comps)
+            if key not in self._dirs:
+                self._dirs[key] = resolve(self._walk, key)
+            return self._dirs[key]
         return rel, node
 
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
