@@ -368,6 +368,62 @@ def bench_fleet(script: Path, rounds: int) -> Row:
     return row
 
 
+# -- where the time goes ---------------------------------------------------------------------------
+
+PHASES_SCRIPT = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import sriovcheck.cli  # noqa: F401  (argument parsing, model, results)
+from sriovcheck.plugins import load_plugins
+t1 = time.perf_counter()
+registry = load_plugins()
+t2 = time.perf_counter()
+from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+rules = load_rules(registry)
+profile = load_profiles(registry)["default"]
+t3 = time.perf_counter()
+from sriovcheck.collect import collect_facts
+from sriovcheck.sources import SourceOptions, open_source
+with open_source(sys.argv[1], registry, None, SourceOptions()) as source:
+    facts = collect_facts(source)
+t4 = time.perf_counter()
+from sriovcheck.engine import run
+report = run(facts, select_rules(rules, registry, profile), registry)
+t5 = time.perf_counter()
+from sriovcheck.reporters import RenderOptions
+registry.reporters["text"].render([report], RenderOptions())
+t6 = time.perf_counter()
+print(json.dumps({"imports": t1 - t0, "plugins": t2 - t1, "rules (YAML)": t3 - t2,
+                  "collect (incl. parser imports)": t4 - t3, "checks + fix templates": t5 - t4,
+                  "render text": t6 - t5, "results": len(report.results)}))
+"""
+
+
+def phases(python: Path, source: Path, rounds: int) -> Dict[str, float]:
+    """Median seconds of each phase of one check, measured inside the process (start-up excluded)."""
+    samples: List[Dict[str, float]] = []
+    for _ in range(rounds):
+        done = subprocess.run([str(python), "-c", PHASES_SCRIPT, str(source)], capture_output=True, text=True,
+                              cwd=tempfile.gettempdir())
+        if done.returncode != 0:
+            log(f"phase breakdown failed: {done.stderr.strip()[-300:]}")
+            return {}
+        samples.append(json.loads(done.stdout))
+    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+
+
+def phase_table(columns: Dict[str, Dict[str, float]], startup: Optional[float]) -> str:
+    names = [n for n in next(iter(columns.values()), {}) if n != "results"]
+    head = "| phase | " + " | ".join(columns) + " |"
+    lines = [head, "|---" * (len(columns) + 1) + "|"]
+    if startup is not None:
+        lines.append("| interpreter start-up (`python -c pass`) | " + " | ".join(fmt(startup) for _ in columns) + " |")
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(fmt(c.get(name, 0.0)) for c in columns.values()) + " |")
+    lines.append("| results | " + " | ".join(str(int(c.get("results", 0))) for c in columns.values()) + " |")
+    return "\n".join(lines)
+
+
 # -- report --------------------------------------------------------------------------------------
 
 def machine() -> Dict[str, str]:
@@ -395,7 +451,13 @@ def machine() -> Dict[str, str]:
         pass
     commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
                             text=True).stdout.strip() or "unknown"
+    load = "unknown"
+    try:
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        pass
     return {"CPU": f"{cpu} ({os.cpu_count()} cores visible)", "memory": memory, "OS": os_name,
+            "load average when the run started (1, 5, 15 min)": load,
             "kernel": platform.release(), "Python": platform.python_version(), "sriovcheck commit": commit}
 
 
@@ -406,7 +468,8 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def write_results(rows: Sequence[Row], info: Dict[str, str], rounds: Dict[str, int], path: Path) -> None:
+def write_results(rows: Sequence[Row], info: Dict[str, str], rounds: Dict[str, int], path: Path,
+                  breakdown: str = "") -> None:
     notes = [f"- {n}" for r in rows for n in r.notes]
     text = [
         "# sriovcheck benchmark results",
@@ -426,6 +489,10 @@ def write_results(rows: Sequence[Row], info: Dict[str, str], rounds: Dict[str, i
         *[f"- {k}: {v}" for k, v in info.items()],
         "",
     ]
+    if breakdown:
+        text += ["## Where the time goes", "",
+                 "One `check` split into its phases, timed inside the process (medians; the same venv):", "",
+                 breakdown, ""]
     if notes:
         text += ["## Notes", "", *notes, ""]
     path.write_text("\n".join(text), encoding="utf-8")
@@ -469,11 +536,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if "fleet" in wanted:
         log(f"{FLEET_SIZE} snapshots")
         rows.append(bench_fleet(script, rounds["fleet"]))
+    breakdown = ""
+    if "small" in wanted or "large" in wanted:
+        log("phase breakdown")
+        columns = {"small host (root dir)": phases(python, root_host(synth.SMALL), 5 if args.quick else 9)}
+        if "sos" in wanted:
+            columns["small host (sosreport)"] = phases(python, sos_host(synth.SMALL), 5 if args.quick else 9)
+        if "large" in wanted:
+            large = replace(synth.LARGE, hostname="scale-4096", model="e810")
+            columns["large host (4,096 VFs)"] = phases(python, root_host(large), 3)
+        if all(columns.values()):
+            pass_time = median([run([str(python), "-c", "pass"]) for _ in range(9)])
+            breakdown = phase_table(columns, pass_time)
+            print(breakdown)
     print(table(rows))
     for r in rows:
         for note in r.notes:
             print(f"note: {note}")
-    write_results(rows, info, {k: v for k, v in rounds.items() if k in wanted}, args.results)
+    try:
+        info["load average when the run ended"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        pass
+    write_results(rows, info, {k: v for k, v in rounds.items() if k in wanted}, args.results, breakdown)
     log(f"wrote {args.results}")
     print(json.dumps({"missed": [r.comparison for r in rows if r.verdict != "met"]}, indent=None))
     return 0
