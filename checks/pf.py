@@ -90,10 +90,17 @@ def sriov_capability(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
     found = targets(facts, params)
     if not found:
         nics = [fn for fn in facts.pci if fn.is_network]
+        # Cite each NIC where its ids were read (at most five), or the PCI listing when there is none.
+        evidence = [cite(fn.origins, "device_id", f"{fn.address} [{fn.vendor_device or '?'}] "
+                                                  f"{fn.device_name or ''}: not a known SR-IOV model, "
+                                                  f"no SR-IOV capability".replace("  ", " "), "lspci -nn")
+                    for fn in nics[:5]]
+        if not nics:
+            evidence.append(Evidence(facts.origin("pci") or "lspci -nn",
+                                     f"{len(facts.pci)} PCI functions, none a network controller"))
         yield failed(HOST, f"no SR-IOV capable NIC on this host: none of its {len(nics)} network functions is a "
                            f"known SR-IOV model or shows the SR-IOV capability",
-                     Evidence(facts.origin("pci") or "lspci -nn", f"{len(facts.pci)} PCI functions"),
-                     see("lspci -nn | grep -i -e ethernet -e network"),
+                     *evidence, see("lspci -nn | grep -i -e ethernet -e network"),
                      **_capability_context(facts, Target("", None), "no-nic", params))
         return
     for target in found:

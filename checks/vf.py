@@ -162,7 +162,7 @@ def vf_duplicate_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
                      *(h.evidence for h in group), see("ip link show | grep -i " + mac),
                      mac=mac, holders=[h.label for h in group], keep=keep.label, changes=changes,
                      by_hand=by_hand)
-    if not duplicates:
+    if not duplicates and vf_macs:
         yield passed(HOST, f"the {vf_macs} non-zero VF MACs on this host are all unique",
                      Evidence(facts.origin("interfaces") or "ip link show", "all VF tables"))
 
