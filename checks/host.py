@@ -9,7 +9,7 @@ from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 from sriovcheck.templating import ShellQuoted, render
 
-from ._nics import cite, iface_of, is_zero_mac, pf_subject, see
+from ._nics import cite, iface_of, is_zero_mac, pf_of_interface, pf_subject, see
 
 #: A kernel argument safe to put into the sed/grubby lines of a fix script (no '/', quotes, spaces).
 _SAFE_ARG = re.compile(r"[A-Za-z0-9_.,=-]+\Z")
@@ -231,9 +231,9 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
                                    if g.name in legacy),
                              {"pf": "", "address": "", "driver": "", "guests": names, "vfs": []}))
         return hits, None
-    if facts.pci is None:
+    if facts.pci is None and condition != "vf-zero-mac":
         return [], "the PCI devices (lspci -nnk or /sys/bus/pci/devices)"
-    pfs = [fn for fn in facts.pci if (fn.has_sriov or (fn.sriov is not None and fn.sriov.in_lspci))
+    pfs = [fn for fn in facts.pci or () if (fn.has_sriov or (fn.sriov is not None and fn.sriov.in_lspci))
            and (not drivers or fn.driver in drivers)]
     if condition == "sriov-pf":
         for fn in pfs:
@@ -259,7 +259,7 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
                                          f"/sys/module/{driver}/parameters/{param}"))
             if not evidence:
                 continue
-            users = [fn for fn in facts.pci if fn.driver == driver]
+            users = [fn for fn in facts.pci or () if fn.driver == driver]
             for fn in users or [None]:
                 subject = pf_subject(facts, fn) if fn else HOST
                 values = _pf_values(facts, fn) if fn else {"pf": "", "address": "", "driver": driver,
@@ -268,21 +268,30 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
         if not known:
             return [], "/etc/modprobe.d or /sys/module/DRIVER/parameters"
         return hits, None
-    # vf-zero-mac
+    # vf-zero-mac: walk the VF tables; the PF's driver comes from its PCI function, else from ethtool -i.
     if facts.interfaces is None:
         return [], "the PFs' VF tables (ip link show)"
-    for fn in pfs:
-        name = iface_of(facts, fn)
-        iface = facts.interface(name) if name else None
-        if iface is None or not iface.vfs:
+    for iface in facts.interfaces:
+        if not iface.vfs:
+            continue
+        fn = pf_of_interface(facts, iface)
+        driver = (fn.driver if fn is not None else None) or iface.driver
+        if drivers and driver not in drivers:
             continue
         zero = [e.index for e in iface.vfs if is_zero_mac(e.mac)]
-        if zero:
-            values = _pf_values(facts, fn)
-            values["vfs"] = zero
-            hits.append(_Hit(pf_subject(facts, fn), f"VFs {', '.join(map(str, zero))} have MAC 00:00:00:00:00:00",
-                             (cite(iface.origins, "vfs", f"zero MAC on vf {', '.join(map(str, zero))}",
-                                   f"ip link show {iface.name}"),), values))
+        if not zero:
+            continue
+        if fn is not None:
+            subject, values = pf_subject(facts, fn), _pf_values(facts, fn)
+        else:
+            subject = Subject("pf", iface.address or iface.name, iface.name)
+            values = {"pf": iface.name, "address": iface.address or "", "driver": driver or "", "guests": "",
+                      "vfs": []}
+        values["pf"] = iface.name
+        values["vfs"] = zero
+        hits.append(_Hit(subject, f"VFs {', '.join(map(str, zero))} have MAC 00:00:00:00:00:00",
+                         (cite(iface.origins, "vfs", f"zero MAC on vf {', '.join(map(str, zero))}",
+                               f"ip link show {iface.name}"),), values))
     return hits, None
 
 

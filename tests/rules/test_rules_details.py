@@ -442,3 +442,13 @@ def test_legacy_fixture_comes_from_libvirt_test_data() -> None:
     guest = legacy_guest()
     assert guest.name == "QEMUGuest2" and guest.origin.endswith("hostdev-vfio.xml")
     assert [d.address for d in guest.devices] == ["0000:06:12.1"] and guest.devices[0].driver == "kvm"
+
+
+def test_caveat_zero_mac_with_an_interface_not_linked_to_a_pci_function(run_rules) -> None:
+    # A sosreport may have `ip link` and `ethtool -i` but no sysfs link from the interface to its PCI function.
+    facts = with_interface(healthy(), "enp6s0f0", vfs=vf_table(corpus(I350_IPLINK), "enp6s0f0"), address=None)
+    facts = replace(facts, pci=tuple(replace(fn, interfaces=()) for fn in facts.pci or ()))
+    result = one_fail(run_rules(facts, "SRIOV002"))
+    assert result.subject.id == "enp6s0f0" and "vf 2, 3 of enp6s0f0" in result.message
+    no_pci = replace(facts, pci=None)
+    assert one_fail(run_rules(no_pci, "SRIOV002")).subject.id == "enp6s0f0"
