@@ -101,6 +101,9 @@ NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system
 IFCFG_DIR = "/etc/sysconfig/network-scripts"
 NETPLAN_DIRS = ("/etc/netplan", "/run/netplan", "/lib/netplan", "/usr/lib/netplan")
 RC_LOCAL = ("/etc/rc.local", "/etc/rc.d/rc.local")
+#: Where a whole snapshot would show VF persistence; a partial one lacking any of them cannot say "none".
+PERSISTENCE_PLACES = (MODPROBE_DIRS[0], UDEV_DIRS[0], SYSTEMD_DIRS[0], NM_DIRS[0], IFCFG_DIR, NETPLAN_DIRS[0],
+                      RC_LOCAL[0])
 LIBVIRT_DEFINED = "/etc/libvirt/qemu"
 LIBVIRT_RUNNING = "/run/libvirt/qemu"
 
@@ -857,7 +860,7 @@ class Collector:
     def modprobe(self) -> Optional[Tuple[ModprobeOption, ...]]:
         from .parsers.modprobe import parse_modprobe_conf
 
-        if not self._has_etc():
+        if not self._has_etc() or not self.source.collected(MODPROBE_DIRS[0]):
             return None
         files = self._config_files(MODPROBE_DIRS, "modprobe", (".conf",)) or []
         if self.exists("/etc/modprobe.conf"):
@@ -910,6 +913,10 @@ class Collector:
             out.append(PersistenceConfig(kind="sriov-operator", file=self.source.describe("/etc/sriov-operator"),
                                          detail="SR-IOV network operator configuration (systemd mode) present"))
         out.extend(p.from_modprobe(modprobe or ()))
+        if not out and not all(self.source.collected(place) for place in PERSISTENCE_PLACES):
+            # A partial snapshot (a sosreport whose udev/systemd/NetworkManager plugins did not run)
+            # cannot tell "nothing recreates the VFs": unknown, not known-empty.
+            return None
         return tuple(out)
 
     def _enabled_units(self) -> Optional[Set[str]]:
