@@ -400,6 +400,7 @@ COVERAGE: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
     ("/etc/netplan", ("networking", "netplan"), ""),
     ("/run/netplan", ("networking", "netplan"), ""),
     ("/lib/netplan", ("networking", "netplan"), ""),
+    ("/etc/sysconfig", ("system",), ""),
     ("/etc/rc.local", ("services",), ""),
     ("/etc/rc.d", ("services",), ""),
     ("/etc/libvirt", ("libvirt",), ""),
@@ -429,3 +430,70 @@ def older_than(version: Optional[str], since: str) -> bool:
         return tuple(int(p) for p in re.findall(r"\d+", v)[:3])
 
     return key(version) < key(since)
+
+
+# -- which plugins the sos command line selected ---------------------------------------------------
+
+@dataclass(frozen=True)
+class PluginSelection:
+    """What ``sos report``'s options did to the plugin set (``-o``, ``-n``, ``-p``, ``--preset``)."""
+
+    only: Optional[Tuple[str, ...]] = None  # -o/--only-plugins
+    skipped: Tuple[str, ...] = ()  # -n/--skip-plugins
+    #: A profile or preset chose the plugins: which ones it left out cannot be told here.
+    by_profile: bool = False
+
+    def excluded(self, plugin: str) -> Optional[bool]:
+        """True when the options kept ``plugin`` from running, False when they did not, None when unknown."""
+        if plugin in self.skipped or (self.only is not None and plugin not in self.only):
+            return True
+        if self.by_profile:
+            return None
+        return False
+
+
+_LIST_OPTIONS = {"-o": "only", "--only-plugins": "only", "-n": "skip", "--skip-plugins": "skip"}
+_PROFILE_OPTIONS = ("-p", "--profile", "--profiles", "--preset")
+
+
+def parse_plugin_selection(cmdline: str) -> Optional[PluginSelection]:
+    """Read the plugin options of a recorded sos command line; None when it cannot be split."""
+    import shlex
+
+    try:
+        words = shlex.split(cmdline)[:500]
+    except ValueError:
+        return None
+    only: Optional[List[str]] = None
+    skipped: List[str] = []
+    by_profile = False
+    index = 0
+    while index < len(words):
+        word = words[index]
+        name, value = word, None
+        if word.startswith("--") and "=" in word:
+            name, value = word.split("=", 1)
+        elif len(word) > 2 and word[:2] in ("-o", "-n", "-p") and not word.startswith("--"):
+            name, value = word[:2], word[2:]
+        if name in _LIST_OPTIONS:
+            if value is None and index + 1 < len(words):
+                index += 1
+                value = words[index]
+            names = [n.strip() for n in (value or "").split(",") if n.strip()]
+            if _LIST_OPTIONS[name] == "only":
+                only = (only or []) + names
+            else:
+                skipped += names
+        elif name in _PROFILE_OPTIONS:
+            by_profile = True
+        index += 1
+    return PluginSelection(tuple(only) if only is not None else None, tuple(skipped), by_profile)
+
+
+_EXECUTING = re.compile(r"executing '([^'\n]{1,2000})'")
+
+
+def cmdline_from_log(text: str) -> Optional[str]:
+    """The ``executing 'sos report ...'`` line sos writes at the top of ``sos_logs/sos.log``."""
+    found = _EXECUTING.search(text[:200_000])
+    return found.group(1) if found else None

@@ -55,13 +55,16 @@ from .sos_layout import (
     CommandPlace,
     ManifestCommand,
     ManifestError,
+    PluginSelection,
     SosManifest,
     alternatives,
+    cmdline_from_log,
     covering,
     ethtool_i_file,
     host_to_rel,
     older_than,
     parse_manifest,
+    parse_plugin_selection,
     parse_version_plugins,
     parse_version_txt,
     pick_journal,
@@ -104,7 +107,7 @@ _KEEP_VARLOG = re.compile(r"var/log/dmesg$")
 
 
 def _wanted_rel(rel: str) -> bool:
-    if rel in ("version.txt", "sos_reports/manifest.json"):
+    if rel in ("version.txt", "sos_reports/manifest.json", "sos_logs/sos.log"):
         return True
     if rel.startswith("sos_commands/"):
         parts = rel.split("/")
@@ -270,6 +273,8 @@ class SosreportSource(TreeSource):
         self.version: Optional[str] = None
         self.version_plugins: Optional[Tuple[str, ...]] = None
         self.manifest: Optional[SosManifest] = None
+        #: What the recorded sos command line did to the plugin set (None when it was not recorded).
+        self.selection: Optional[PluginSelection] = None
         self._modinfo: Optional[Dict[str, str]] = None
         self._modinfo_origin = ""
         self._firmware_listing: Optional[Tuple[str, Dict[str, Dict[str, str]]]] = None
@@ -323,6 +328,14 @@ class SosreportSource(TreeSource):
                 self._problems.append(("sos_reports/manifest.json", f"{exc}; file names are used instead"))
         if self.version is None and self.manifest is not None:
             self.version = self.manifest.version
+        cmdline = self.manifest.cmdline if self.manifest is not None else None
+        if cmdline is None:
+            try:
+                log = self._internal("sos_logs/sos.log", MAX_MANIFEST_BYTES)
+            except SourceReadError:
+                log = None
+            cmdline = cmdline_from_log(log.decode("utf-8", errors="replace")) if log else None
+        self.selection = parse_plugin_selection(cmdline) if cmdline else None
         major = version_major(self.version)
         if self.version is None:
             self._problems.append(("version.txt", "unknown sos version (no readable version.txt or manifest); "
@@ -442,7 +455,22 @@ class SosreportSource(TreeSource):
         plugins, since = cover
         if older_than(self.version, since):
             return False
-        return any(self.plugin_ran(plugin) is True for plugin in plugins)
+        ran = [self.plugin_ran(plugin) for plugin in plugins]
+        if any(r is True for r in ran):
+            return True
+        # In a run whose options left no such plugin out, a plugin that did not run did not apply to
+        # the host (its package or files were missing): what it would copy is not there either.
+        return (all(r is False for r in ran) and self.selection is not None
+                and all(self.selection.excluded(plugin) is False for plugin in plugins))
+
+    def _left_out(self, plugin: str) -> str:
+        """Why ``plugin`` did not run, as far as the report tells."""
+        excluded = self.selection.excluded(plugin) if self.selection is not None else None
+        if excluded:
+            return f"the sos '{plugin}' plugin was left out of this run (add it: sos report -o {plugin})"
+        if excluded is False and self.plugin_ran(plugin) is False:
+            return f"the sos '{plugin}' plugin did not apply to this host"
+        return f"the sos '{plugin}' plugin did not run (add it: sos report -o {plugin})"
 
     def _why_not_collected(self, path: str) -> str:
         cover = covering(path)
@@ -451,7 +479,7 @@ class SosreportSource(TreeSource):
         plugins, since = cover
         if older_than(self.version, since):
             return f"not collected: sos {self.version} predates it (sos >= {since} collects it)"
-        return f"not collected: the sos '{plugins[0]}' plugin did not run (add it: sos report -o {plugins[0]})"
+        return f"not collected: {self._left_out(plugins[0])}"
 
     # -- host paths ------------------------------------------------------------------------------
     def _first(self, path: str, follow_last: bool = True) -> Optional[str]:
@@ -670,7 +698,7 @@ class SosreportSource(TreeSource):
     def _note_missing(self, hint_key: str, place: CommandPlace) -> None:
         """Remember why a command is absent, as a "what to collect" hint."""
         if self.plugin_ran(place.plugin) is False:
-            why = f"not collected: the sos '{place.plugin}' plugin did not run (add it: sos report -o {place.plugin})"
+            why = f"not collected: {self._left_out(place.plugin)}"
         elif older_than(self.version, place.since):
             why = f"not collected: sos {self.version} predates it (sos >= {place.since} collects it)"
         else:

@@ -119,8 +119,12 @@ def tar_xz(top: Path, dest: Optional[Path] = None) -> Path:
     return dest
 
 
-def new_manifest(version: str, plugins_ran: Tuple[str, ...] = ()) -> dict:
-    return {"version": version, "cmdline": "sos report --batch", "start_time": "2026-11-02 09:30:00.000000",
+#: The plugins the sos4 fixture's run selected with -o.
+SOS4_PLUGINS = ("kernel", "pci", "networking", "process", "host", "date", "virsh", "boot", "libvirt")
+
+
+def new_manifest(version: str, plugins_ran: Tuple[str, ...] = (), cmdline: str = "report --batch") -> dict:
+    return {"version": version, "cmdline": cmdline, "start_time": "2026-11-02 09:30:00.000000",
             "components": {"report": {"enabled_plugins": [], "disabled_plugins": [],
                                       "plugins": {p: {"commands": [], "files": []} for p in plugins_ran}}}}
 
@@ -183,7 +187,7 @@ def ethtool_outputs() -> List[Tuple[str, str]]:
 
 def sos4(version: str = "4.5.6", name: str = "sosreport-fixturehost-2026-11-02-abcdefg") -> SosTree:
     """A sos 4.5+ report: manifest.json, new file names, /run/libvirt, virsh nodedev files, root symlinks."""
-    tree = SosTree(name, manifest=new_manifest(version))
+    tree = SosTree(name, manifest=new_manifest(version, cmdline="report --batch -o " + ",".join(SOS4_PLUGINS)))
     tree.add("version.txt", f"sos report: {version}\n")
     tree.add("sos_logs/sos.log", "2026-11-02 09:30:00,000 INFO: [sos.report:setup] executing 'sos report'\n")
     uname = corpus("more/uname-a-rhel.txt").splitlines()[0] + "\n"

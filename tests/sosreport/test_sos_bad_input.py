@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from sosbuild import PF_82576, SosTree, new_manifest, sos4, tar_xz
+from sosbuild import PF_82576, SOS4_PLUGINS, SosTree, new_manifest, sos4, tar_xz
 
 from sriovcheck.cli import main
 from sriovcheck.collect import collect_facts
@@ -90,6 +90,7 @@ def test_a_plugin_that_did_not_run_is_named_in_the_hints(tmp_path: Path) -> None
     tree = sos4()
     plugins = tree.manifest["components"]["report"]["plugins"]
     del plugins["virsh"]
+    tree.manifest["cmdline"] = "report --batch -o " + ",".join(p for p in SOS4_PLUGINS if p != "virsh")
     for rel in [r for r in tree.files if r.startswith("sos_commands/virsh/")]:
         del tree.files[rel]
     top = tree.write(tmp_path)
@@ -97,7 +98,8 @@ def test_a_plugin_that_did_not_run_is_named_in_the_hints(tmp_path: Path) -> None
         assert source.command("virsh -r list --all") is None
         assert source.command("virsh -r nodedev-dumpxml pci_0000_01_00_0") is None
         hints = dict(source.info().collect_hints or ())
-    assert "the sos 'virsh' plugin did not run (add it: sos report -o virsh)" in hints["virsh -r list --all"]
+    assert "the sos 'virsh' plugin was left out of this run (add it: sos report -o virsh)" in (
+        hints["virsh -r list --all"])
     assert "virsh -r nodedev-dumpxml {nodedev}" in hints
 
 
@@ -231,3 +233,31 @@ def test_a_sos_collect_archive_says_what_to_do(tmp_path: Path, capsys: pytest.Ca
     code, _, err = _run(["facts", str(packed)], capsys)
     assert code == 2 and "a 'sos collect' archive holding 2 sosreports" in err
     assert "extract it" in err
+
+
+def test_a_plugin_that_did_not_apply_means_its_files_are_absent(tmp_path: Path) -> None:
+    """In a default run (no -o/-n/-p), a plugin that did not run did not apply: e.g. no NetworkManager."""
+    tree = sos4()
+    tree.manifest["cmdline"] = "report --batch --all-logs"
+    top = tree.write(tmp_path)
+    with open_source(top, SourceOptions()) as source:
+        assert source.collected("/etc/NetworkManager/system-connections")
+        assert source.collected("/etc/modprobe.d")  # the kernel plugin ran
+    tree = sos4()
+    tree.manifest["cmdline"] = "report --batch -p network"  # a profile chose the plugins: cannot tell
+    top = tree.write(tmp_path / "p")
+    with open_source(top, SourceOptions()) as source:
+        assert not source.collected("/etc/NetworkManager/system-connections")
+
+
+def test_the_sos_log_tells_the_options_of_an_old_report(tmp_path: Path) -> None:
+    tree = sos4()
+    tree.manifest = None
+    tree.files["version.txt"] = "sosreport: 3.9\nkernel: 3.9\npci: 3.9\n"
+    tree.files["sos_logs/sos.log"] = ("2020-01-01 10:00:00,000 INFO: [sos.sosreport:setup] executing "
+                                      "'sosreport --batch -o kernel,pci'\n")
+    top = tree.write(tmp_path)
+    with open_source(top, SourceOptions()) as source:
+        assert source.selection is not None and source.selection.only == ("kernel", "pci")
+        assert not source.collected("/etc/udev/rules.d")
+        assert "was left out of this run" in source.info().collect_hint("/etc/udev/rules.d/70.rules")

@@ -38,7 +38,7 @@ def test_source_info(sos4_path: Path, sos3_path: Path) -> None:
     assert "sriovcheck capture" in info.collect_hint("/sys/kernel/iommu_groups")
     assert "lspci -nnvv" in info.collect_hint("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs")
     assert "offset/stride" in info.collect_hint("/sys/bus/pci/devices/0000:01:00.0/virtfn3")
-    assert "'udev' plugin did not run" in info.collect_hint("/etc/udev/rules.d/70-sriov.rules")
+    assert "'udev' plugin was left out of this run" in info.collect_hint("/etc/udev/rules.d/70-sriov.rules")
     assert info.collect_hint("/proc/cmdline") is None  # it is in the report
 
 
@@ -274,3 +274,29 @@ def test_other_compressions(tmp_path: Path, suffix: str, mode: str) -> None:
         archive.add(top, arcname=top.name)
     assert detect(packed)
     assert facts_of(packed).function(PF_82576).sriov.num_vfs == 1
+
+
+def _results(facts: HostFacts) -> dict:
+    from sriovcheck.engine import run
+    from sriovcheck.plugins import load_plugins
+    from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+
+    registry = load_plugins([], entry_points=False)
+    rules = select_rules(load_rules(registry, []), registry, load_profiles(registry, [])["default"])
+    return {(r.rule, r.subject.id): r for r in run(facts, rules, registry).results}
+
+
+def test_persistence_is_unknown_when_the_plugins_that_copy_it_did_not_run(tmp_path: Path) -> None:
+    """The fixture's sos ran no udev/systemd/networkmanager plugin: no rule may claim 'nothing recreates VFs'."""
+    tree = sos4()
+    del tree.files["etc/modprobe.d/igb.conf"]
+    facts = facts_of(tree.write(tmp_path))
+    assert facts.persistence is None and facts.modprobe == ()
+    results = _results(facts)
+    assert all(r.status.value != "fail" for (rule, _), r in results.items() if rule == "SRIOV104")
+
+
+def test_persistence_found_in_a_partial_report_still_counts(sos4_path: Path) -> None:
+    facts = facts_of(sos4_path)
+    assert [(p.kind, p.target, p.num_vfs) for p in facts.persistence or ()] == [("modprobe", "igb", 7)]
+    assert facts.persistence[0].file == "/etc/modprobe.d/igb.conf:1"

@@ -15,6 +15,7 @@ from sriovcheck.sources.sos_layout import (
     mangle_command,
     older_than,
     parse_manifest,
+    parse_plugin_selection,
     parse_version_plugins,
     parse_version_txt,
     pick_journal,
@@ -143,3 +144,22 @@ def test_recursive_listing_formats() -> None:
             "ls: cannot open directory '/sys/firmware/efi/efivars': Permission denied\n")
     assert parse_ls_recursive(text) == {"/sys/firmware/acpi/tables": {"DMAR": "file", "IVRS": "file",
                                                                       "link name": "link"}}
+
+
+@pytest.mark.parametrize("cmdline, udev, pci", [
+    ("report --batch -o pci,networking,kernel,libvirt,processor --tmp-dir /tmp/x --quiet", True, False),
+    ("sosreport --batch", False, False),
+    ("sos report -n udev,systemd --batch", True, False),
+    ("sos report --only-plugins=pci,kernel", True, False),
+    ("sos report -opci", True, False),
+    ("sos report -p network", None, None),
+    ("sos report --preset=minimal", None, None),
+])
+def test_plugin_selection_from_the_command_line(cmdline: str, udev: object, pci: object) -> None:
+    selection = parse_plugin_selection(cmdline)
+    assert selection is not None
+    assert (selection.excluded("udev"), selection.excluded("pci")) == (udev, pci)
+
+
+def test_unsplittable_command_line() -> None:
+    assert parse_plugin_selection('sos report -o "pci') is None
