@@ -34,12 +34,40 @@ def _fix_context(rule: Rule, finding: Finding, facts: HostFacts) -> Dict[str, An
     return context
 
 
+UNKNOWN_PREFIX = "not in this snapshot: needs "
+
+#: How "the fact is not in this source" reads for each kind of source.
+_UNKNOWN_WORDING = {
+    "live": "unknown on this host (not readable here; try as root): needs ",
+    "root": "not in this root directory: needs ",
+    "capture": "not in this capture: needs ",
+    "sosreport": "not in this sosreport: needs ",
+}
+
+
+def _unknown_message(message: str, facts: HostFacts) -> str:
+    """Say which kind of source lacked the fact, and how to collect it when the source knows."""
+    if not message.startswith(UNKNOWN_PREFIX):
+        return message
+    needs = message[len(UNKNOWN_PREFIX):]
+    text = _UNKNOWN_WORDING.get(facts.source.kind, UNKNOWN_PREFIX) + needs
+    candidates = [needs] + [word.strip("'\",;()") for word in needs.split() if word.startswith(("/", "'/"))]
+    for candidate in candidates:
+        hint = facts.source.collect_hint(candidate)
+        if hint:
+            return f"{text}; {hint}"
+    return text
+
+
 def _result(rule: Rule, finding: Finding, facts: HostFacts) -> Result:
     from .templating import TemplateError, render
 
+    message = finding.message
+    if finding.status is Status.SKIP:
+        message = _unknown_message(message, facts)
     result = Result(
         rule=rule.id, name=rule.name, title=rule.title, status=finding.status,
-        severity=finding.severity or rule.severity, subject=finding.subject, message=finding.message,
+        severity=finding.severity or rule.severity, subject=finding.subject, message=message,
         evidence=tuple(finding.evidence), fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin,
     )
     if finding.status not in (Status.FAIL, Status.MANUAL):

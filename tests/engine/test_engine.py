@@ -165,3 +165,21 @@ def test_text_fleet_overview_one_row_per_host(setup, empty_facts) -> None:
     assert "source unreadable: /snapshots/bad.tar.gz: not a sosreport" in overview[4]
     assert overview[-1] == "0 pass, 2 fail, 1 error"
     assert "ERROR: this source could not be read" in rendered
+
+
+def test_unknown_facts_are_worded_per_source_kind_with_collect_hint() -> None:
+    from sriovcheck.engine import _unknown_message
+    from sriovcheck.model import HostFacts, SourceInfo
+
+    message = "not in this snapshot: needs /sys/kernel/iommu_groups or lspci 'IOMMU group' lines"
+    sos = HostFacts(source=SourceInfo(kind="sosreport", location="x.tar.xz",
+                                      collect_hints=(("/sys/kernel/iommu_groups", "no sos release collects it; "
+                                                      "run 'sriovcheck capture' on the host"),)))
+    assert _unknown_message(message, sos) == (
+        "not in this sosreport: needs /sys/kernel/iommu_groups or lspci 'IOMMU group' lines; "
+        "no sos release collects it; run 'sriovcheck capture' on the host")
+    live = HostFacts(source=SourceInfo(kind="live", location="live host"))
+    assert _unknown_message(message, live).startswith("unknown on this host (not readable here; try as root)")
+    fixture = HostFacts(source=SourceInfo(kind="fixture", location="t"))
+    assert _unknown_message(message, fixture) == message
+    assert _unknown_message("no PFs", sos) == "no PFs"
