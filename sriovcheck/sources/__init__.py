@@ -26,7 +26,7 @@ class SourceOptions:
 
     #: Largest single archive member read, in bytes.
     max_member_bytes: int = 64 * 1024 * 1024
-    #: Largest total of uncompressed bytes read from one archive.
+    #: Largest total of uncompressed bytes kept from one archive (members a source skips don't count).
     max_total_bytes: int = 2 * 1024 * 1024 * 1024
     #: Most members one archive may have.
     max_members: int = 200_000

@@ -147,13 +147,20 @@ class SafeArchive:
     def _iter(self, tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         count = 0
         declared = 0
+        kept = 0
         for info in tar:
             count += 1
             if count > self.options.max_members:
                 raise SourceError(f"more than {self.options.max_members} members; refused", str(self.path))
             if info.isreg():
-                declared += max(0, info.size)
-                if declared > self.options.max_total_bytes:
+                size = max(0, info.size)
+                declared += size
+                # Only what is kept counts against the content cap: a sosreport's big logs are
+                # skipped unread. The ratio check below still covers every member (bombs).
+                name = normalise_member_name(info.name)
+                if self._want is None or (name is not None and self._want(name)):
+                    kept += size
+                if kept > self.options.max_total_bytes:
                     raise SourceError(f"content larger than {self.options.max_total_bytes} bytes; refused",
                                       str(self.path))
                 if (self.compression and declared > RATIO_FLOOR
