@@ -202,7 +202,9 @@ def load_rule_file(path: Path, registry: Registry) -> List[Rule]:
 
 def _rule_files(path: Path) -> List[Path]:
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.name != "profiles.yaml")
+        # Regular files only (a fifo or device named *.yaml in a shared rule directory is skipped, never read).
+        return sorted(p for p in path.iterdir()
+                      if p.suffix in (".yaml", ".yml") and p.name != "profiles.yaml" and p.is_file())
     if not path.exists():
         raise RuleFileError("no such rule file or directory", str(path))
     return [path]
