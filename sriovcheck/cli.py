@@ -198,6 +198,14 @@ def _rules_and_profile(args: argparse.Namespace, registry: Any) -> Tuple[List[An
     return all_rules, profiles[name], all_rules
 
 
+def _one_line(message: object) -> str:
+    """An error message as one terminal-safe line: it may quote names from a hostile snapshot or
+    rule file, so newlines, escape sequences and bidi controls are shown escaped."""
+    from .reporters.common import one_line
+
+    return one_line(message)
+
+
 def _write(path: Optional[str], text: str) -> None:
     if path is None or path == "-":
         sys.stdout.write(text)
@@ -291,7 +299,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if any(r.source_error for r in reports):
         for report in reports:
             if report.source_error:
-                print(f"sriovcheck: error: {report.source_error}", file=sys.stderr)
+                print(f"sriovcheck: error: {_one_line(report.source_error)}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_FINDINGS if any(threshold_reached(r.results, fail_on) for r in reports) else EXIT_OK
 
@@ -365,7 +373,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
         out.append("Params:")
         for key, value in sorted(rule.params.items()):
             helptext = spec.params[key].help if spec and key in spec.params else ""
-            out.append(f"  {key} = {value!r}" + (f"  -- {helptext}" if helptext else ""))
+            shown = repr(value)
+            if len(shown) > 100:
+                # Data tables (NIC models, caveats) are long: point at them instead of flooding the terminal.
+                size = f"{len(value)} entries" if isinstance(value, (list, dict)) else f"{len(shown)} characters"
+                shown = f"<table of {size}; see {rule.origin}>"
+            out.append(f"  {key} = {shown}" + (f"  -- {helptext}" if helptext else ""))
     out += ["", f"Fix ({rule.fix_phase}), a template filled in for each finding:",
             *("  " + line for line in rule.fix.strip().splitlines())]
     if rule.references:
@@ -448,7 +461,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SriovcheckError as exc:
         if debug:
             raise
-        print(f"sriovcheck: error: {exc}", file=sys.stderr)
+        print(f"sriovcheck: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("sriovcheck: interrupted", file=sys.stderr)
