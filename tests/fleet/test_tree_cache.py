@@ -63,3 +63,17 @@ def test_reads_through_the_cache(root: Path) -> None:
     assert source.read_text("/sys/bus/pci/devices/0000:10:00.0/sriov_numvfs/x") is None
     assert source.list_dir("/sys/bus/pci/devices/0000:10:00.0/virtfn1") == source.list_dir(
         "/sys/devices/pci0000:00/0000:00:01.0/0000:10:10.2")
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 7])
+def test_regular_files_read_whole(tmp_path: Path, size: int) -> None:
+    # The read loop stops at the size fstat gave instead of reading b"" at the end: no byte may be lost.
+    from sriovcheck.sources.tree import read_regular_file
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    assert read_regular_file(str(path), 8 << 20) == data
+    if size:
+        with pytest.raises(SourceReadError, match="larger than"):
+            read_regular_file(str(path), size - 1)
