@@ -246,8 +246,11 @@ def read_regular_file(full: str, max_bytes: int) -> bytes:
             raise SourceReadError(full, "not a regular file; refused")
         chunks: List[bytes] = []
         total = 0
+        # The first read asks for the size fstat gave (+1 to see the end): asking for 1 MiB each time
+        # makes os.read allocate, and the kernel zero, a 1 MiB buffer per file -- ~80 us instead of
+        # ~5 us for a sysfs attribute, seconds on a host with thousands of VFs.
+        want = min(info.st_size + 1, 1 << 20, max_bytes + 1)
         while True:
-            want = min(1 << 20, max_bytes + 1 - total)
             try:
                 chunk = os.read(fd, want)
             except OSError as exc:
@@ -262,6 +265,7 @@ def read_regular_file(full: str, max_bytes: int) -> bytes:
                 # A short read that reached the size fstat gave is the end of a regular file: skip the
                 # extra read() that would return b"" (one syscall per file, thousands per large host).
                 break
+            want = min(1 << 20, max_bytes + 1 - total)
         return b"".join(chunks)
     finally:
         os.close(fd)
