@@ -7,7 +7,7 @@ from sriovcheck.api import HOST, Subject, check, failed
 def hostile_echo(facts, params):
     """Fails on the host and on every interface and guest, with their names in the context."""
     yield failed(HOST, f"host {facts.hostname}", ("/proc/sys/kernel/hostname", str(facts.hostname)),
-                 hostname_value=facts.hostname or "", iface="", guest="")
+                 iface="", guest="")
     for iface in facts.interfaces or ():
         yield failed(Subject("interface", iface.name, iface.name), f"interface {iface.name}",
                      (f"/sys/class/net/{iface.name}", iface.name), iface=iface.name, guest="")
