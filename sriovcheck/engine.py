@@ -114,7 +114,8 @@ def evaluate(rule: Rule, facts: HostFacts, registry: Registry) -> List[Result]:
     if not results:
         results.append(Result(rule=rule.id, name=rule.name, title=rule.title, status=Status.SKIP,
                               severity=rule.severity, subject=HOST,
-                              message="not applicable: the check found nothing to examine on this host",
+                              message="not applicable: " + (rule.not_applicable
+                                                            or "the check found nothing to examine on this host"),
                               fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin))
     return results
 

@@ -25,7 +25,7 @@ TAG = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 FIX_PHASES = ("firmware", "kernel-cmdline", "module", "runtime", "guest", "none")
 
 REQUIRED_FIELDS = ("id", "name", "check", "severity", "title", "description", "rationale", "fix")
-OPTIONAL_FIELDS = ("params", "references", "tags", "fix_phase", "fix_script", "profiles", "status_on_fail")
+OPTIONAL_FIELDS = ("params", "references", "tags", "fix_phase", "fix_script", "profiles", "not_applicable")
 ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 
@@ -46,6 +46,8 @@ class Rule:
     fix_script: Optional[str] = None
     #: Profiles the rule runs in; empty means every profile.
     profiles: Tuple[str, ...] = ()
+    #: The skip message when the check finds nothing to examine (e.g. "no guest has an assigned device").
+    not_applicable: str = ""
     origin: str = ""  # "file:line"
 
     def matches(self, selector: str) -> bool:
@@ -76,6 +78,12 @@ def _require_str(node: LineDict, key: str, where: str, allow_empty: bool = False
         raise RuleFileError(f"field '{key}' must be a non-empty string, got {_describe(value)}",
                             where, line_of(node, key))
     return value
+
+
+def _optional_str(node: LineDict, key: str, where: str) -> str:
+    if key not in node:
+        return ""
+    return _require_str(node, key, where)
 
 
 def _describe(value: Any) -> str:
@@ -178,6 +186,7 @@ def _parse_rule(node: Any, path: Path, registry: Registry) -> Rule:
         rationale=_require_str(node, "rationale", where), fix=_require_str(node, "fix", where),
         params=params, references=_str_list(node, "references", where), tags=_str_list(node, "tags", where, TAG),
         fix_phase=fix_phase, fix_script=fix_script, profiles=_str_list(node, "profiles", where, RULE_NAME),
+        not_applicable=_optional_str(node, "not_applicable", where),
         origin=f"{path}:{line}",
     )
 

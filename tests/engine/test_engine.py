@@ -183,3 +183,18 @@ def test_unknown_facts_are_worded_per_source_kind_with_collect_hint() -> None:
     fixture = HostFacts(source=SourceInfo(kind="fixture", location="t"))
     assert _unknown_message(message, fixture) == message
     assert _unknown_message("no PFs", sos) == "no PFs"
+
+
+def test_rule_says_why_it_is_not_applicable(tmp_path, empty_facts) -> None:
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "quiet.py").write_text(
+        "from sriovcheck.api import check\n@check('quiet')\ndef quiet(facts, params):\n    return []\n")
+    registry = load_plugins([tmp_path / "c"], entry_points=False)
+    rule_text = ("rules:\n  - id: SRIOV960\n    name: quiet\n    check: quiet\n    severity: info\n    title: t\n"
+                 "    description: d\n    rationale: r\n    fix: f\n")
+    (tmp_path / "r.yaml").write_text(rule_text)
+    (default,) = run(empty_facts, load_rules(registry, [tmp_path / "r.yaml"], builtin=False), registry).results
+    assert default.message == "not applicable: the check found nothing to examine on this host"
+    (tmp_path / "r.yaml").write_text(rule_text + "    not_applicable: no guest has a VF\n")
+    (said,) = run(empty_facts, load_rules(registry, [tmp_path / "r.yaml"], builtin=False), registry).results
+    assert said.status is Status.SKIP and said.message == "not applicable: no guest has a VF"
