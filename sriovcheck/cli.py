@@ -78,6 +78,46 @@ def _add_source_options(p: argparse.ArgumentParser, many: bool = False) -> None:
                    help="force the source kind: live, root, capture, sosreport")
     p.add_argument("--no-commands", action="store_true",
                    help="live host: read files only, run no commands (lspci, ip, ethtool...)")
+    g = p.add_argument_group("limits (untrusted input; see SECURITY.md)")
+    g.add_argument("--command-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="live host: kill a command after this long (default: 10)")
+    g.add_argument("--max-member-size", type=_size, default=None, metavar="SIZE",
+                   help="archives: largest file read from one, e.g. 64M (default: 64M)")
+    g.add_argument("--max-archive-size", type=_size, default=None, metavar="SIZE",
+                   help="archives: most content kept from one, e.g. 2G (default: 2G)")
+    g.add_argument("--max-members", type=_count, default=None, metavar="N",
+                   help="archives: most members one may hold (default: 200000)")
+    g.add_argument("--max-ratio", type=_count, default=None, metavar="N",
+                   help="archives: refuse one that expands more than N times its size (default: 200)")
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def _size(text: str) -> int:
+    """``65536``, ``64K``, ``64M``, ``2G`` (powers of 1024; a trailing ``B``/``iB`` is allowed)."""
+    value = text.strip().upper().replace("IB", "").rstrip("B")
+    unit = value[-1:] if value[-1:] in _UNITS and value[-1:] else ""
+    number = value[:-1] if unit else value
+    if not number.isdigit() or int(number) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 64M or 2G")
+    return int(number) * _UNITS[unit]
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 < SECONDS <= 86400)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,7 +289,13 @@ def _today(args: argparse.Namespace) -> Optional[_dt.date]:
 def _source_options(args: argparse.Namespace) -> Any:
     from .sources import SourceOptions
 
-    return SourceOptions(run_commands=not getattr(args, "no_commands", False))
+    given = {"command_timeout": getattr(args, "command_timeout", None),
+             "max_member_bytes": getattr(args, "max_member_size", None),
+             "max_total_bytes": getattr(args, "max_archive_size", None),
+             "max_members": getattr(args, "max_members", None),
+             "max_ratio": getattr(args, "max_ratio", None)}
+    return SourceOptions(run_commands=not getattr(args, "no_commands", False),
+                         **{key: value for key, value in given.items() if value is not None})
 
 
 def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> Any:
