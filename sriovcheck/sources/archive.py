@@ -9,6 +9,11 @@ name; it never extracts anything under a name taken from the archive.
   larger ones in numbered files inside a private temporary directory
   (mode 0700), removed by :meth:`SafeArchive.close`.
 
+Every decompressed byte is counted while it is read (:class:`_BoundedStream`), so
+the ratio cap also covers what tarfile reads on its own (extended headers, the
+data of skipped members), and an extended header (pax, GNU long name) larger
+than :data:`MAX_HEADER_BYTES` is refused before tarfile reads it into memory.
+
 Refused, and listed in :meth:`SafeArchive.problems` (the rest of the archive
 stays usable): absolute names and names with ``..``, device files, fifos,
 hard links to anything but an earlier regular member, symbolic links whose
@@ -25,15 +30,18 @@ resolves host paths through :func:`~sriovcheck.sources.tree.resolve`.
 """
 from __future__ import annotations
 
+import bz2
+import gzip
 import lzma
 import os
 import shutil
 import tarfile
 import tempfile
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import SourceError
 from .base import SourceReadError
@@ -50,6 +58,124 @@ MEMORY_BUDGET = 64 * 1024 * 1024
 RATIO_FLOOR = 8 * 1024 * 1024
 
 _MAGIC = ((b"\x1f\x8b", "gz"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zst"))
+
+#: Largest pax or GNU long-name header: it holds a path and a few attributes (PATH_MAX is 4096), but
+#: tarfile reads it into memory whole, so a forged one could ask for gigabytes.
+MAX_HEADER_BYTES = 1024 * 1024
+
+#: Ratio cap used by callers that only sniff the first members (no SourceOptions at hand).
+DEFAULT_MAX_RATIO = 200
+
+_DECOMPRESSORS: Dict[str, Callable[[str], Any]] = {
+    "gz": lambda path: gzip.GzipFile(path, "rb"),
+    "xz": lambda path: lzma.LZMAFile(path, "rb"),
+    "bz2": lambda path: bz2.BZ2File(path, "rb"),
+}
+
+#: Every exception a corrupt or truncated archive can raise while it is read.
+ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+
+
+class _GuardedTarInfo(tarfile.TarInfo):
+    """Refuses an oversized extended header before tarfile reads it (into memory, whole), and notes
+    damaged headers: tarfile takes a bad header after the first for the end of the archive, which
+    would silently drop the rest of a corrupt or truncated archive."""
+
+    #: What was wrong with the header that ended the archive (a fresh list per archive: see _tarinfo_class).
+    damage: List[str] = []
+
+    @classmethod
+    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> Any:
+        try:
+            return super().frombuf(buf, encoding, errors)
+        except tarfile.EmptyHeaderError:
+            cls.damage.append("ends without tar's end-of-archive blocks")
+            raise
+        except tarfile.TruncatedHeaderError:
+            cls.damage.append("ends inside a tar header")
+            raise
+        except tarfile.InvalidHeaderError as exc:
+            cls.damage.append(f"has a damaged tar header ({exc})")
+            raise
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> Any:
+        if self.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+                         tarfile.GNUTYPE_LONGLINK) and self.size > MAX_HEADER_BYTES:
+            raise SourceError(f"an extended tar header of {self.size} bytes (more than {MAX_HEADER_BYTES}); "
+                              "refused", str(getattr(tarfile_, "name", None) or "") or None)
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
+
+
+def _tarinfo_class() -> Any:
+    return type("_GuardedTarInfoOfOneArchive", (_GuardedTarInfo,), {"damage": []})
+
+
+def _check_damage(tarinfo: Any, location: str) -> None:
+    if tarinfo.damage:
+        raise SourceError(f"corrupt or truncated archive: it {tarinfo.damage[0]}", location)
+
+
+class _BoundedStream:
+    """Decompressed archive bytes, counted as tarfile reads them.
+
+    More than ``limit`` bytes (the ratio cap times the compressed size) is a decompression bomb,
+    whether the bytes belong to members, headers or padding.
+    """
+
+    def __init__(self, raw: Any, limit: int, location: str, max_ratio: int) -> None:
+        self.raw = raw
+        self.limit = limit
+        self.location = location
+        self.max_ratio = max_ratio
+        self.total = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = []
+            while True:
+                chunk = self.read(1 << 20)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        data = self.raw.read(size)
+        self.total += len(data)
+        if self.total > self.limit:
+            raise SourceError(f"expands more than {self.max_ratio} times (a decompression bomb?); refused",
+                              self.location)
+        return data
+
+
+@contextmanager
+def open_stream(path: Path, compression: str, max_ratio: int = DEFAULT_MAX_RATIO,
+                verify: bool = False) -> Iterator[tarfile.TarFile]:
+    """A tar archive opened for one pass (``r|``), with the bomb and header guards above.
+
+    ``compression`` is what :func:`compression_of` said ("" for a plain tar).  With ``verify``
+    (after a full pass), a damaged or missing end of the archive is an error, and the rest of the
+    compressed stream is read so the decompressor checks its CRC (tarfile stops at the tar end
+    marker, before gzip's checksum).  Raises SourceError for a bomb, a huge header or damage, and
+    the :data:`ARCHIVE_ERRORS` for a broken file.
+    """
+    location = str(path)
+    tarinfo = _tarinfo_class()
+    if compression == "":
+        with tarfile.open(location, "r|", tarinfo=tarinfo) as tar:
+            yield tar
+        if verify:
+            _check_damage(tarinfo, location)
+        return
+    opener = _DECOMPRESSORS.get(compression)
+    if opener is None:
+        raise SourceError(f"{compression or 'this'} compression is not supported", location)
+    limit = max(RATIO_FLOOR, max_ratio * max(1, os.path.getsize(location)))
+    with opener(location) as raw:
+        stream = _BoundedStream(raw, limit, location, max_ratio)
+        with tarfile.open(fileobj=stream, mode="r|", tarinfo=tarinfo) as tar:  # type: ignore[call-overload]
+            yield tar
+        if verify:
+            _check_damage(tarinfo, location)
+            while stream.read(1 << 20):
+                pass
 
 
 def compression_of(path: Path) -> Optional[str]:
@@ -136,12 +262,18 @@ class SafeArchive:
                 self._index_in_place()
             else:
                 self._index_streaming()
-        except SourceError:
+        except SourceError as exc:
             self.close()
+            if not exc.location:
+                raise SourceError(exc.message, str(path)) from None
             raise
-        except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
+        except ARCHIVE_ERRORS as exc:
             self.close()
             raise SourceError(f"unreadable or truncated archive ({type(exc).__name__}: {exc})", str(path)) from None
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt), MemoryError...: the spool directory must not outlive us.
+            self.close()
+            raise
 
     # -- indexing -------------------------------------------------------------------------------
     def _iter(self, tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
@@ -214,8 +346,16 @@ class SafeArchive:
         return None
 
     def _index_in_place(self) -> None:
-        self._tar = tarfile.open(self.path, "r:")
+        tarinfo = _tarinfo_class()
+        self._tar = tarfile.open(self.path, "r:", tarinfo=tarinfo)
+        file_size = self._compressed_size
         for info in self._iter(self._tar):
+            # tarfile seeks over member data, so a plain tar cut short inside a member reads as a
+            # shorter archive: check that each member's data is really there.
+            if info.isreg() and info.offset_data + info.size > file_size:
+                raise SourceError(f"corrupt or truncated archive: member {info.name[:200]!r} ends "
+                                  f"{info.offset_data + info.size - file_size} bytes past the end of the file",
+                                  str(self.path))
             member = self._classify(info)
             if member is None:
                 continue
@@ -225,6 +365,7 @@ class SafeArchive:
             elif member.kind == FILE:
                 self._in_place[member.name] = info
             self._add(member)
+        _check_damage(tarinfo, str(self.path))
 
     def _spool_dir(self) -> str:
         if self._tmpdir is None:
@@ -234,7 +375,7 @@ class SafeArchive:
 
     def _index_streaming(self) -> None:
         memory_used = 0
-        with tarfile.open(self.path, "r|" + self.compression) as tar:
+        with open_stream(self.path, self.compression, self.options.max_ratio, verify=True) as tar:
             for info in self._iter(tar):
                 member = self._classify(info)
                 if member is None:

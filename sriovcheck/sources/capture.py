@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..errors import SourceError
 from ..model import SourceInfo
-from .archive import ArchiveTree, SafeArchive, compression_of, normalise_member_name
+from .archive import ArchiveTree, SafeArchive, compression_of, normalise_member_name, open_stream
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
 from .rootdir import processes_from_proc
 from .tree import DirTree, Tree, TreeSource, read_regular_file
@@ -51,13 +51,13 @@ def _manifest_in_dir(path: Path) -> Optional[Path]:
 
 def _manifest_prefix_in_tar(path: Path) -> Optional[str]:
     """"" or "TOPDIR" when a tarball has the manifest at its top or one level down; None otherwise."""
-    import tarfile
 
     compression = compression_of(path)
     if compression is None or compression == "zst":
         return None
     try:
-        with tarfile.open(path, "r|" + compression if compression else "r|") as tar:
+        # Guarded like SafeArchive: a forged first header must not make sniffing allocate gigabytes.
+        with open_stream(path, compression) as tar:
             for count, info in enumerate(tar):
                 if count >= SNIFF_MEMBERS:
                     break

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ..errors import ParseError, SourceError
 from ..model import SourceInfo
-from .archive import ArchiveTree, SafeArchive, compression_of, normalise_member_name
+from .archive import ArchiveTree, SafeArchive, compression_of, normalise_member_name, open_stream
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
 from .sos_layout import (
     CONFIRMING,
@@ -166,13 +166,13 @@ def roots_in_dir(path: Path) -> List[Path]:
 
 def _sniff_tar(path: Path) -> bool:
     """A tarball whose first members are a sosreport's (top folder sosreport-*, or sos's own entries)."""
-    import tarfile
 
     compression = compression_of(path)
     if compression is None or compression == "zst":
         return False
     try:
-        with tarfile.open(path, "r|" + compression if compression else "r|") as tar:
+        # Guarded like SafeArchive: a forged first header must not make sniffing allocate gigabytes.
+        with open_stream(path, compression) as tar:
             for count, info in enumerate(tar):
                 if count >= SNIFF_MEMBERS:
                     break

@@ -107,11 +107,19 @@ def leftovers(folder: Path) -> List[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
+def child_env(**extra: str) -> Dict[str, str]:
+    """The environment for a child Python: it imports sriovcheck from this checkout, whatever
+    checkout ``pip install -e`` last pointed at, so the code under test is the code beside the tests."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(extra)
+    return env
+
+
 def run_cli(args: Sequence[str], tmpdir: Path, timeout: float = 300, env: Optional[Mapping[str, str]] = None,
             cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
     """``python -m sriovcheck ARGS`` with TMPDIR pointing at ``tmpdir`` (so leftovers can be seen)."""
-    full_env = dict(os.environ)
-    full_env.update({"TMPDIR": str(tmpdir), "NO_COLOR": "1"})
+    full_env = child_env(TMPDIR=str(tmpdir), NO_COLOR="1")
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "sriovcheck", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=str(cwd or tmpdir))

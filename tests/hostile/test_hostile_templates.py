@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, List, Tuple
 
 import pytest
-from hostilekit import PLUGINS, one_clear_line, payload, synth_root
+from hostilekit import PLUGINS, child_env, one_clear_line, payload, synth_root
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -281,7 +281,7 @@ def test_rendering_hostile_templates_touches_no_file_process_or_network(tmp_path
     name = tmp_path / "name.json"  # the payload holds a NUL: it cannot travel as an argument
     name.write_text(json.dumps(payload(marker)))
     done = subprocess.run([sys.executable, "-c", AUDIT_SCRIPT, str(PLUGINS), str(rules), str(name)],
-                          capture_output=True, text=True, timeout=600, cwd=str(tmp_path))
+                          capture_output=True, text=True, timeout=600, cwd=str(tmp_path), env=child_env())
     assert done.returncode == 0, done.stderr[-3000:]
     outcome = json.loads(done.stdout)
     assert outcome["events"] == []
