@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set
 
 from . import __version__
 from .engine import run
-from .errors import SriovcheckError
+from .errors import SriovcheckError, UsageError
 from .model import HostFacts, SourceInfo
 from .results import Report
 
@@ -92,6 +92,8 @@ def check_many(locations: Sequence[Optional[str]], registry: Any, rules: Sequenc
     A single source that cannot be read raises (exit code 2); with several,
     the broken one becomes an error report and the others still run.
     """
+    if jobs < 0:
+        raise UsageError(f"-j/--jobs {jobs}: give a number of parallel workers, or 0 for all cores")
     if len(locations) == 1:
         return [check_one(locations[0], registry, rules, profile, waivers, today, kind, options)]
     show = sys.stderr.isatty() if progress is None else progress

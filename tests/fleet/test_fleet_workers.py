@@ -118,3 +118,10 @@ def test_a_directory_that_is_a_source_is_not_expanded(tmp_path: Any) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert fleet.expand_sources([str(empty)], _registry(".snap"), None) == [str(empty)]
+
+
+def test_a_negative_job_count_is_a_usage_error(fake: None) -> None:
+    from sriovcheck.errors import UsageError
+
+    with pytest.raises(UsageError, match="-j/--jobs -2"):
+        many(["a", "b"], jobs=-2)
