@@ -21,7 +21,7 @@ import re
 import shutil
 import signal
 import subprocess
-from typing import TYPE_CHECKING, Dict, List, Optional, Pattern, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Tuple
 
 from .. import __version__
 from ..model import SourceInfo
@@ -121,6 +121,37 @@ def _allowed(path: str) -> bool:
     return _under_allowed(os.path.normpath(path)) and _under_allowed(os.path.realpath(path))
 
 
+#: libudev by soname, loaded by the dynamic linker.  pyudev itself would look for it with
+#: ctypes.util.find_library, which runs ``/sbin/ldconfig -p`` (and, when that finds nothing, ``gcc`` or
+#: ``ld``, writing temporary files): commands live mode neither documents nor needs.
+LIBUDEV_SONAMES = ("libudev.so.1", "libudev.so.0")
+
+
+def _pyudev_without_helpers() -> Any:
+    """pyudev, made to load libudev without running any program; None when that cannot be ensured."""
+    import ctypes
+
+    try:
+        import pyudev
+        from pyudev._ctypeslib import utils
+    except ImportError:
+        return None
+    if not hasattr(utils, "find_library"):
+        return None  # a pyudev we do not know: better list sysfs than let it run helpers
+
+    def find_library(name: str) -> Optional[str]:
+        for soname in LIBUDEV_SONAMES if name == "udev" else ():
+            try:
+                ctypes.CDLL(soname)
+            except OSError:
+                continue
+            return soname
+        return None
+
+    utils.find_library = find_library
+    return pyudev
+
+
 class LiveSource(Source):
     kind = "live"
 
@@ -174,8 +205,9 @@ class LiveSource(Source):
     def _udev_names(subsystem: str) -> Optional[List[str]]:
         """sys_name of every udev device in ``subsystem``; None when libudev/pyudev is unusable."""
         try:
-            import pyudev
-
+            pyudev = _pyudev_without_helpers()
+            if pyudev is None:
+                return None
             context = pyudev.Context()
             return sorted({device.sys_name for device in context.list_devices(subsystem=subsystem)})
         except Exception:  # ImportError, OSError (no libudev.so), pyudev errors: use sysfs instead
