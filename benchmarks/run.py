@@ -127,6 +127,19 @@ def _version(command: Sequence[str]) -> str:
     return text[0] if text else "unknown"
 
 
+def _sos_version() -> str:
+    """sos has no --version: ask its own interpreter (the script's #! line) for sos.__version__."""
+    script = shutil.which("sos")
+    if script is None:
+        return "not installed"
+    try:
+        first = Path(script).read_text(errors="replace").splitlines()[0]
+    except (OSError, IndexError):
+        return "unknown"
+    interpreter = first[2:].strip().split() if first.startswith("#!") else [sys.executable]
+    return "sos " + _version([*interpreter, "-c", "import sos; print(sos.__version__)"])
+
+
 # -- synthetic inputs ------------------------------------------------------------------------------
 
 def _key(*parts: object) -> str:
@@ -531,7 +544,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows.append(bench_sos(script, insights, rounds["sos"]))
     if "capture" in wanted:
         log("capture vs sos report")
-        info["sos"] = _version(["sos", "--version"]) if shutil.which("sos") else "not installed"
+        info["sos"] = _sos_version()
         rows.append(bench_capture(script, rounds["capture"]))
     if "fleet" in wanted:
         log(f"{FLEET_SIZE} snapshots")
