@@ -14,7 +14,8 @@ from snapshots of other people's machines, so:
   ``extends`` are refused when the template is compiled);
 * a template's work is bounded, so a hostile rule file cannot exhaust memory
   or hang a CI job: every render has a budget of :data:`MAX_STEPS` steps
-  (loop iterations, calls, filters, arithmetic), no value or output may grow
+  (loop iterations, calls, filters, arithmetic, each also paying for the
+  characters and items it handles), no value or output may grow
   beyond :data:`MAX_TEXT` characters, no integer beyond :data:`MAX_INT_BITS`
   bits, and a number given to a call or filter (a width, a count) may not
   exceed :data:`MAX_TEXT`.  Breaking a limit is a :class:`TemplateError`.
@@ -98,14 +99,34 @@ def _charge(steps: int = 1) -> None:
         budget.charge(steps)
 
 
+#: Characters, and items, of data handled per step: a call or filter costs one step plus one per this
+#: much of its inputs and its result (items cost more: filters such as sort call Python per item), so
+#: one render handles at most ~6 MB of text or ~800,000 items.
+STEP_CHARS = 32
+STEP_ITEMS = 4
+_SIZED_TYPES = (str, bytes, list, tuple, dict, set, frozenset)
+
+
+def _weight(*values: Any) -> int:
+    """Steps for handling ``values``: their sizes in units of STEP_CHARS characters or STEP_ITEMS items."""
+    steps = 0
+    for value in values:
+        if isinstance(value, (str, bytes)):
+            steps += len(value) // STEP_CHARS
+        elif isinstance(value, _SIZED_TYPES):
+            steps += len(value) // STEP_ITEMS
+    return steps
+
+
 def _sized(value: Any) -> Any:
-    """``value`` when it is within the size limits; TemplateError otherwise."""
+    """``value`` when it is within the size limits (and its size paid for); TemplateError otherwise."""
+    _charge(_weight(value))
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
         if value.bit_length() > MAX_INT_BITS:
             raise TemplateError(f"template computed an integer larger than {MAX_INT_BITS} bits; refused")
-    elif isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)) and len(value) > MAX_TEXT:
+    elif isinstance(value, _SIZED_TYPES) and len(value) > MAX_TEXT:
         raise TemplateError(f"template built a value longer than {MAX_TEXT}; refused")
     return value
 
@@ -151,7 +172,7 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
     first_argument = 2 if hasattr(function, "jinja_pass_arg") else 1
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        _charge()
+        _charge(1 + _weight(*args[first_argument - 1:], *kwargs.values()))
         value, extra = (args[first_argument - 1] if len(args) >= first_argument else None), args[first_argument:]
         if name in _WIDTH_FILTERS:
             _check_widths(extra, kwargs)
@@ -179,7 +200,7 @@ def _environment(shell: bool) -> Any:
         intercepted_unops = frozenset({"-"})
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            _charge()
+            _charge(1 + _weight(left, right))
             if operator == "*":
                 count, seq = (left, right) if isinstance(left, int) else (right, left)
                 if isinstance(count, int) and isinstance(seq, (str, list, tuple)) and count * len(seq) > MAX_TEXT:
@@ -202,10 +223,10 @@ def _environment(shell: bool) -> Any:
             return super().call_unop(context, operator, arg)
 
         def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - jinja2's signature
-            _charge()
             # A str method: jinja2 may hand us its own wrapper of str.format; the receiver is the string.
             method = getattr(__obj, "__wrapped__", __obj)
             receiver = getattr(method, "__self__", None)
+            _charge(1 + _weight(receiver, *args, *kwargs.values()))
             if isinstance(receiver, str):
                 name = getattr(method, "__name__", "")
                 if name in _WIDTH_METHODS:

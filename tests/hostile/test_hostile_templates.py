@@ -86,6 +86,12 @@ BOMBS = [
     "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
     "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(64) }}",
     "{{ 1 / 0 }}", "{{ 1 // 0 }}", "{{ 'a' + 1 }}", "{{ -x }}", "{{ [1, 2]|sum(start='') }}",
+    # Each step cheap, each handling a lot: work is paid for by the size handled, not only per step.
+    "{% set s = 'x' * 1000000 %}{% for i in s %}{% set t = s ~ i %}{% endfor %}",
+    "{% set s = 'x' * 1000000 %}{% for i in s %}{% set t = s|replace('x', 'y') %}{% endfor %}",
+    "{% set s = ['x'] * 1000000 %}{% for i in s %}{% set t = s|sort %}{% endfor %}",
+    "{% set s = 'a ' * 400000 %}{% for i in s %}{% set t = s|wordwrap(5) %}{% endfor %}",
+    "{% set s = 'a ' * 400000 %}{% for i in s %}{% set t = s|title %}{% endfor %}",
 ]
 
 CONTEXT = {"x": "v" * 3000, "params": {"k": 1}, "rule": {"id": "SRIOV950"}, "iface": "eth0"}
