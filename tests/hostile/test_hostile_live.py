@@ -235,6 +235,15 @@ def test_live_check_is_read_only_and_runs_only_documented_commands(tmp_path: Pat
     _exit_code_follows_the_rules(seen["code"], report)
 
 
+def test_live_check_of_this_machine_is_read_only(tmp_path: Path) -> None:
+    # No mock: the real /sys, /proc and /etc of the machine running the tests (as root here, most likely).
+    seen, done = run_live(tmp_path, ["check", "-f", "json", "--command-timeout", "30"], umockdev=False)
+    assert seen["code"] in (0, 1), done.stderr
+    assert_read_only(seen)
+    assert_documented_commands(seen)
+    _exit_code_follows_the_rules(seen["code"], json.loads(done.stdout))
+
+
 @needs_umockdev
 def test_live_facts_without_commands_runs_nothing(tmp_path: Path) -> None:
     seen, done = run_live(tmp_path, ["facts", "--no-commands", "-f", "json"])
