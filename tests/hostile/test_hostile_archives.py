@@ -143,6 +143,28 @@ def test_escaping_and_special_members_are_skipped_and_listed(capture: Path, tmp_
     check()
 
 
+def test_a_sosreport_with_hostile_members_is_read_without_them(sosreport: Tuple[Path, str], tmp_path: Path,
+                                                                cli: Cli, watched: Callable[[], Callable[[], None]]
+                                                                ) -> None:
+    path, top = sosreport
+    extra = [(info, data) for info, data in hostile_members(tmp_path)]
+    for info, _data in extra:
+        if info.name.startswith("cap/"):
+            info.name = top + info.name[3:]
+    extra.append(member(f"{top}/proc/cpuinfo-link", tarfile.SYMTYPE, linkname="../../../../etc/shadow"))
+    hostile = repack(path, tmp_path / "sos-hostile.tar.xz", "w:xz", extra=extra)
+    check = watched()
+    code, out, err = cli("check", str(hostile), "-f", "json")
+    assert code in (0, 1) and err == ""
+    problems = _problems(out)
+    for suffix, reason in (("dotdot-escape", "contains '..'"), ("shadow-link", "leaves the archive"),
+                           ("passwd-hard", "not an earlier file"), ("dev/sda", "device file, fifo"),
+                           ("/fifo", "device file, fifo"), ("cpuinfo-link", "leaves the archive")):
+        assert any(item.endswith(suffix) and reason in message for item, message in problems.items()), suffix
+    assert json.loads(out)["host"]["hostname"] == "synth-host"
+    check()
+
+
 def test_links_inside_the_snapshot_never_reach_this_machine(capture: Path, tmp_path: Path, cli: Cli,
                                                             watched: Callable[[], Callable[[], None]]) -> None:
     # Files the collector reads, replaced by links: absolute (the snapshot's own root, as in a chroot),
