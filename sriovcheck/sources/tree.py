@@ -215,12 +215,29 @@ class TreeSource(Source):
         return rel, node
 
     def _walk_dir(self, key: str) -> Optional[Tuple[str, Node]]:
-        """resolve(key) from the root, remembering the hops it followed for walks continued from it."""
-        walked = _walk(self._walk, key, list(reversed(split_host_path(key))), [], 0, True)
-        if walked is None:
-            return None
-        self._hops[key] = walked[2]
-        return walked[0], walked[1]
+        """resolve(key) for a normalised key (no "." or ".."), continued from its longest resolved prefix.
+
+        A walk from the root passes through the state the walk of each prefix ended in (same rel,
+        same hop count), so walking one component at a time from there is the same walk; each
+        prefix is remembered on the way (/sys/class/net/IFACE/device, then .../device/driver).
+        Errors name ``key``, as the walk from the root would.
+        """
+        comps = split_host_path(key)
+        done = len(comps)
+        while done > 0 and "/" + "/".join(comps[:done]) not in self._dirs:
+            done -= 1
+        prefix = "/" + "/".join(comps[:done])
+        found = self._dirs[prefix]
+        hops = self._hops.get(prefix, 0)
+        for index in range(done, len(comps)):
+            if found is None or found[1].kind != DIR:
+                return None  # absent, or a file used as a directory (ENOTDIR)
+            walked = _walk(self._walk, key, [comps[index]], _rels(found[0]), hops, True)
+            prefix = "/" + "/".join(comps[:index + 1])
+            found = self._dirs[prefix] = None if walked is None else (walked[0], walked[1])
+            if walked is not None:
+                hops = self._hops[prefix] = walked[2]
+        return found
 
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
         found = self._resolve(path)
