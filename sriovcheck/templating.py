@@ -303,6 +303,9 @@ def compile_template(source: str, shell: bool = False) -> None:
 
 
 def render(source: str, context: Mapping[str, Any], shell: bool = False) -> str:
+    if "{" not in source:
+        # Plain text has nothing to render: don't pay jinja2's import on a run whose fixes are literal.
+        return source.strip()
     from jinja2 import TemplateError as JinjaError
     from jinja2 import TemplateSyntaxError
 

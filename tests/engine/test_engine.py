@@ -198,3 +198,14 @@ def test_rule_says_why_it_is_not_applicable(tmp_path, empty_facts) -> None:
     (tmp_path / "r.yaml").write_text(rule_text + "    not_applicable: no guest has a VF\n")
     (said,) = run(empty_facts, load_rules(registry, [tmp_path / "r.yaml"], builtin=False), registry).results
     assert said.status is Status.SKIP and said.message == "not applicable: no guest has a VF"
+
+
+def test_plain_text_templates_render_without_jinja() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from sriovcheck.templating import render; "
+            "assert render('  echo 1 > /sys/x \\n', {}) == 'echo 1 > /sys/x'; "
+            "assert 'jinja2' not in sys.modules; "
+            "assert render('ip link set {{ i }} up', {'i': 'a b'}, shell=True) == \"ip link set 'a b' up\"")
+    subprocess.run([sys.executable, "-c", code], check=True)
