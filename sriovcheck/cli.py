@@ -298,15 +298,6 @@ def _source_options(args: argparse.Namespace) -> Any:
                          **{key: value for key, value in given.items() if value is not None})
 
 
-def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> Any:
-    """Open a source and build its HostFacts (the source is closed, temp files removed)."""
-    from .collect import collect_facts
-    from .sources import open_source
-
-    with open_source(location, registry, kind, options) as source:
-        return collect_facts(source)
-
-
 # -- commands --------------------------------------------------------------------------------------
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -352,6 +343,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     from .factsview import render_facts
+    from .fleet import collect
 
     registry = _registry(args)
     facts = collect(args.source, registry, args.source_kind, _source_options(args))
@@ -452,6 +444,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_fix_script(args: argparse.Namespace) -> int:
     from .engine import run
+    from .fleet import collect
     from .reporters import RenderOptions
     from .ruleset import select_rules
     from .waivers import load_waivers
@@ -471,6 +464,7 @@ def cmd_fix_script(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from .diff import RENDERERS, compare
     from .engine import run
+    from .fleet import collect
     from .ruleset import select_rules
 
     registry = _registry(args)

@@ -28,13 +28,18 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 
-def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], profile: str,
-              waivers: Sequence[Any], today: Optional[_dt.date], kind: Optional[str], options: Any) -> Report:
+def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> HostFacts:
+    """Open a source and build its HostFacts (the source is closed, temp files removed)."""
     from .collect import collect_facts
     from .sources import open_source
 
     with open_source(location, registry, kind, options) as source:
-        facts = collect_facts(source)
+        return collect_facts(source)
+
+
+def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], profile: str,
+              waivers: Sequence[Any], today: Optional[_dt.date], kind: Optional[str], options: Any) -> Report:
+    facts = collect(location, registry, kind, options)
     return run(facts, rules, registry, profile=profile, waivers=waivers, today=today)
 
 
