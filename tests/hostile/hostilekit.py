@@ -17,7 +17,7 @@ from sriovcheck.model import HostFacts
 from sriovcheck.sources.base import CommandOutput, Source, SourceReadError
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "tests" / "corpus"
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 
 #: Shell, HTML, XML, Markdown and terminal syntax at once.  ``{marker}`` is a file that must never appear.

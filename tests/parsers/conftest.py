@@ -1,6 +1,6 @@
 """Fixtures for the parser tests.
 
-The real-world sample outputs live in ``../shared/corpus`` next to the
+The real-world sample outputs live in ``tests/corpus`` (copied from the team's shared corpus by tests/corpus/sync.py) in the
 repository (never copied into it).  ``corpus_dir`` skips a test loudly when
 that directory is missing.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
+CORPUS_DIR = REPO_ROOT / "tests" / "corpus"
 
 
 @pytest.fixture(scope="session")

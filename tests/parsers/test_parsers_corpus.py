@@ -1,4 +1,4 @@
-"""Every real sample in ../shared/corpus goes through the parser for its format.
+"""Every real sample in tests/corpus (the repository's copy of the shared corpus) goes through the parser for its format.
 
 Each corpus file has an entry in ``PLAN`` saying how it is fed:
 
@@ -44,7 +44,7 @@ from sriovcheck.parsers import (
 from sriovcheck.parsers._text import drop_leading_prose, split_transcript, strip_transcript_noise
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+CORPUS = REPO_ROOT / "tests" / "corpus"
 if not CORPUS.is_dir():
     pytest.skip(f"CORPUS MISSING: {CORPUS} does not exist -- the corpus tests cannot run",
                 allow_module_level=True)

@@ -26,7 +26,7 @@ from sriovcheck.results import HOST, Evidence, Report, Result, Severity, Status,
 from sriovcheck.templating import render as render_template
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+SHARED = REPO / "tests"
 SCHEMAS = SHARED / "schemas"
 ARTIFACTS = REPO / "test-artifacts"
 TIMESTAMP = "2026-02-01T12:00:00"

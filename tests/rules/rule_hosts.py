@@ -1,6 +1,6 @@
 """Hosts for the rule-pack tests, built from values read out of the real-output corpus.
 
-The corpus (../shared/corpus) is read at test time; the small regexes below only pick the values
+The corpus (tests/corpus) is read at test time; the small regexes below only pick the values
 a fixture needs (a VF table, a PF's ids, a kernel release, a command line) from the real text, so
 every fixture is tied to output a real host printed.  ``healthy()`` is a host with none of the
 problems the rules look for; the ``CASES`` table holds, per rule, a pass, a fail and a skip host.
@@ -31,7 +31,7 @@ from sriovcheck.model import (
     VfEntry,
 )
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "tests" / "corpus"
 
 
 def corpus(relative: str) -> str:

@@ -1,4 +1,4 @@
-"""Sosreport-shaped trees built from the real outputs in ../shared/corpus.
+"""Sosreport-shaped trees built from the real outputs in tests/corpus.
 
 Each builder writes what a given sos release writes, at the paths that
 release uses (shared/reference/sosreport.md, sections 1 and 2), and fills the
@@ -24,7 +24,7 @@ from sriovcheck.parsers._text import split_transcript
 from sriovcheck.parsers.qemu_argv import parse_qemu_args_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+CORPUS = REPO_ROOT / "tests" / "corpus"
 
 _HEX_DUMP = re.compile(r"^[0-9a-f]{2,3}: ")
 _ENV_WORD = re.compile(r"^[A-Z_][A-Z0-9_]*=")

@@ -1,7 +1,7 @@
 """Fixtures for the source, collector, capture and facts tests.
 
 Real formats only: the ghw sysfs tree and the other samples are read from
-``../shared/corpus`` beside the repository (never copied into it); the small
+``tests/corpus`` (the repository's copy, refreshed by tests/corpus/sync.py); the small
 host trees the tests build hold text in the formats the tools write.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Dict, List, Mapping, Optional
 from sriovcheck.model import HostFacts, PciFunction
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
+CORPUS_DIR = REPO_ROOT / "tests" / "corpus"
 GHW = "sysfs/ghw-linux-amd64-8581cf3a529e5d8b97ea876eade2f60d"
 
 
