@@ -272,7 +272,8 @@ def _corpus_files() -> List[str]:
     out = []
     for p in sorted(CORPUS.rglob("*")):
         rel = p.relative_to(CORPUS).as_posix()
-        if p.is_file() and not rel.startswith("sysfs/ghw-") and not p.name.startswith("PROVENANCE"):
+        if (p.is_file() and not rel.startswith("sysfs/ghw-") and not p.name.startswith("PROVENANCE")
+                and rel != "sync.py" and "__pycache__" not in p.parts):
             out.append(rel)
     return out
 
