@@ -200,6 +200,8 @@ def from_netplan(text: str, file: str) -> Tuple[PersistenceConfig, ...]:
                          mark.line + 1 if mark is not None else None, source=file) from None
     except RecursionError:
         raise ParseError("netplan YAML: nested too deeply", source=file) from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts (int_max_str_digits)
+        raise ParseError(f"netplan YAML: a value that cannot be read ({str(exc)[:100]})", source=file) from None
     network = doc.get("network") if isinstance(doc, dict) else None
     ethernets = network.get("ethernets") if isinstance(network, dict) else None
     if not isinstance(ethernets, dict):
