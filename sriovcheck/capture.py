@@ -1,7 +1,7 @@
 """``sriovcheck capture``: a snapshot archive of this host's SR-IOV evidence.
 
 The capture records exactly what the collector reads: :class:`RecordingSource`
-wraps the live host (or ``--root DIR``), :func:`sriovcheck.collect.collect_facts`
+wraps the live host (or ``--root DIR``), :func:`sriovcheck.facts.collect_facts`
 runs through it, and every file, listing, link, command output and process
 command line it was given goes into the archive at its host path, with the
 manifest (``sriovcheck-manifest.json``) saying how each item went.  Reading
@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import __version__
-from .collect import collect_facts, is_qemu_process
 from .errors import UsageError
+from .evidence import command_member_base
+from .facts import collect_facts
+from .facts.guests import is_qemu_process
 from .model import HostFacts, SourceInfo
 from .redact import Redactor, scrub_secrets
 from .sources import SourceOptions
@@ -49,12 +51,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def command_member(command: str, taken: Dict[str, str]) -> str:
     """``commands/<safe name>.txt``, unique within one capture."""
-    base = _UNSAFE.sub("_", command).strip("._-")[:150] or "command"
-    name = f"commands/{base}.txt"
+    name = command_member_base(command)
+    base = name[: -len(".txt")]
     n = 1
     while name in taken.values() and taken.get(command) != name:
         n += 1
-        name = f"commands/{base}.{n}.txt"
+        name = f"{base}.{n}.txt"
     taken[command] = name
     return name
 

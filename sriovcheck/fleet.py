@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> HostFacts:
     """Open a source and build its HostFacts (the source is closed, temp files removed)."""
-    from .collect import collect_facts
+    from .facts import collect_facts
     from .sources import open_source
 
     with open_source(location, registry, kind, options) as source:

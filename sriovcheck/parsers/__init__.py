@@ -22,6 +22,9 @@ module                 entry points
 ``sysfs_values``       ``parse_int``, ``parse_hex_id``, ``parse_class``, ``parse_mac``,
                        ``normalise_bdf``, ``nodedev_name_to_bdf``,
                        ``is_zero_mac``, ``is_valid_unicast_mac``
+``persistence``        ``from_udev_rules``, ``from_systemd_unit``, ``from_nm_keyfile``,
+                       ``from_ifcfg``, ``from_netplan``, ``from_shell_lines``,
+                       ``from_modprobe`` (what recreates VFs at boot)
 ``_text``              ``strip_transcript_noise``, ``strip_markdown_noise``,
                        ``split_transcript`` (for hand-copied transcripts only)
 =====================  ==========================================================

@@ -4,7 +4,7 @@ A :class:`Source` answers questions in *host terms*: "read /proc/cmdline",
 "list /sys/bus/pci/devices", "what did `lspci -vvv -nn -D` print".  The live
 host reads them from the machine (read-only), a root directory or capture from
 files, a sosreport maps them onto its own layout.  The collector
-(:mod:`sriovcheck.collect`) asks only these questions, so a new kind of
+(:mod:`sriovcheck.facts`) asks only these questions, so a new kind of
 snapshot is one new Source.
 
 Every answer carries its provenance (:meth:`Source.describe`), so a finding

@@ -11,7 +11,8 @@ and leaves its facts unknown.  PCI devices and network interfaces are
 enumerated through pyudev (subsystems ``pci`` and ``net``), falling back to
 listing ``/sys`` where libudev is absent (containers).
 
-docs/live-mode.md lists all of this for reviewers; keep the two in step.
+docs/live-mode.md lists all of this for reviewers; its tables are generated from
+sriovcheck/evidence.py, the one place commands and prefixes are stated.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import signal
 import subprocess
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Tuple
 
-from .. import __version__
+from .. import __version__, evidence
 from ..model import SourceInfo
 from .base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
 from .tree import read_regular_file
@@ -31,34 +32,18 @@ from .tree import read_regular_file
 if TYPE_CHECKING:
     from . import SourceOptions
 
-#: Paths live mode may read (files, listings, links).  Anything else is refused.
-ALLOWED_PREFIXES: Tuple[str, ...] = (
-    "/sys/", "/proc/", "/etc/", "/run/", "/boot/",
-    "/lib/modules/", "/usr/lib/modules/",
-    "/lib/modprobe.d/", "/usr/lib/modprobe.d/", "/usr/local/lib/modprobe.d/",
-    "/lib/netplan/", "/usr/lib/netplan/",
-    "/lib/udev/rules.d/", "/usr/lib/udev/rules.d/",
-    "/lib/systemd/system/", "/usr/lib/systemd/system/",
-)
+#: Paths live mode may read (files, listings, links).  Anything else is refused.  Stated, with what each
+#: is read for, in sriovcheck/evidence.py (LIVE_PREFIXES), which docs/live-mode.md shows.
+ALLOWED_PREFIXES: Tuple[str, ...] = evidence.ALLOWED_PREFIXES
 
 #: The only PATH commands are looked up in and run with.
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-#: Canonical command name -> argv.  ``{name}`` placeholders are filled from the
-#: canonical name after checking them against :data:`PLACEHOLDERS`.
-COMMANDS: Dict[str, Tuple[str, ...]] = {
-    "uname -a": ("uname", "-a"),
-    "ip -d -j link show": ("ip", "-d", "-j", "link", "show"),
-    "ip -d -s link show": ("ip", "-d", "-s", "link", "show"),
-    "lspci -vvv -nn -D": ("lspci", "-vvv", "-nn", "-D"),
-    "ethtool -i {iface}": ("ethtool", "-i", "{iface}"),
-    "lsmod": ("lsmod",),
-    "modinfo {module}": ("modinfo", "{module}"),
-    "dmesg": ("dmesg",),
-    "virsh -r list --all": ("virsh", "-r", "list", "--all"),
-    "virsh -r dumpxml {domain}": ("virsh", "-r", "dumpxml", "{domain}"),
-    "virsh -r nodedev-dumpxml {nodedev}": ("virsh", "-r", "nodedev-dumpxml", "{nodedev}"),
-}
+#: Canonical command name -> argv, from the command evidence specs (sriovcheck/evidence.py).
+#: ``{name}`` placeholders are filled from the canonical name after checking them against
+#: :data:`PLACEHOLDERS`.
+COMMANDS: Dict[str, Tuple[str, ...]] = {spec.command: spec.argv for spec in evidence.command_specs()
+                                        if spec.command is not None}
 
 #: What a placeholder may hold: never a leading '-' (no option injection), no '/', no control characters.
 PLACEHOLDERS: Dict[str, str] = {

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from ..evidence import CommandPlace, sos_place, sos_places
 
 #: The directory whose parent is the sosreport root (insights-core's ``SosArchiveContext.marker``).
 MARKER = "sos_commands"
@@ -231,57 +233,14 @@ def _clean_relpath(value: Any) -> Optional[str]:
 
 # -- where each canonical command's output lives ------------------------------------------------------
 
-@dataclass(frozen=True)
-class CommandPlace:
-    """Where sos keeps one command's output, newest name first.
-
-    ``files`` are paths relative to the sos root; ``links`` are root symlinks
-    (resolved inside the report only); ``execs`` match the manifest's
-    ``exec`` so "not collected" can be told from "ran and failed".
-    """
-
-    plugin: str
-    files: Tuple[str, ...]
-    execs: Tuple[str, ...] = ()
-    links: Tuple[str, ...] = ()
-    #: Which sos release first had it, for "what to collect" hints.
-    since: str = ""
-
-
-def _place(plugin: str, files: Sequence[str], execs: Sequence[str] = (), links: Sequence[str] = (),
-           since: str = "") -> CommandPlace:
-    return CommandPlace(plugin, tuple(files), tuple(execs), tuple(links), since)
-
+# The places of the evidence sriovcheck reads are stated with each piece of evidence
+# (sriovcheck/evidence.py); the two below are the sosreport's own bookkeeping.
+_place = sos_place
 
 #: Fixed places, keyed by command family (the sosreport source maps canonical commands onto them).
 PLACES: Mapping[str, CommandPlace] = {
-    # 3.3+: lspci -nnvv; 3.0-3.2: lspci -nvv and plain lspci (insights-core's first_of order).
-    "lspci": _place("pci", ["sos_commands/pci/lspci_-nnvv", "sos_commands/pci/lspci_-nvv", "sos_commands/pci/lspci",
-                            "sos_commands/hardware/lspci_-nvv", "sos_commands/hardware/lspci"],
-                    ["lspci -nnvv", "lspci -nvv", "lspci"], ["lspci"]),
-    # 3.5+: ip -s -d link; 3.3-3.4: ip -s link; 3.0-3.2: ip link.
-    "ip-link": _place("networking", ["sos_commands/networking/ip_-s_-d_link", "sos_commands/networking/ip_-s_link",
-                                     "sos_commands/networking/ip_link"],
-                      ["ip -s -d link", "ip -s link", "ip link"]),
-    "uname": _place("kernel", ["sos_commands/kernel/uname_-a", "sos_commands/general/uname_-a"], ["uname -a"],
-                    ["uname"]),
-    "lsmod": _place("kernel", ["sos_commands/kernel/lsmod"], ["lsmod"], ["lsmod"]),
-    "dmesg": _place("kernel", ["sos_commands/kernel/dmesg", "sos_commands/general/dmesg", "sos_commands/kernel/dmesg_-T",
-                               "var/log/dmesg"], ["dmesg", "dmesg -T"]),
-    "hostname": _place("host", ["sos_commands/host/hostname", "sos_commands/general/hostname", "etc/hostname",
-                                "sos_commands/host/hostname_-f", "sos_commands/general/hostname_-f"],
-                       ["hostname", "hostname -f"], ["hostname"]),
+    **sos_places(),
     "date-utc": _place("date", ["sos_commands/date/date_--utc", "sos_commands/general/date_--utc"], ["date --utc"]),
-    "ps": _place("process", ["sos_commands/process/ps_auxwwwm", "sos_commands/process/ps_auxwww",
-                             "sos_commands/process/ps_auxfwww", "sos_commands/process/ps_auxww",
-                             "sos_commands/process/ps_aux", "sos_commands/general/ps_auxwww"],
-                 ["ps auxwwwm", "ps auxwww", "ps auxfwww", "ps auxww", "ps aux"], ["ps"]),
-    "virsh-list": _place("virsh", ["sos_commands/virsh/virsh_-r_list_--all", "sos_commands/libvirt/virsh_-r_list_--all"],
-                         ["virsh -r list --all"], since="3.3"),
-    "sys-firmware-ls": _place("boot", ["sos_commands/boot/ls_-alZR_.sys.firmware", "sos_commands/boot/ls_-alhZR_.sys.firmware",
-                                       "sos_commands/boot/ls_-lanR_.sys.firmware"],
-                              ["ls -alZR /sys/firmware/", "ls -alhZR /sys/firmware/", "ls -lanR /sys/firmware"],
-                              since="4.1"),
 }
 
 #: The sos command line that collects everything sriovcheck reads from a sosreport (for hints).

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ..errors import ParseError, SourceError
+from ..evidence import COMMAND, sos_command_families
 from ..model import SourceInfo
 from .archive import ArchiveTree, SafeArchive, compression_of, normalise_member_name, open_stream
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
@@ -231,29 +232,15 @@ def _archive_root(archive: SafeArchive, location: str) -> str:
 
 # -- the source ------------------------------------------------------------------------------------
 
-#: Canonical command -> family in :data:`PLACES` (the collector's names, plus the plain spellings).
-_FIXED_COMMANDS = {
-    "uname -a": "uname",
-    "ip -d -s link show": "ip-link",
-    "ip -s -d link show": "ip-link",
-    "ip -s -d link": "ip-link",
-    "ip link show": "ip-link",
-    "ip link": "ip-link",
-    "lspci -vvv -nn -D": "lspci",
-    "lspci -nnvv": "lspci",
-    "lspci -vvv": "lspci",
-    "lsmod": "lsmod",
-    "dmesg": "dmesg",
-    "virsh -r list --all": "virsh-list",
-    "virsh list --all": "virsh-list",
-    "hostname": "hostname",
-}
+#: Canonical command -> family in :data:`PLACES` (the collector's names, plus the plain spellings;
+#: both stated with the evidence in sriovcheck/evidence.py).
+_FIXED_COMMANDS = {**sos_command_families(), "hostname": "hostname"}
 #: Templated commands: (pattern, kind, the collector's template used as the hint key).
 _TEMPLATED = (
-    (re.compile(r"ethtool -i (\S{1,64})"), "ethtool-i", "ethtool -i {iface}"),
-    (re.compile(r"modinfo ([A-Za-z0-9_][A-Za-z0-9_-]{0,63})"), "modinfo", "modinfo {module}"),
-    (re.compile(r"virsh(?: -r)? dumpxml (.{1,200})"), "dumpxml", "virsh -r dumpxml {domain}"),
-    (re.compile(r"virsh(?: -r)? nodedev-dumpxml (\S{1,100})"), "nodedev-dumpxml", "virsh -r nodedev-dumpxml {nodedev}"),
+    (re.compile(r"ethtool -i (\S{1,64})"), "ethtool-i", COMMAND["ethtool_driver"]),
+    (re.compile(r"modinfo ([A-Za-z0-9_][A-Za-z0-9_-]{0,63})"), "modinfo", COMMAND["modinfo"]),
+    (re.compile(r"virsh(?: -r)? dumpxml (.{1,200})"), "dumpxml", COMMAND["libvirt_domain_xml"]),
+    (re.compile(r"virsh(?: -r)? nodedev-dumpxml (\S{1,100})"), "nodedev-dumpxml", COMMAND["libvirt_nodedev"]),
 )
 
 _PROC_CMDLINE = re.compile(r"/proc/(\d{1,10})/cmdline")

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import sriovcheck.parsers as parsers_package
 from sriovcheck.errors import ParseError
+from sriovcheck.model import ModprobeOption
 from sriovcheck.parsers.lspci import LspciSriov
 
 #: Modules of internal helpers (their callers are swept); every other module's public functions are.
@@ -33,7 +34,28 @@ ADAPTERS: Dict[str, Callable[[Callable[..., Any], str], Any]] = {
     "lspci.vf_addresses": lambda fn, text: fn(text[:12], LspciSriov(num_vfs=7, vf_offset=len(text) % 300,
                                                                     vf_stride=1 + len(text) % 4)),
     "_text.drop_leading_prose": lambda fn, text: (fn(text, 0), fn(text, 3), fn(text, 10_000)),
+    # persistence readers: one file's text and the path it was read from
+    "persistence.from_udev_rules": lambda fn, text: fn(text, "/etc/udev/rules.d/70-sriov.rules"),
+    "persistence.from_systemd_unit": lambda fn, text: (fn(text, "/etc/systemd/system/sriov.service"),
+                                                      fn(text, "/etc/systemd/system/sriov.service", True)),
+    "persistence.from_nm_keyfile": lambda fn, text: fn(text, "/etc/NetworkManager/system-connections/a"),
+    "persistence.from_ifcfg": lambda fn, text: fn(text, "/etc/sysconfig/network-scripts/ifcfg-eth0"),
+    "persistence.from_netplan": lambda fn, text: fn(text, "/etc/netplan/01.yaml"),
+    "persistence.from_shell_lines": lambda fn, text: fn(text, "/etc/rc.local", "other"),
+    "persistence.from_modprobe": lambda fn, text: fn(_modprobe_options(text)),
 }
+
+
+def _modprobe_options(text: str) -> Tuple[Any, ...]:
+    from sriovcheck.parsers.modprobe import parse_modprobe_conf
+
+    try:
+        directives = parse_modprobe_conf(text)
+    except ParseError:
+        return ()
+    return tuple(ModprobeOption(file="/etc/modprobe.d/x.conf", line=d.line_no, module=d.module,
+                                params=tuple((k, v or "") for k, v in d.params), raw=d.raw)
+                 for d in directives if d.kind == "options")
 
 
 def _public_functions() -> Dict[str, Callable[..., Any]]:

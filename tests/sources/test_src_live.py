@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from srchelpers import REPO_ROOT
 
-from sriovcheck import collect
+from sriovcheck import collect, evidence
 from sriovcheck.sources import SourceOptions, live
 from sriovcheck.sources.base import SourceReadError
 from sriovcheck.sources.live import ALLOWED_PREFIXES, COMMANDS, LiveSource, command_argv
@@ -46,11 +46,10 @@ def test_reads_outside_the_documented_prefixes_are_refused(path: str) -> None:
 
 
 def test_every_path_the_collector_asks_is_allowed() -> None:
-    dirs = (*collect.MODPROBE_DIRS, *collect.UDEV_DIRS, *collect.SYSTEMD_DIRS, *collect.NM_DIRS, collect.IFCFG_DIR,
-            *collect.NETPLAN_DIRS, *collect.RC_LOCAL, collect.LIBVIRT_DEFINED, collect.LIBVIRT_RUNNING,
-            collect.SYS_PCI, collect.SYS_NET, "/sys/module", "/proc/modules", "/boot/config-6.1.0",
-            "/lib/modules/6.1.0/modules.builtin", "/sys/kernel/iommu_groups", "/sys/firmware/acpi/tables/DMAR")
-    for path in dirs:
+    # Every host path of every file evidence spec (what the providers read), per-host parts filled in.
+    paths = [path.replace("{release}", "6.1.0").replace("PID", "1") for spec in evidence.SPECS for path in spec.paths]
+    assert "/etc/modprobe.d" in paths and "/sys/bus/pci/devices" in paths and "/proc/1/cmdline" in paths
+    for path in paths:
         assert any((path + "/").startswith(prefix) for prefix in ALLOWED_PREFIXES), path
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from sriovcheck.errors import ParseError
 from sriovcheck.model import ModprobeOption
-from sriovcheck.persistence import (
+from sriovcheck.parsers.persistence import (
     from_ifcfg,
     from_modprobe,
     from_netplan,

@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from .errors import ParseError
-from .model import ModprobeOption, PersistenceConfig
+from ..errors import ParseError
+from ..model import ModprobeOption, PersistenceConfig
 
 __all__ = [
     "VF_MODULE_PARAMS", "from_ifcfg", "from_modprobe", "from_netplan", "from_nm_keyfile", "from_shell_lines",

@@ -1,0 +1,97 @@
+"""Network interfaces: ``/sys/class/net``, ``ip -d link`` (per-VF tables), ``ethtool -i`` for snapshots."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ..errors import ParseError
+from ..evidence import COMMAND, SYS_NET
+from ..model import NONE, NetInterface, VfEntry
+from ..parsers._common import FrozenMap, bdf_or_none, mac_or_none
+from .context import MAX_SMALL_BYTES, CollectContext, Draft, basename, safe_name
+from .provider import Provider
+
+
+def _ip_links(ctx: CollectContext) -> Tuple[Optional[Dict[str, Any]], str]:
+    from ..parsers.iplink import parse_ip_link, parse_ip_link_json
+
+    json_form, text_form = COMMAND["ip_link_json"], COMMAND["ip_link_details"]
+    output = ctx.run(json_form, "interfaces", quiet=True)
+    if output is not None:
+        try:
+            return {link.name: link for link in parse_ip_link_json(output.stdout)}, output.origin
+        except ParseError:
+            pass  # an iproute2 without JSON: the text form below says the same
+    output = ctx.run(text_form, "interfaces", quiet=True)
+    if output is None:
+        # Neither ran: report why (the JSON attempt's failure alone is noise when text works).
+        ctx.run(json_form, "interfaces")
+        ctx.run(text_form, "interfaces")
+        return None, ""
+    links = ctx.parse_output(output, parse_ip_link, "interfaces")
+    return ({link.name: link for link in links} if links is not None else None), output.origin
+
+
+def collect_interfaces(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[NetInterface, ...]]:
+    from ..parsers.ethtool import parse_ethtool_i
+    from ..parsers.sysfs_values import parse_int
+
+    names = ctx.listing(SYS_NET, "interfaces")
+    links, ip_origin = _ip_links(ctx)
+    if names is None and links is None:
+        return None
+    ctx.origins["interfaces"] = ctx.source.describe(SYS_NET) if names is not None else ip_origin
+    all_names = names if names is not None else sorted(links or {})
+    out: List[NetInterface] = []
+    for name in all_names:
+        if not safe_name(name) or name == "bonding_masters":
+            continue
+        draft = Draft(name)  # same set-once-by-priority bookkeeping as PCI functions
+        values, origins, put = draft.fields, draft.origins, draft.put
+        base = f"{SYS_NET}/{name}"
+        if names is not None:
+            whole = ctx.link(base, "interfaces")
+            if whole is not None:  # ../../devices/pci0000:00/0000:00:03.0/virtio2/net/eth0
+                pci = [bdf_or_none(part) for part in whole.split("/")]
+                pci = [p for p in pci if p]
+                put("address", pci[-1] if pci else None, ctx.source.describe(base))
+            device = ctx.link(f"{base}/device", "interfaces")
+            if device is None:
+                if whole is not None and ctx.absent(f"{base}/device"):  # a virtual interface
+                    put("driver", NONE, ctx.source.describe(f"{base}/device"))
+            else:
+                put("address", bdf_or_none(basename(device) or ""), ctx.source.describe(f"{base}/device"))
+                driver = ctx.link(f"{base}/device/driver", "interfaces")
+                if driver or ctx.absent(f"{base}/device/driver"):
+                    put("driver", basename(driver) if driver else NONE,
+                        ctx.source.describe(f"{base}/device/driver"))
+            mac = ctx.text(f"{base}/address", "interfaces", MAX_SMALL_BYTES)
+            put("mac", mac_or_none(mac or ""), ctx.source.describe(f"{base}/address"))
+            state = ctx.text(f"{base}/operstate", "interfaces", MAX_SMALL_BYTES)
+            if state and state.strip():
+                put("operstate", state.strip().upper()[:32], ctx.source.describe(f"{base}/operstate"))
+            mtu = ctx.parsed(f"{base}/mtu", parse_int, "interfaces", MAX_SMALL_BYTES)
+            put("mtu", mtu, ctx.source.describe(f"{base}/mtu"))
+        link = (links or {}).get(name)
+        if link is not None:
+            put("mac", mac_or_none(link.mac or ""), ip_origin)
+            put("permanent_mac", link.permaddr, ip_origin)
+            put("operstate", link.state, ip_origin)
+            put("mtu", link.mtu, ip_origin)
+            put("address", link.pci_address, ip_origin)
+            values["vfs"] = tuple(
+                VfEntry(index=vf.index, mac=vf.mac, vlan=vf.vlan, qos=vf.qos, spoofchk=vf.spoofchk,
+                        trust=vf.trust, link_state=vf.link_state, max_tx_rate=vf.max_tx_rate,
+                        min_tx_rate=vf.min_tx_rate) for vf in link.vfs)
+            origins["vfs"] = ip_origin
+        if names is None and (values.get("driver") is None or values.get("address") is None):
+            output = ctx.run(COMMAND["ethtool_driver"].format(iface=name), "interfaces")
+            info = ctx.parse_output(output, parse_ethtool_i, "interfaces") if output else None
+            if info is not None and output is not None:
+                put("driver", info.driver or None, output.origin)
+                put("address", bdf_or_none(info.bus_info or ""), output.origin)
+        out.append(NetInterface(name=name, origins=FrozenMap(origins), **values))
+    return tuple(out)
+
+
+PROVIDER = Provider(key="interfaces", compute=collect_interfaces,
+                    evidence=("sysfs_net", "ip_link_json", "ip_link_details", "ethtool_driver"))

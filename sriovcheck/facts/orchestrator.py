@@ -1,0 +1,100 @@
+"""The orchestrator: computes fact areas in dependency order, once each, and assembles HostFacts."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from ..errors import SriovcheckError
+from ..model import HostFacts
+from ..parsers._common import FrozenMap
+from ..sources.base import Source
+from . import cmdline, cpu, guests, hostname, interfaces, iommu, kernel, kernel_log, modprobe, modules, pci, persistence
+from .context import CollectContext
+from .provider import Provider
+
+#: The built-in providers, in the order a full collection computes them (problems come out in this order).
+BUILTIN_PROVIDERS: Tuple[Provider, ...] = (
+    kernel.PROVIDER, hostname.PROVIDER, cmdline.PROVIDER, cpu.PROVIDER, kernel_log.DMESG, kernel_log.PROVIDER,
+    iommu.PROVIDER, guests.PROVIDER, interfaces.PROVIDER, pci.PROVIDER, modules.PROVIDER, modprobe.PROVIDER,
+    persistence.PROVIDER,
+)
+
+#: HostFacts fields that providers compute (the model areas a check may declare it needs).
+MODEL_AREAS: Tuple[str, ...] = ("hostname", "kernel", "cmdline", "cpu", "iommu", "pci", "interfaces", "modules",
+                                "modprobe", "persistence", "guests", "kernel_log")
+
+
+class ProviderError(SriovcheckError):
+    """The providers cannot be ordered (an unknown or circular need): a programming error in a plugin."""
+
+
+class Orchestrator:
+    """Collects one source through ``providers``; each area is computed at most once."""
+
+    def __init__(self, source: Source, providers: Optional[Sequence[Provider]] = None) -> None:
+        self.ctx = CollectContext(source)
+        chosen = BUILTIN_PROVIDERS if providers is None else tuple(providers)
+        self.providers: Dict[str, Provider] = {p.key: p for p in chosen}
+        self._values: Dict[str, Any] = {}
+        self._active: List[str] = []
+
+    @property
+    def source(self) -> Source:
+        return self.ctx.source
+
+    def computed(self, key: str) -> bool:
+        return key in self._values
+
+    def get(self, key: str) -> Any:
+        """The value of area ``key``, computing it (and what it needs) first when not done yet."""
+        if key in self._values:
+            return self._values[key]
+        provider = self.providers.get(key)
+        if provider is None:
+            raise ProviderError(f"no fact provider for area {key!r}")
+        if key in self._active:
+            raise ProviderError(f"fact providers need each other in a circle: {' -> '.join(self._active + [key])}")
+        self._active.append(key)
+        try:
+            deps = {need: self.get(need) for need in provider.needs}
+        finally:
+            self._active.pop()
+        value = self.ctx.area(provider.problem_label, lambda: provider.compute(self.ctx, deps), provider.default())
+        self._values[key] = value
+        return value
+
+    def order(self, wanted: Optional[Iterable[str]] = None) -> Tuple[str, ...]:
+        """``wanted`` areas and everything they need, in registration order (all areas when None)."""
+        if wanted is None:
+            return tuple(self.providers)
+        keep = set()
+        pending = list(wanted)
+        while pending:
+            key = pending.pop()
+            if key in keep:
+                continue
+            provider = self.providers.get(key)
+            if provider is None:
+                raise ProviderError(f"no fact provider for area {key!r}")
+            keep.add(key)
+            pending.extend(provider.needs)
+        return tuple(k for k in self.providers if k in keep)
+
+    def compute(self, wanted: Optional[Iterable[str]] = None) -> Mapping[str, Any]:
+        for key in self.order(wanted):
+            self.get(key)
+        return dict(self._values)
+
+    def facts(self, wanted: Optional[Iterable[str]] = None) -> HostFacts:
+        """A HostFacts with the ``wanted`` areas (all when None) computed; the source's own problems added."""
+        values = self.compute(wanted)
+        ctx = self.ctx
+        for item, message in ctx.guard("", "source", ctx.source.problems) or []:
+            ctx.problem(item, message, "")
+        model = {key: values[key] for key in MODEL_AREAS if key in values}
+        return HostFacts(source=ctx.source.info(), problems=tuple(ctx.problems),
+                         origins=FrozenMap(sorted(ctx.origins.items())), **model)
+
+
+def collect_facts(source: Source, providers: Optional[Sequence[Provider]] = None) -> HostFacts:
+    """Everything the source tells about the host; never raises for bad content."""
+    return Orchestrator(source, providers).facts()

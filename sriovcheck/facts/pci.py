@@ -1,0 +1,261 @@
+"""PCI functions: sysfs first, then ``lspci -vvv``, then ``virsh nodedev-dumpxml``; PFs and VFs linked."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from ..errors import ParseError
+from ..evidence import COMMAND, IOMMU_GROUPS, SYS_PCI
+from ..model import NONE, Guest, KernelInfo, MsixInfo, NetInterface, PciFunction, SriovInfo
+from ..parsers._common import FrozenMap, bdf_or_none
+from .context import MAX_SMALL_BYTES, CollectContext, Draft, basename, safe_name
+from .provider import Provider
+
+#: Drivers that mean "handed to a guest or userspace", for PCI functions of any class.
+PASSTHROUGH_DRIVERS = ("vfio-pci", "pci-stub", "pci_stub")
+
+LSPCI = COMMAND["lspci_verbose"]
+COMPUTED_ORIGIN = "lspci (computed from VF offset/stride)"
+
+_VIRTFN = re.compile(r"virtfn(\d{1,5})$")
+
+
+def _lspci(ctx: CollectContext) -> Tuple[Dict[str, Any], str]:
+    from ..parsers.lspci import parse_lspci
+
+    output = ctx.run(LSPCI, "pci")
+    if output is None:
+        return {}, ""
+    devices = ctx.parse_output(output, parse_lspci, "pci")
+    return ({d.address: d for d in devices} if devices else {}), output.origin
+
+
+def _sysfs_function(ctx: CollectContext, bdf: str, groups_known: bool) -> Draft:
+    from ..parsers.sysfs_values import parse_class, parse_hex_id, parse_int
+
+    fn = Draft(bdf, sysfs=True)
+    base = f"{SYS_PCI}/{bdf}"
+
+    def value(name: str, parser: Callable[[str], Any], key: str, sriov: bool = False) -> None:
+        path = f"{base}/{name}"
+        parsed = ctx.parsed(path, parser, "pci", MAX_SMALL_BYTES)
+        if parsed is not None:
+            (fn.put_sriov if sriov else fn.put)(key, parsed, ctx.source.describe(path))
+
+    value("vendor", parse_hex_id, "vendor_id")
+    value("device", parse_hex_id, "device_id")
+    value("class", parse_class, "class_code")
+    value("numa_node", parse_int, "numa_node")
+    override = ctx.text(f"{base}/driver_override", "pci", MAX_SMALL_BYTES)
+    if override is not None:
+        text = override.strip()
+        fn.put("driver_override", NONE if text in ("", "(null)") else text,
+               ctx.source.describe(f"{base}/driver_override"))
+    driver = ctx.link(f"{base}/driver", "pci")
+    if driver or ctx.absent(f"{base}/driver"):
+        fn.put("driver", basename(driver) if driver else NONE, ctx.source.describe(f"{base}/driver"))
+    group = ctx.link(f"{base}/iommu_group", "pci")
+    # A partial sysfs copy without /sys/kernel/iommu_groups says nothing about groups.
+    if group or (groups_known and ctx.absent(f"{base}/iommu_group")):
+        fn.put("iommu_group", basename(group) if group else NONE, ctx.source.describe(f"{base}/iommu_group"))
+    if ctx.exists(f"{base}/sriov_totalvfs"):
+        fn.put_sriov("in_sysfs", True, ctx.source.describe(f"{base}/sriov_totalvfs"))
+        value("sriov_totalvfs", parse_int, "total_vfs", sriov=True)
+        value("sriov_numvfs", parse_int, "num_vfs", sriov=True)
+        value("sriov_offset", parse_int, "vf_offset", sriov=True)
+        value("sriov_stride", parse_int, "vf_stride", sriov=True)
+        value("sriov_vf_device", parse_hex_id, "vf_device_id", sriov=True)
+        value("sriov_drivers_autoprobe", lambda t: parse_int(t) != 0, "drivers_autoprobe", sriov=True)
+    elif ctx.absent(f"{base}/sriov_totalvfs"):
+        fn.put_sriov("in_sysfs", False, ctx.source.describe(base))
+    entries = ctx.listing(base, "pci") or []
+    if "net" in entries:
+        netdevs = [n for n in ctx.listing(f"{base}/net", "pci") or () if safe_name(n)]
+        fn.put("interfaces", tuple(sorted(netdevs)), ctx.source.describe(f"{base}/net"))
+    virtfns: List[Tuple[int, str]] = []
+    for entry in entries:
+        found = _VIRTFN.match(entry)
+        if not found:
+            continue
+        target = ctx.link(f"{base}/{entry}", "pci")
+        vf = bdf_or_none(basename(target) or "")
+        if vf is not None:
+            virtfns.append((int(found.group(1)), vf))
+    if fn.sriov.get("in_sysfs"):
+        fn.put("virtfns", tuple(sorted(virtfns)), ctx.source.describe(f"{base}/virtfn*"))
+    physfn = ctx.link(f"{base}/physfn", "pci")
+    where = ctx.source.describe(f"{base}/physfn")
+    if physfn is not None and bdf_or_none(basename(physfn) or ""):
+        fn.put("is_vf", True, where)
+        fn.put("physfn", bdf_or_none(basename(physfn) or ""), where)
+    elif ctx.absent(f"{base}/physfn"):
+        fn.put("is_vf", False, where)
+    return fn
+
+
+def _merge_lspci(fn: Draft, device: Any, origin: str) -> None:
+    fn.put("vendor_id", device.vendor_id, origin)
+    fn.put("device_id", device.device_id, origin)
+    fn.put("class_code", device.class_code, origin)
+    fn.put("vendor_name", device.vendor_name, origin)
+    fn.put("device_name", device.device_name or device.description, origin)
+    # lspci -v prints "Kernel driver in use" whenever one is bound.
+    fn.put("driver", device.driver or NONE, origin)
+    fn.put("modules", tuple(device.modules), origin)
+    fn.put("numa_node", device.numa_node, origin)
+    fn.put("iommu_group", str(device.iommu_group) if device.iommu_group is not None else None, origin)
+    if device.msix is not None:
+        fn.put("msix", MsixInfo(enabled=device.msix.enabled, count=device.msix.count), origin)
+    if device.capabilities_listed and not device.capabilities_access_denied:
+        fn.put_sriov("in_lspci", device.sriov is not None, origin)
+    cap = device.sriov
+    if cap is not None:
+        fn.put_sriov("total_vfs", cap.total_vfs, origin)
+        fn.put_sriov("initial_vfs", cap.initial_vfs, origin)
+        fn.put_sriov("num_vfs", cap.num_vfs, origin)
+        fn.put_sriov("vf_enable", cap.vf_enable, origin)
+        fn.put_sriov("vf_offset", cap.vf_offset, origin)
+        fn.put_sriov("vf_stride", cap.vf_stride, origin)
+        fn.put_sriov("vf_device_id", cap.vf_device_id, origin)
+
+
+def _merge_nodedev(ctx: CollectContext, fn: Draft) -> None:
+    """Last resort for SR-IOV links (sosreports without sysfs): ``virsh nodedev-dumpxml``."""
+    from ..parsers.nodedev import parse_nodedev_xml
+
+    name = "pci_" + fn.address.replace(":", "_").replace(".", "_")
+    output = ctx.run(COMMAND["libvirt_nodedev"].format(nodedev=name), "pci", quiet=True)
+    if output is None:
+        return
+    node = ctx.parse_output(output, parse_nodedev_xml, "pci")
+    if node is None:
+        return
+    origin = output.origin
+    fn.put("driver", node.driver, origin)
+    fn.put("vendor_id", node.vendor_id, origin)
+    fn.put("device_id", node.product_id, origin)
+    fn.put("class_code", node.class_code, origin)
+    fn.put("numa_node", node.numa_node, origin)
+    fn.put("iommu_group", str(node.iommu_group) if node.iommu_group is not None else None, origin)
+    if node.is_vf and node.physfn_address:
+        fn.put("is_vf", True, origin)
+        fn.put("physfn", node.physfn_address, origin)
+    if node.has_virt_functions_cap:
+        fn.put_sriov("total_vfs", node.max_vfs, origin)
+        fn.put_sriov("num_vfs", len(node.vf_addresses), origin)
+        fn.put("virtfns", tuple(enumerate(node.vf_addresses)), origin)
+
+
+def collect_pci(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[PciFunction, ...]]:
+    from ..parsers.sysfs_values import parse_class
+
+    kernel: KernelInfo = deps["kernel"]
+    guests: Optional[Tuple[Guest, ...]] = deps["guests"]
+    interfaces: Optional[Tuple[NetInterface, ...]] = deps["interfaces"]
+    assigned = {d.address for g in guests or () for d in g.devices}
+    names = ctx.listing(SYS_PCI, "pci")
+    lspci, lspci_origin = _lspci(ctx)
+    if names is None and not lspci:
+        return None
+    functions: Dict[str, Draft] = {}
+    groups_known = ctx.is_dir(IOMMU_GROUPS)
+    if names is not None:
+        ctx.origins["pci"] = ctx.source.describe(SYS_PCI)
+        for name in names:
+            bdf = bdf_or_none(name)
+            if bdf is None or bdf != name:
+                continue
+            base = f"{SYS_PCI}/{bdf}"
+            klass = ctx.parsed(f"{base}/class", parse_class, "pci", MAX_SMALL_BYTES)
+            wanted = (
+                (klass is not None and klass.startswith("02")) or bdf in assigned
+                or ctx.exists(f"{base}/sriov_totalvfs") or ctx.link(f"{base}/physfn", "pci") is not None
+                or (lspci.get(bdf) is not None and (lspci[bdf].sriov is not None
+                                                    or lspci[bdf].is_virtual_function)))
+            if wanted:
+                functions[bdf] = _sysfs_function(ctx, bdf, groups_known)
+    else:
+        ctx.origins["pci"] = lspci_origin
+        for bdf, device in lspci.items():
+            klass = device.class_code or ""
+            if (klass.startswith("02") or bdf in assigned or device.sriov is not None
+                    or device.is_virtual_function or device.driver in PASSTHROUGH_DRIVERS):
+                functions[bdf] = Draft(bdf)
+    for bdf, fn in functions.items():
+        if bdf in lspci:
+            _merge_lspci(fn, lspci[bdf], lspci_origin)
+        if not fn.sysfs and (fn.fields.get("is_vf") is None or fn.fields.get("virtfns") is None):
+            _merge_nodedev(ctx, fn)
+    _link_vfs(ctx, functions, lspci)
+    pci_config = (kernel.config or {}).get("CONFIG_PCI_IOV")
+    by_address: Dict[str, List[str]] = {}
+    for iface in interfaces or ():
+        if iface.address:
+            by_address.setdefault(iface.address, []).append(iface.name)
+    out = []
+    for bdf in sorted(functions):
+        out.append(_freeze(ctx, functions[bdf], kernel, pci_config, tuple(by_address.get(bdf, ()))))
+    return tuple(out)
+
+
+def _link_vfs(ctx: CollectContext, functions: Dict[str, Draft], lspci: Dict[str, Any]) -> None:
+    """Make every VF know its PF and index and every PF its VFs, from whichever side told."""
+    from ..parsers.lspci import vf_addresses
+
+    for fn in functions.values():
+        # No virtfnN links (no sysfs, or the kernel did not take the capability): lspci's offset/stride.
+        if fn.fields.get("virtfns") is None and fn.sriov.get("vf_offset") is not None:
+            device = lspci.get(fn.address)
+            if device is not None and device.sriov is not None and device.sriov.num_vfs is not None:
+                try:
+                    computed = vf_addresses(fn.address, device.sriov)
+                except ParseError as exc:
+                    ctx.problem(f"{LSPCI} ({fn.address})", str(exc), "pci")
+                    continue
+                fn.put("virtfns", tuple(enumerate(computed)), COMPUTED_ORIGIN)
+    for pf in functions.values():
+        origin = pf.origins.get("virtfns", "")
+        for index, vf_address in pf.fields.get("virtfns") or ():
+            vf = functions.get(vf_address)
+            if vf is None:
+                continue
+            vf.put("is_vf", True, origin)
+            vf.put("physfn", pf.address, origin)
+            vf.put("vf_index", index, origin)
+    for vf in functions.values():
+        if vf.fields.get("is_vf") is None and vf.address in lspci and lspci[vf.address].is_virtual_function:
+            vf.put("is_vf", True, "lspci (device name says Virtual Function)")
+
+
+def _freeze(ctx: CollectContext, fn: Draft, kernel: KernelInfo, pci_config: Optional[str],
+            interfaces: Tuple[str, ...]) -> PciFunction:
+    values = dict(fn.fields)
+    origins = dict(fn.origins)
+    sriov = fn.sriov
+    if sriov.get("in_sysfs") or sriov.get("in_lspci") or (sriov.get("total_vfs") is not None
+                                                          and fn.fields.get("virtfns") is not None):
+        values["has_sriov"] = True
+        origins["has_sriov"] = fn.sriov_origins.get("in_sysfs") if sriov.get("in_sysfs") else (
+            fn.sriov_origins.get("in_lspci") or fn.sriov_origins.get("total_vfs", ""))
+    elif values.get("is_vf"):
+        values["has_sriov"] = False  # a VF never has the SR-IOV capability itself
+        origins["has_sriov"] = origins.get("is_vf", "")
+    elif sriov.get("in_lspci") is False:
+        values["has_sriov"] = False
+        origins["has_sriov"] = fn.sriov_origins.get("in_lspci", "")
+    elif sriov.get("in_sysfs") is False and pci_config == "y" and kernel.at_least(3, 8):
+        # The kernel supports SR-IOV and shows sriov_totalvfs for every usable PF: this is none.
+        values["has_sriov"] = False
+        origins["has_sriov"] = f"{fn.sriov_origins.get('in_sysfs', '')} (no sriov_totalvfs; CONFIG_PCI_IOV=y)"
+    if values.get("has_sriov") or any(k not in ("in_sysfs", "in_lspci") for k in sriov):
+        values["sriov"] = SriovInfo(origins=FrozenMap(sorted(fn.sriov_origins.items())), **sriov)
+        origins["sriov"] = fn.sriov_origins.get("total_vfs") or fn.sriov_origins.get("in_sysfs", "")
+    names = tuple(sorted(set(values.get("interfaces") or ()) | set(interfaces)))
+    if names or "interfaces" in values:
+        values["interfaces"] = names
+        origins.setdefault("interfaces", ctx.origins.get("interfaces", ""))
+    return PciFunction(address=fn.address, origins=FrozenMap(sorted(origins.items())), **values)
+
+
+PROVIDER = Provider(key="pci", compute=collect_pci, needs=("kernel", "guests", "interfaces"),
+                    evidence=("sysfs_pci", "iommu_groups", "lspci_verbose", "libvirt_nodedev"))

@@ -1,0 +1,82 @@
+"""Persistence: what recreates VFs at boot (udev, systemd, NetworkManager, ifcfg, netplan, rc.local, modprobe)."""
+from __future__ import annotations
+
+from typing import Any, Callable, List, Mapping, Optional, Set, Tuple
+
+from ..errors import ParseError
+from ..evidence import (
+    IFCFG_DIR,
+    MODPROBE_DIRS,
+    NETPLAN_DIRS,
+    NM_DIRS,
+    RC_LOCAL,
+    SRIOV_OPERATOR,
+    SYSTEMD_DIRS,
+    UDEV_DIRS,
+)
+from ..model import ModprobeOption, PersistenceConfig
+from .context import MAX_SMALL_BYTES, CollectContext, safe_name
+from .provider import Provider
+
+#: Where a whole snapshot would show VF persistence; a partial one lacking any of them cannot say "none".
+PERSISTENCE_PLACES = (MODPROBE_DIRS[0], UDEV_DIRS[0], SYSTEMD_DIRS[0], NM_DIRS[0], IFCFG_DIR, NETPLAN_DIRS[0],
+                      RC_LOCAL[0])
+
+
+def collect_persistence(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[PersistenceConfig, ...]]:
+    from ..parsers import persistence as p
+
+    modprobe: Optional[Tuple[ModprobeOption, ...]] = deps["modprobe"]
+    if not ctx.has_etc():
+        return None
+    ctx.origins["persistence"] = ctx.source.describe("/etc")
+    out: List[PersistenceConfig] = []
+
+    def each(paths: Optional[List[str]], reader: Callable[[str, str], Tuple[PersistenceConfig, ...]]) -> None:
+        for path in paths or ():
+            text = ctx.text(path, "persistence", MAX_SMALL_BYTES)
+            if text is None:
+                continue
+            try:
+                out.extend(reader(text, ctx.source.describe(path)))
+            except ParseError as exc:
+                ctx.problem(ctx.source.describe(path), str(exc), "persistence")
+
+    each(ctx.config_files(UDEV_DIRS, "persistence", (".rules",)), p.from_udev_rules)
+    enabled = _enabled_units(ctx)
+    for path in ctx.config_files(SYSTEMD_DIRS, "persistence", (".service",)) or ():
+        text = ctx.text(path, "persistence", MAX_SMALL_BYTES)
+        if text is not None and "sriov_numvfs" in text:
+            unit = path.rsplit("/", 1)[-1]
+            out.extend(p.from_systemd_unit(text, ctx.source.describe(path),
+                                           enabled=None if enabled is None else unit in enabled))
+    each(ctx.config_files(NM_DIRS, "persistence"), p.from_nm_keyfile)
+    each(ctx.config_files((IFCFG_DIR,), "persistence", prefix="ifcfg-"), p.from_ifcfg)
+    each(ctx.config_files(NETPLAN_DIRS, "persistence", (".yaml", ".yml")), p.from_netplan)
+    each([path for path in RC_LOCAL if ctx.exists(path) and not ctx.is_dir(path)],
+         lambda text, file: p.from_shell_lines(text, file, "other"))
+    if ctx.is_dir(SRIOV_OPERATOR):
+        out.append(PersistenceConfig(kind="sriov-operator", file=ctx.source.describe(SRIOV_OPERATOR),
+                                     detail="SR-IOV network operator configuration (systemd mode) present"))
+    out.extend(p.from_modprobe(modprobe or ()))
+    if not out and not all(ctx.source.collected(place) for place in PERSISTENCE_PLACES):
+        # A partial snapshot (a sosreport whose udev/systemd/NetworkManager plugins did not run)
+        # cannot tell "nothing recreates the VFs": unknown, not known-empty.
+        return None
+    return tuple(out)
+
+def _enabled_units(ctx: CollectContext) -> Optional[Set[str]]:
+    """Unit names linked from some ``*.wants``/``*.requires`` directory of /etc/systemd/system."""
+    names = ctx.listing(SYSTEMD_DIRS[0], "persistence")
+    if names is None:
+        return None
+    enabled: Set[str] = set()
+    for name in names:
+        if name.endswith((".wants", ".requires")) and safe_name(name):
+            enabled.update(ctx.listing(f"{SYSTEMD_DIRS[0]}/{name}", "persistence") or ())
+    return enabled
+
+
+PROVIDER = Provider(key="persistence", compute=collect_persistence, needs=("modprobe",),
+                    evidence=("udev_rules", "systemd_units", "nm_connections", "ifcfg", "netplan", "rc_local",
+                              "sriov_operator", "modprobe_d"))
