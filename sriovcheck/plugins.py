@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import pluggy
 
@@ -162,15 +162,29 @@ def _may_declare_entry_points() -> bool:
     return False
 
 
-def _entry_points() -> Iterable[Any]:
+def _entry_points() -> Iterable[Tuple[Any, str]]:
     if not _may_declare_entry_points():
         return ()
     from importlib.metadata import entry_points
 
     eps = entry_points()
     if hasattr(eps, "select"):
-        return eps.select(group=ENTRY_POINT_GROUP)
-    return eps.get(ENTRY_POINT_GROUP, [])  # Python 3.9
+        return [(ep, getattr(getattr(ep, "dist", None), "name", None) or "?")
+                for ep in eps.select(group=ENTRY_POINT_GROUP)]
+    # Python 3.9: entry points do not know their distribution, so walk the distributions (the first one
+    # of a name on sys.path wins, as entry_points() does on later versions).
+    from importlib.metadata import distributions
+
+    found: List[Tuple[Any, str]] = []
+    seen: Set[str] = set()
+    for dist in distributions():
+        name = dist.metadata["Name"] or "?"
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        found.extend((ep, name) for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP)
+    return found
 
 
 def load_plugins(checks_dirs: Sequence[Path] = (), entry_points: bool = True,
@@ -188,8 +202,7 @@ def load_plugins(checks_dirs: Sequence[Path] = (), entry_points: bool = True,
         _register_module(pm, importlib.import_module(modname), modname, "built-in", origins)
 
     if entry_points:
-        for ep in _entry_points():
-            dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
+        for ep, dist in _entry_points():
             try:
                 plugin = ep.load()
             except Exception as exc:

@@ -8,16 +8,15 @@ archives in one run that writes JUnit XML and HTML.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from toolreq import need_tool
 
 from sriovcheck.cli import main
 
@@ -28,13 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 def _ansible_playbook() -> str:
-    found = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
-    if not os.access(found, os.X_OK):
-        message = ("ansible-playbook is not installed, so the Ansible fleet capture is NOT tested: "
-                   "install the test extra (pip install -e '.[test]', which brings ansible-core)")
-        warnings.warn(message, stacklevel=2)
-        pytest.skip(message)
-    return found
+    return need_tool("ansible-playbook")
 
 
 @pytest.fixture(scope="module")

@@ -23,23 +23,28 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 from hostilekit import REPO, child_env, synth_root
+from toolreq import find_tool, requires_tool
 
 from sriovcheck.sources.live import ALLOWED_PREFIXES, PLACEHOLDERS
 
-UMOCKDEV_RUN = shutil.which("umockdev-run")
-SETPRIV = shutil.which("setpriv")
+UMOCKDEV_RUN = find_tool("umockdev-run")
+SETPRIV = find_tool("setpriv")
 WRAPPER = Path(__file__).resolve().parent / "livewrap.py"
 DOC = REPO / "docs" / "live-mode.md"
 
-needs_umockdev = pytest.mark.skipif(UMOCKDEV_RUN is None, reason="UMOCKDEV-RUN NOT INSTALLED: the live read-only "
-                                                                  "proof is NOT run (Debian package 'umockdev')")
+needs_umockdev = requires_tool("umockdev-run")
+
+
 #: Dropping CAP_DAC_OVERRIDE makes mode 000 deny even root, as on a host where sriovcheck runs unprivileged.
-can_deny = pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0,
-                              reason="needs root and setpriv (util-linux) to make a real EACCES")
+def can_deny(test: Callable[..., None]) -> Callable[..., None]:
+    """Needs root (to drop CAP_DAC_OVERRIDE) and setpriv to make a real EACCES."""
+    test = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop CAP_DAC_OVERRIDE for a real EACCES")(test)
+    return requires_tool("setpriv")(test)
+
 
 PF = "/devices/pci0000:00/0000:00:09.0/0000:05:00.0"
 VF0 = "/devices/pci0000:00/0000:00:09.0/0000:05:10.0"

@@ -17,6 +17,5 @@ CORPUS_DIR = REPO_ROOT / "tests" / "corpus"
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     if not CORPUS_DIR.is_dir():
-        pytest.skip(f"CORPUS MISSING: {CORPUS_DIR} does not exist; the corpus-based parser "
-                    "tests need the shared sample outputs")
+        pytest.fail(f"CORPUS MISSING: {CORPUS_DIR} does not exist: the repository carries it (tests/corpus)")
     return CORPUS_DIR

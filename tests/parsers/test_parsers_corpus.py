@@ -46,8 +46,7 @@ from sriovcheck.parsers._text import drop_leading_prose, split_transcript, strip
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT / "tests" / "corpus"
 if not CORPUS.is_dir():
-    pytest.skip(f"CORPUS MISSING: {CORPUS} does not exist -- the corpus tests cannot run",
-                allow_module_level=True)
+    raise RuntimeError(f"CORPUS MISSING: {CORPUS} does not exist: the repository carries it (tests/corpus)")
 
 
 def read(rel: str) -> str:

@@ -6,7 +6,6 @@ plugin and rule file (through --checks-dir and --rules, as a user would).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 from reportkit import SCHEMAS
+from toolreq import need_tool
 
 CHECKS = '''
 from sriovcheck.api import HOST, Subject, check, failed, manual, passed, skipped
@@ -105,9 +105,8 @@ def test_one_run_writes_all_five_formats(tmp_path: Path) -> None:
 
     script = out / "fix.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
-    if shutil.which("shellcheck"):
-        checked = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
-        assert checked.returncode == 0, checked.stdout
+    checked = subprocess.run([need_tool("shellcheck"), str(script)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
     text = script.read_text()
     assert "if host_section bad-host; then" in text and "ip link set bad-host vf 0 mac 02:00:00:00:00:01" in text
 

@@ -19,13 +19,14 @@ from reportkit import (
     passing_report,
     result,
 )
+from toolreq import find_tool, requires_tool
 
 from sriovcheck.model import HostFacts, SourceInfo
 from sriovcheck.reporters import fixscript
 from sriovcheck.results import HOST, Report, Severity, Status, Subject
 
 BASH = shutil.which("bash") or "/bin/bash"
-SHELLCHECK = shutil.which("shellcheck")
+SHELLCHECK = find_tool("shellcheck")
 #: Every command a step of the fixtures could call; in the tests each is a stub that records its arguments.
 STUBBED = ("ip", "modprobe", "grubby", "sed", "virt-xml", "driverctl", "cat", "touch", "rm", "tee", "echo",
            "printf", "systemctl", "reboot", "mlxconfig", "update-grub", "grub2-mkconfig", "sh", "bash")
@@ -88,8 +89,7 @@ def test_bash_syntax(scripts: Dict[str, Path]) -> None:
         assert done.returncode == 0, f"{name}: {done.stderr}"
 
 
-@pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck is not installed (Debian package 'shellcheck'; "
-                                               ".ci/run installs it)")
+@requires_tool("shellcheck")
 def test_shellcheck(scripts: Dict[str, Path]) -> None:
     for name, path in scripts.items():
         done = subprocess.run([str(SHELLCHECK), "--shell=bash", "--severity=style", str(path)],

@@ -9,25 +9,20 @@ Screenshots go to test-artifacts/ (gitignored) for a person to look at.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
 import pytest
 from reportkit import ARTIFACTS, XSS, options
+from toolreq import find_tool, requires_tool
 
 from sriovcheck.reporters import html
 from sriovcheck.results import Report
 
-pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMEDRIVER = shutil.which("chromedriver")
-if CHROMIUM is None or CHROMEDRIVER is None:
-    pytest.skip("BROWSER TEST NOT RUN: Debian packages 'chromium' and 'chromium-driver' are needed "
-                f"(chromium: {CHROMIUM}, chromedriver: {CHROMEDRIVER}); .ci/run installs them",
-                allow_module_level=True)
+pytestmark = [pytest.mark.browser, requires_tool("chromium", "chromedriver")]
+CHROMIUM = find_tool("chromium")
+CHROMEDRIVER = find_tool("chromedriver")
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the [test] extra")
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402

@@ -22,7 +22,7 @@ from sriovcheck.sources import SourceOptions, open_source
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS_DIR.is_dir():
-        pytest.skip(f"CORPUS MISSING: {CORPUS_DIR} does not exist; these tests need the shared sample outputs")
+        pytest.fail(f"CORPUS MISSING: {CORPUS_DIR} does not exist: the repository carries it (tests/corpus)")
     return CORPUS_DIR
 
 

@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from toolreq import find_tool, requires_tool
 
-UMOCKDEV_RUN = shutil.which("umockdev-run")
+UMOCKDEV_RUN = find_tool("umockdev-run")
 
-pytestmark = [
-    pytest.mark.umockdev,
-    pytest.mark.skipif(UMOCKDEV_RUN is None,
-                       reason="UMOCKDEV-RUN NOT INSTALLED: live pyudev collection is NOT tested; "
-                              "install the Debian package 'umockdev' to run these tests"),
-]
+pytestmark = [pytest.mark.umockdev, requires_tool("umockdev-run")]
 
 
 def pci(path: str, vendor: str, device: str, attrs: Dict[str, str], links: Dict[str, str], driver: str = "") -> str:
