@@ -294,8 +294,15 @@ def _parse_profile(name: str, node: Any, path: Path) -> Profile:
     if fail_on not in ("error", "warning", "info", "never"):
         raise RuleFileError(f"fail_on {fail_on!r} must be error, warning, info or never", where,
                             line_of(node, "fail_on"))
+    description = node.get("description", "")
+    if not isinstance(description, str):
+        raise RuleFileError(f"profile {name!r} description must be a string", where, line_of(node, "description"))
+    severity_map = node.get("severity") or {}
+    if not isinstance(severity_map, dict):
+        raise RuleFileError("profile 'severity' maps a rule id, name or tag to error, warning or info", where,
+                            line_of(node, "severity"))
     severities: Dict[str, Severity] = {}
-    for key, value in (node.get("severity") or {}).items():
+    for key, value in severity_map.items():
         try:
             severities[key] = Severity(value)
         except ValueError:
@@ -305,7 +312,7 @@ def _parse_profile(name: str, node: Any, path: Path) -> Profile:
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise RuleFileError("profile 'params' maps a rule id or name to a mapping of params", where,
                             line_of(node, "params"))
-    return Profile(name, str(node.get("description", "")), fail_on, severities, params,
+    return Profile(name, description, fail_on, severities, params,
                    _str_list(node, "select", where), _str_list(node, "ignore", where), f"{path}:{line_of(node)}")
 
 

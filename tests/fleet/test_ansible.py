@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from jsoncontract import validate_json
 from toolreq import need_tool
 
 from sriovcheck.cli import main
@@ -77,6 +79,10 @@ def test_playbook_captures_every_host_and_checks_them_in_one_run(pyz: Path, synt
 
     captures = sorted(p.name for p in (out / "captures").iterdir())
     assert captures == ["host-a.tar.gz", "host-b.tar.gz"]
+    for archive in (out / "captures").iterdir():  # written by the zipapp on the "hosts": validate here
+        with tarfile.open(archive) as tar:
+            manifest = next(m for m in tar.getmembers() if m.name.endswith("/sriovcheck-manifest.json"))
+            validate_json(tar.extractfile(manifest).read().decode("utf-8"))
     suites = ET.parse(out / "sriovcheck.xml").getroot().findall("testsuite")
     assert len(suites) == 2
     assert all(any(h in (s.get("name") or "") + (s.get("hostname") or "") for h in roots) for s in suites)

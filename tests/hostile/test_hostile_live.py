@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 from hostilekit import REPO, child_env, synth_root
+from jsoncontract import validate_json
 from toolreq import find_tool, requires_tool
 
 from sriovcheck.sources.live import ALLOWED_PREFIXES, PLACEHOLDERS
@@ -240,7 +241,7 @@ def _exit_code_follows_the_rules(code: int, report: Dict[str, Any]) -> None:
 def test_live_check_is_read_only_and_runs_only_documented_commands(tmp_path: Path) -> None:
     seen, done = run_live(tmp_path, ["check", "-f", "json"])
     assert seen["code"] in (0, 1), done.stderr
-    report = json.loads(done.stdout)
+    report = validate_json(done.stdout)
     addresses = {r["subject"]["id"] for r in report["results"]} | set(json.dumps(report).split('"'))
     assert "0000:05:00.0" in addresses  # the mocked host was what got read
     assert_read_only(seen)
@@ -255,14 +256,14 @@ def test_live_check_of_this_machine_is_read_only(tmp_path: Path) -> None:
     assert seen["code"] in (0, 1), done.stderr
     assert_read_only(seen)
     assert_documented_commands(seen)
-    _exit_code_follows_the_rules(seen["code"], json.loads(done.stdout))
+    _exit_code_follows_the_rules(seen["code"], validate_json(done.stdout))
 
 
 @needs_umockdev
 def test_live_facts_without_commands_runs_nothing(tmp_path: Path) -> None:
     seen, done = run_live(tmp_path, ["facts", "--no-commands", "-f", "json"])
     assert seen["code"] == 0, done.stderr
-    facts = json.loads(done.stdout)["facts"]
+    facts = validate_json(done.stdout)["facts"]
     assert {fn["address"] for fn in facts["pci"]} >= {"0000:05:00.0", "0000:05:10.0", "0000:05:10.4"}
     assert seen["events"]["processes"] == [] and seen["calls"] == []
     assert_read_only(seen)
@@ -300,7 +301,7 @@ def test_faults_become_collection_problems_and_the_run_goes_on(tmp_path: Path) -
         deny=[f"sys{PF}/sriov_totalvfs"], missing=["lspci"], hang=["dmesg"],
         vanish=["0000:05:10.0/numa_node"], gone_on_read=["0000:05:00.0/sriov_numvfs"])
     assert seen["code"] in (0, 1), done.stderr
-    report = json.loads(done.stdout)
+    report = validate_json(done.stdout)
     problems = _problems(report)
     by_path = {item.split(" ")[0]: message for item, message in problems.items()}
     assert by_path["/sys/bus/pci/devices/0000:05:00.0/sriov_totalvfs"] == "Permission denied"
@@ -314,7 +315,7 @@ def test_faults_become_collection_problems_and_the_run_goes_on(tmp_path: Path) -
         assert _dead(int((calls / f"dmesg.{which}").read_text())), which
     assert [event[0] for event in seen["events"]["signals"]] == ["os.killpg"]
     # The facts those faults hid are unknown, not guessed; the rest were read.
-    facts_seen = json.loads(done.stdout)
+    facts_seen = validate_json(done.stdout)
     assert "0000:05:00.0" in json.dumps(facts_seen)
     assert_read_only(seen)
     _exit_code_follows_the_rules(seen["code"], report)
@@ -333,7 +334,7 @@ def test_permission_denied_in_a_root_directory_snapshot(tmp_path: Path) -> None:
     for rel in denied:
         (root / rel).chmod(0o755)
     assert done.returncode in (0, 1), done.stderr
-    report = json.loads(done.stdout)
+    report = validate_json(done.stdout)
     problems = _problems(report)
     for path in ("/proc/cmdline", "/etc/modprobe.d", "/sys/bus/pci/devices/0000:10:00.0/sriov_numvfs"):
         assert problems.get(path) == "Permission denied", (path, problems)
@@ -344,6 +345,6 @@ def test_permission_denied_in_a_root_directory_snapshot(tmp_path: Path) -> None:
 def test_without_faults_the_same_host_has_no_such_problems(tmp_path: Path) -> None:
     # The control for the fault test: the problems above come from the faults, not from the mock.
     seen, done = run_live(tmp_path, ["check", "-f", "json"])
-    problems = _problems(json.loads(done.stdout))
+    problems = _problems(validate_json(done.stdout))
     assert not [item for item in problems if "0000:05:" in item or item in ("command: dmesg",
                                                                             "command: lspci -vvv -nn -D")]

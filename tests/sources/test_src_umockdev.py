@@ -10,7 +10,6 @@ unbound VF drivers.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from jsoncontract import validate_json
 from toolreq import find_tool, requires_tool
 
 UMOCKDEV_RUN = find_tool("umockdev-run")
@@ -106,7 +106,7 @@ def check_sriov_host(facts: Dict[str, Any]) -> None:
 def test_live_facts_through_pyudev_under_umockdev(tmp_path: Path) -> None:
     done = run_under_umockdev(tmp_path, "facts", "--no-commands", "-f", "json")
     assert done.returncode == 0, done.stderr
-    facts = json.loads(done.stdout)["facts"]
+    facts = validate_json(done.stdout)["facts"]
     assert facts["source"]["kind"] == "live"
     # Enumerated by udev, not by listing the directory.
     assert facts["origins"]["pci"] == "/sys/bus/pci/devices (enumerated by udev, subsystem pci)"
@@ -122,7 +122,7 @@ def test_capture_under_umockdev_reads_back_the_same_sriov_facts(tmp_path: Path) 
     read = subprocess.run([sys.executable, "-m", "sriovcheck", "facts", str(archive), "-f", "json"],
                           capture_output=True, text=True, timeout=120)
     assert read.returncode == 0, read.stderr
-    facts = json.loads(read.stdout)["facts"]
+    facts = validate_json(read.stdout)["facts"]
     assert facts["source"]["kind"] == "capture"
     check_sriov_host(facts)
     linked: List[str] = sorted(fn["address"] for fn in facts["pci"] if fn["is_vf"])
