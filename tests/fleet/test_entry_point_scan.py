@@ -32,7 +32,7 @@ def test_a_distribution_declaring_the_group(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(sys, "path", [str(tmp_path)])
     assert plugins._may_declare_entry_points() is True
     if header == "[sriovcheck]":
-        assert [ep.value for ep in plugins._entry_points()] == ["sample_plugin"]
+        assert [ep.value for ep, _dist in plugins._entry_points()] == ["sample_plugin"]
 
 
 def test_a_zip_on_the_path_is_not_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
