@@ -150,6 +150,9 @@ class SriovInfo:
     #: True when lspci showed the SR-IOV extended capability.
     in_lspci: Optional[bool] = None
     drivers_autoprobe: Optional[bool] = None
+    #: IOVCtl "ARI Capable Hierarchy" (lspci ARIHierarchy+/-).  Only the lowest-numbered PF of a
+    #: device holds it; the other PFs read it as 0 whatever the hierarchy does.
+    ari_hierarchy: Optional[bool] = None
     origins: Origins = field(default_factory=_empty_origins)
 
 
@@ -299,6 +302,8 @@ class GuestDevice:
     managed: Optional[bool] = None
     mac: Optional[str] = None
     vlan: Optional[int] = None
+    #: <interface type='hostdev'><mtu size='N'/>: the MTU asked for the guest's interface; None unknown/not set.
+    mtu: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +322,21 @@ class Guest:
     cpu_default: Optional[bool] = None  # True when no CPU model was given at all
     emulator: Optional[str] = None
     devices: Tuple[GuestDevice, ...] = ()
+    #: <memory> in KiB; None unknown.
+    memory_kib: Optional[int] = None
+    #: <memoryBacking><locked/>: True/False when the definition was read, None unknown (a bare QEMU process).
+    memory_locked: Optional[bool] = None
+    #: <memtune><hard_limit> in KiB; None when not set or unknown (memory_locked is None then).
+    hard_limit_kib: Optional[int] = None
+    #: Host NUMA nodes the guest's memory is bound to (<numatune><memory nodeset=...>); None when not
+    #: bound or unknown, () never.  numa_placement says which.
+    numa_nodes: Optional[Tuple[int, ...]] = None
+    #: "static" (a nodeset), "auto" (numad decides), "none" (no <numatune> memory element); None unknown.
+    numa_placement: Optional[str] = None
+    #: Host CPUs the vCPUs may run on (<vcpu cpuset>, or the union of <cputune><vcpupin cpuset>);
+    #: None when not pinned or unknown; cpu_pinned says which.
+    cpuset: Optional[Tuple[int, ...]] = None
+    cpu_pinned: Optional[bool] = None
 
     @property
     def is_windows(self) -> Optional[bool]:
@@ -329,6 +349,31 @@ class Guest:
         if self.arch is None:
             return None
         return 32 if self.arch in ("i686", "i386", "i586", "x86") else 64
+
+
+@dataclass(frozen=True)
+class IommuGroupMember:
+    """One device of an IOMMU group (every device, not only network ones)."""
+
+    address: str
+    #: Bound driver; NONE when known unbound, None unknown.
+    driver: Optional[str] = None
+    class_code: Optional[str] = None  # "0604" bridge, "0200" Ethernet...
+    #: PCI header type 1/2 (a bridge): vfio ignores those when it judges a group.  None unknown.
+    is_bridge: Optional[bool] = None
+
+
+@dataclass(frozen=True)
+class IommuGroup:
+    number: str
+    members: Tuple[IommuGroupMember, ...]
+    origins: Origins = field(default_factory=_empty_origins)
+
+
+@dataclass(frozen=True)
+class NumaNode:
+    node: int
+    cpus: Tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -348,6 +393,13 @@ class HostFacts:
     guests: Optional[Tuple[Guest, ...]] = None
     #: Relevant kernel log lines (SR-IOV / IOMMU messages); None when no log was available.
     kernel_log: Optional[Tuple[str, ...]] = None
+    #: Every IOMMU group with all its devices (/sys/kernel/iommu_groups/N/devices, or lspci's
+    #: "IOMMU group" lines over all devices); None unknown.
+    iommu_groups: Optional[Tuple[IommuGroup, ...]] = None
+    #: /dev/kvm exists (virt-host-validate's check); None unknown.
+    kvm_device: Optional[bool] = None
+    #: Host NUMA nodes and their CPUs (/sys/devices/system/node/nodeN/cpulist); None unknown.
+    numa_nodes: Optional[Tuple[NumaNode, ...]] = None
     problems: Tuple[CollectionProblem, ...] = ()
     origins: Origins = field(default_factory=_empty_origins)
 
@@ -413,6 +465,9 @@ class HostFacts:
 
         return tuple(self._index("guests_using", build).get(address, ()))
 
+    def iommu_group(self, number: str) -> Optional[IommuGroup]:
+        return self._index("iommu_groups", lambda: {g.number: g for g in reversed(self.iommu_groups or ())}).get(number)
+
     def origin(self, name: str, default: str = "") -> str:
         return self.origins.get(name, default)
 
@@ -439,5 +494,6 @@ def iter_facts(obj: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
 __all__ = [
     "NONE", "SourceInfo", "CollectionProblem", "KernelInfo", "CmdlineInfo", "CpuInfo", "IommuInfo",
     "SriovInfo", "MsixInfo", "PciFunction", "VfEntry", "NetInterface", "ModuleParam", "KernelModule",
-    "ModprobeOption", "PersistenceConfig", "GuestDevice", "Guest", "HostFacts", "iter_facts", "replace",
+    "ModprobeOption", "PersistenceConfig", "GuestDevice", "Guest", "IommuGroupMember", "IommuGroup", "NumaNode",
+    "HostFacts", "iter_facts", "replace",
 ]

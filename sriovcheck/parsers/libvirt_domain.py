@@ -19,6 +19,7 @@ from typing import List, Optional, Tuple
 from sriovcheck.errors import ParseError
 from sriovcheck.parsers._common import c_strtoul
 from sriovcheck.parsers._xml import Element, load_xml, local, pci_address, text_of
+from sriovcheck.parsers.cpuset import parse_cpuset
 
 __all__ = ["Domain", "DomainHostdev", "parse_domain_xml"]
 
@@ -39,6 +40,7 @@ class DomainHostdev:
     vlan_tags: Tuple[int, ...] = ()
     alias: Optional[str] = None        # <alias name='hostdev0'/> (live XML)
     guest_address: Optional[str] = None  # PCI address inside the guest, when given
+    mtu: Optional[int] = None          # <interface type='hostdev'><mtu size=.../>
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,14 @@ class Domain:
     is_status_file: bool = False       # the XML was a <domstatus> (a running domain)
     status_state: Optional[str] = None  # <domstatus state='running'>
     pid: Optional[int] = None          # <domstatus pid=...>
+    memory_kib: Optional[int] = None   # <memory>, in KiB (units converted)
+    memory_locked: bool = False        # <memoryBacking><locked/>
+    hard_limit_kib: Optional[int] = None  # <memtune><hard_limit>, in KiB; None when not set
+    #: <numatune><memory>: placement "static" with a nodeset, "auto" (numad), None without it.
+    numa_placement: Optional[str] = None
+    numa_nodeset: Optional[Tuple[int, ...]] = None
+    #: Host CPUs the vCPUs may use: <vcpu cpuset=...>, overridden by <cputune><vcpupin>s (their union).
+    vcpu_cpuset: Optional[Tuple[int, ...]] = None
 
 
 def _bool_attr(el: Element, attr: str, what: str) -> Optional[bool]:
@@ -124,6 +134,10 @@ def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
         raise ParseError(f"{what}: <interface type='hostdev'> without <source><address>")
     if addr.get("type") not in (None, "pci"):
         return None
+    mtu_el = el.find("mtu")
+    mtu = None
+    if mtu_el is not None and mtu_el.get("size") is not None:
+        mtu = c_strtoul(mtu_el.get("size") or "", what=f"{what} <mtu size>")
     mac_el = el.find("mac")
     mac = mac_el.get("address") if mac_el is not None else None
     drv = el.find("driver")
@@ -135,8 +149,55 @@ def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
         driver_model=drv.get("model") if drv is not None else None,
         mac=mac.lower() if mac else None,
         vlan=tags[0] if len(tags) == 1 else None, vlan_tags=tags,
-        alias=_alias(el), guest_address=_guest_address(el, what),
+        alias=_alias(el), guest_address=_guest_address(el, what), mtu=mtu,
     )
+
+
+#: libvirt's memory units (formatdomain.html#memory-allocation) in bytes; no unit means KiB.
+_UNITS = {
+    "b": 1, "bytes": 1, "kb": 1000, "k": 1024, "kib": 1024, "mb": 1000 ** 2, "m": 1024 ** 2,
+    "mib": 1024 ** 2, "gb": 1000 ** 3, "g": 1024 ** 3, "gib": 1024 ** 3, "tb": 1000 ** 4, "t": 1024 ** 4,
+    "tib": 1024 ** 4, "pb": 1000 ** 5, "p": 1024 ** 5, "pib": 1024 ** 5, "eb": 1000 ** 6, "e": 1024 ** 6,
+    "eib": 1024 ** 6,
+}
+
+
+def _scaled_kib(el: Optional[Element], what: str) -> Optional[int]:
+    """A libvirt scaled integer (``<memory unit='GiB'>4</memory>``) in KiB, rounded up; None when absent."""
+    if el is None:
+        return None
+    value = text_of(el)
+    if value is None:
+        raise ParseError(f"{what}: no value")
+    unit = (el.get("unit") or "KiB").strip().lower()
+    if unit not in _UNITS:
+        raise ParseError(f"{what}: unknown unit {unit[:20]!r}")
+    size = c_strtoul(value, what=what) * _UNITS[unit]
+    return -(-size // 1024)
+
+
+def _numatune(root: Element) -> Tuple[Optional[str], Optional[Tuple[int, ...]]]:
+    mem = root.find("numatune/memory")
+    if mem is None:
+        return None, None
+    nodeset = mem.get("nodeset")
+    placement = mem.get("placement") or ("static" if nodeset is not None else "auto")
+    if placement == "auto" or nodeset is None:
+        return placement, None
+    return placement, parse_cpuset(nodeset, "domain XML <numatune><memory nodeset>")
+
+
+def _vcpu_cpuset(root: Element) -> Optional[Tuple[int, ...]]:
+    pins = [p.get("cpuset") for p in root.findall("cputune/vcpupin")]
+    if pins and all(p is not None for p in pins):
+        union = set()
+        for pin in pins:
+            union.update(parse_cpuset(pin or "", "domain XML <cputune><vcpupin cpuset>"))
+        return tuple(sorted(union))
+    vcpu = root.find("vcpu")
+    if vcpu is not None and vcpu.get("cpuset") is not None:
+        return parse_cpuset(vcpu.get("cpuset") or "", "domain XML <vcpu cpuset>")
+    return None
 
 
 def parse_domain_xml(text: str) -> Domain:
@@ -180,6 +241,7 @@ def parse_domain_xml(text: str) -> Domain:
                 hd = _interface(el, idx)
             if hd is not None:
                 hostdevs.append(hd)
+    numa = _numatune(root)
     return Domain(
         name=text_of(root.find("name")), uuid=text_of(root.find("uuid")), type=root.get("type"),
         os_type=text_of(type_el),
@@ -191,4 +253,8 @@ def parse_domain_xml(text: str) -> Domain:
         cpu_model=text_of(cpu.find("model")) if cpu is not None else None,
         emulator=emulator, hostdevs=tuple(hostdevs),
         is_status_file=status, status_state=state, pid=pid,
+        memory_kib=_scaled_kib(root.find("memory"), "domain XML <memory>"),
+        memory_locked=root.find("memoryBacking/locked") is not None,
+        hard_limit_kib=_scaled_kib(root.find("memtune/hard_limit"), "domain XML <memtune><hard_limit>"),
+        numa_placement=numa[0], numa_nodeset=numa[1], vcpu_cpuset=_vcpu_cpuset(root),
     )
