@@ -30,6 +30,10 @@ BUILTIN_PLUGINS: Tuple[str, ...] = (
     "sriovcheck.checks.pf",
     "sriovcheck.checks.vf",
     "sriovcheck.checks.guest",
+    "sriovcheck.checks.isolation",
+    "sriovcheck.checks.platform",
+    "sriovcheck.checks.capacity",
+    "sriovcheck.checks.placement",
     "sriovcheck.reporters",
     "sriovcheck.sources",
 )

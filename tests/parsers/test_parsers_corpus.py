@@ -139,6 +139,13 @@ def trex_two_outputs(text: str) -> List[Any]:
     return [ethtool.parse_ethtool_i(drop_leading_prose(host, 1)), ethtool.parse_ethtool_i(vm)]
 
 
+def cpuinfo_flags_lines(text: str) -> List[Any]:
+    """'grep vmx /proc/cpuinfo' printed only the flags lines (the prompt before it carries an exit code)."""
+    lines = [ln for ln in text.splitlines() if ln.startswith("flags")]
+    assert lines
+    return [cpuinfo.parse_cpuinfo("\n".join(lines) + "\n")]
+
+
 NUMVFS = r"cat /sys/bus/pci/devices/.*sriov_numvfs"
 LSPCI = r"lspci\b"
 IPLINK = r"ip (-\S+ )*(l|link)( show.*)?$"
@@ -200,7 +207,15 @@ PLAN = {
         "github_ntop_PF_RING_issue780_i40e_journalctl_VFs32.txt",
         "github_nvandamme_systemd-networkd-i40e_issue1_i40e_VF_not_trusted.txt",
         "github_pocopico_rp-ext_issue25_igbvf_I350_VF_guest.txt",
+        "github_platform9_express_issue206_kvm_disabled_by_bios_kvm-ok.txt",
     )},
+    # iommu/ (issue 12 section 2: IOMMU group viability)
+    "iommu/github_64kramsystem_vga-passthrough_issue15_group1_not_viable.txt": Plan(
+        None, why="an 'IOMMU group N' listing script's output (lspci -nn lines per group): no parser for this format"),
+    "iommu/github_usnistgov_ndn-dpdk_issue63_X710_vfio_group_not_viable.txt": Plan(
+        None, why="DPDK JSON log lines and dpdk-devbind.py status: no parser for these formats"),
+    "iommu/github_VoltCyclone_PCILeechFWGenerator_issue77_group15_bridge_and_endpoint.txt": Plan(
+        None, why="ls -la of /sys/kernel/iommu_groups/15/devices: no parser for this format"),
     # libvirt/
     "libvirt/cmd_handbook_virsh_nodedev-dumpxml_82576_VF.txt": Plan(
         blocks(nodedev.parse_nodedev_xml, r"virsh nodedev-dumpxml ")),
@@ -210,7 +225,8 @@ PLAN = {
     **{f"libvirt/{name}": Plan(raw(libvirt_domain.parse_domain_xml)) for name in (
         "hostdev-pci-address.xml", "hostdev-vfio-multidomain.xml", "hostdev-vfio.xml", "hyperv.xml",
         "net-hostdev-multidomain.xml", "net-hostdev-vfio.xml", "net-hostdev.xml",
-        "net-virtio-teaming-hostdev.xml",
+        "net-virtio-teaming-hostdev.xml", "numatune-memory.xml", "cputune.xml", "qemumemlock-pc-hostdev.xml",
+        "qemumemlock-pc-hardlimit+hostdev.xml", "qemumemlock-pc-locked+hostdev.xml",
     )},
     "libvirt/nodedev_pci_0000_02_10_7_sriov_pf_vfs_all.xml": Plan(raw(nodedev.parse_nodedev_xml)),
     "libvirt/nodedev_pci_0000_02_10_7_sriov_zero_vfs_max_count.xml": Plan(raw(nodedev.parse_nodedev_xml)),
@@ -234,6 +250,9 @@ PLAN = {
     "misc/dpdk_playground_X550_create_VFs_lspci_VF_ixgbevf.txt": Plan(
         lambda t: blocks(lspci.parse_lspci, LSPCI)(t) + blocks(sysfs_values.parse_int, NUMVFS)(t)),
     "misc/github_xcp-ng_xcp_issue544_lspci_ConnectX-3_Pro_VFs.txt": Plan(raw(lspci.parse_lspci)),
+    "misc/github_canonical_multipass_issue322_grep_vmx_proc_cpuinfo.txt": Plan(cpuinfo_flags_lines),
+    "misc/github_nmstate_nmstate_issue1214_VF_MTU_above_PF.txt": Plan(
+        None, why="issue prose describing the failure (VF MTU above the PF's); no command output"),
     "misc/sriov-network-device-plugin_vf-setup_mlx5_ibdev2netdev_lspci_iplink.txt": Plan(
         blocks(lspci.parse_lspci, LSPCI)),
     "misc/sriov_Intel-I350_grub_cmdline_modprobe_igb_max_vfs.txt": Plan(grub_and_modprobe),

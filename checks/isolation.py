@@ -1,0 +1,119 @@
+"""Checks about device isolation for passthrough: IOMMU group viability (and, with kernel-log facts,
+interrupt remapping)."""
+from __future__ import annotations
+
+from typing import Any, Iterator, List, Mapping, Optional, Tuple
+
+from sriovcheck.api import HOST, Finding, check, failed, passed, skipped, unknown
+from sriovcheck.model import NONE, Guest, GuestDevice, HostFacts, IommuGroupMember, PciFunction
+from sriovcheck.results import Evidence, Subject
+
+from ._nics import is_vf, pf_of_vf, vf_index_of, vf_label
+
+#: Drivers vfio accepts in a group besides its own (drivers/vfio/group.c: vfio_driver_allowed).
+ALLOWED_DRIVERS = ("pci-stub",)
+
+
+def device_subject(facts: HostFacts, address: str) -> Subject:
+    """"vf" with "PF vf N (BDF)" when the device is a known VF, else "device" with its address."""
+    fn = facts.function(address) if facts.pci is not None else None
+    if fn is None or not is_vf(facts, fn):
+        return Subject("device", address, address)
+    pf = pf_of_vf(facts, fn)
+    index = vf_index_of(facts, fn)
+    if pf is not None and index is not None:
+        names = pf.interfaces or tuple(i.name for i in facts.interfaces_of(pf.address))
+        return Subject("vf", address, vf_label(names[0] if names else pf.address, index, address))
+    return Subject("vf", address, address)
+
+
+def assigned_devices(facts: HostFacts) -> Iterator[Tuple[Guest, GuestDevice]]:
+    """(guest, device) for every VFIO assignment (legacy kvm/xen assignment is SRIOV302's business)."""
+    for guest in sorted(facts.guests or (), key=lambda g: g.name):
+        for dev in guest.devices:
+            if dev.driver not in ("kvm", "xen"):
+                yield guest, dev
+
+
+def is_vfio_driver(driver: str) -> bool:
+    """vfio-pci and the vendor variants built on vfio-pci-core (mlx5_vfio_pci, hisi_acc_vfio_pci...)."""
+    return driver == "vfio-pci" or driver.endswith(("vfio_pci", "vfio-pci"))
+
+
+def _member_state(member: IommuGroupMember, fn: Optional[PciFunction]) -> Optional[str]:
+    """None when vfio accepts this member; otherwise why not ("bound to i40e"); "?" when unknown."""
+    driver = member.driver if member.driver is not None else (fn.driver if fn is not None else None)
+    bridge = member.is_bridge
+    if bridge is None and member.class_code is not None:
+        # PCI-to-PCI (0604) and CardBus (0607) bridges have a type 1/2 header, which vfio skips.
+        bridge = member.class_code[:4] in ("0604", "0607")
+    if bridge:
+        return None
+    if driver is None:
+        return "?"
+    if driver == NONE or is_vfio_driver(driver) or driver in ALLOWED_DRIVERS:
+        return None
+    return f"bound to {driver}"
+
+
+@check("iommu-group-viable")
+def iommu_group_viable(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """Every other device in the IOMMU group of an assigned device is bound to vfio-pci, to no driver, or is a bridge."""
+    if facts.guests is None:
+        yield unknown(HOST, "guest definitions (libvirt domain XML or QEMU command lines)")
+        return
+    for guest, dev in assigned_devices(facts):
+        subject = device_subject(facts, dev.address)
+        fn = facts.function(dev.address) if facts.pci is not None else None
+        if facts.pci is not None and fn is None:
+            yield skipped(subject, f"{dev.address} (guest {guest.name}) is not on this host (see SRIOV304)")
+            continue
+        if fn is None or fn.iommu_group is None:
+            yield unknown(subject, f"the IOMMU group of {dev.address} (/sys/bus/pci/devices/{dev.address}/iommu_group "
+                                   f"or the 'IOMMU group' line of lspci -vvv)")
+            continue
+        if fn.iommu_group == NONE:
+            yield skipped(subject, f"{dev.address} is in no IOMMU group: the IOMMU is off (see SRIOV001)")
+            continue
+        group = facts.iommu_group(fn.iommu_group) if facts.iommu_groups is not None else None
+        if group is None:
+            yield unknown(subject, f"the devices of IOMMU group {fn.iommu_group} and their drivers "
+                                   f"(/sys/kernel/iommu_groups/{fn.iommu_group}/devices, or 'lspci -k -vvv' of all devices)")
+            continue
+        ev = Evidence(group.origins.get("members") or f"/sys/kernel/iommu_groups/{group.number}/devices",
+                      "group members: " + ", ".join(m.address for m in group.members))
+        same_guest = {d.address for d in guest.devices if guest.kind == "libvirt" and d.managed}
+        others = [m for m in group.members if m.address != dev.address]
+        blocking: List[str] = []
+        unknown_members: List[str] = []
+        elsewhere: List[str] = []
+        for member in others:
+            users = [g.name for g in facts.guests_using(member.address) if g.name != guest.name]
+            if users:
+                elsewhere.append(f"{member.address} (assigned to guest {', '.join(users)})")
+                continue
+            if member.address in same_guest:
+                continue  # libvirt binds it to vfio-pci when this guest starts
+            state = _member_state(member, facts.function(member.address))
+            if state == "?":
+                unknown_members.append(member.address)
+            elif state is not None:
+                blocking.append(f"{member.address} ({state})")
+        if blocking or elsewhere:
+            problems = blocking + elsewhere
+            yield failed(subject, f"IOMMU group {group.number} of {subject.label} (guest {guest.name}) also holds "
+                                  f"{'; '.join(problems)}: vfio refuses the group ('group {group.number} is not "
+                                  f"viable') and the guest cannot start", ev,
+                         Evidence(guest.origin, f"assigns {dev.address}"),
+                         Evidence(f"ls /sys/kernel/iommu_groups/{group.number}/devices; lspci -k -s {dev.address}",
+                                  "run this on the host to see it"),
+                         address=dev.address, group=group.number, guest=guest.name,
+                         blocking=[m.split(" ")[0] for m in blocking], shared=elsewhere,
+                         members=[m.address for m in others])
+            continue
+        if unknown_members:
+            yield unknown(subject, f"the drivers of {', '.join(unknown_members)} in IOMMU group {group.number} "
+                                   f"(/sys/bus/pci/devices/BDF/driver or lspci -k)")
+            continue
+        alone = "alone in" if not others else "sharing only with vfio-pci, unbound or bridge devices"
+        yield passed(subject, f"{subject.label} (guest {guest.name}) is {alone} IOMMU group {group.number}", ev)

@@ -1,0 +1,257 @@
+"""What the rules of issue 12 section 2 say in the cases that matter: healthy look-alikes must not
+fail, broken hosts must not pass, unknown stays unknown."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import List
+
+from field_cases import (
+    WEB01_VF,
+    bridge_group,
+    field_healthy,
+    groups_of,
+    pciutils_82576,
+    x520_with_ari,
+    x550_function1,
+)
+from rule_hosts import add_guest, healthy, with_function, with_guest, with_interface
+
+from sriovcheck.model import (
+    CpuInfo,
+    Guest,
+    GuestDevice,
+    IommuGroup,
+    IommuGroupMember,
+    KernelInfo,
+    NetInterface,
+    NumaNode,
+    PciFunction,
+)
+from sriovcheck.results import Result, Status
+
+FIELD_RULES = ("SRIOV004", "SRIOV006", "SRIOV107", "SRIOV205", "SRIOV305", "SRIOV306")
+
+
+def status_of(results: List[Result], subject_id: str) -> List[Status]:
+    return [r.status for r in results if r.subject.id == subject_id]
+
+
+def only_fail(results: List[Result]) -> Result:
+    found = [r for r in results if r.status is Status.FAIL]
+    assert len(found) == 1, [(r.subject, r.status, r.message) for r in results]
+    return found[0]
+
+
+def test_plain_healthy_host_without_the_new_facts_skips_never_fails(run_rules) -> None:
+    for profile in ("default", "audit"):
+        results = run_rules(healthy(), *FIELD_RULES, profile=profile)
+        assert not [r for r in results if r.status in (Status.FAIL, Status.ERROR)], results
+        assert not [r for r in results if r.rule in ("SRIOV004", "SRIOV006", "SRIOV306") and r.status is Status.PASS]
+
+
+def test_field_healthy_host_passes_every_profile(run_rules) -> None:
+    for profile in ("default", "audit"):
+        results = run_rules(field_healthy(), profile=profile)
+        bad = [r for r in results if r.status in (Status.FAIL, Status.ERROR)]
+        assert not bad, [(r.rule, r.subject, r.message) for r in bad]
+    ran = {r.rule for r in run_rules(field_healthy(), profile="audit") if r.status is Status.PASS}
+    assert set(FIELD_RULES) <= ran
+
+
+# -- SRIOV004 --------------------------------------------------------------------------------------
+
+def test_group_with_a_bridge_is_viable(run_rules) -> None:
+    # PCILeechFWGenerator #77: its own tool refused the pcieport bridge; the kernel does not.
+    group = bridge_group()
+    facts = field_healthy()
+    endpoint = PciFunction(address="0000:05:00.0", class_code="020000", driver="vfio-pci", iommu_group="15",
+                           has_sriov=False, is_vf=False)
+    facts = replace(facts, pci=(facts.pci or ()) + (endpoint,), iommu_groups=(facts.iommu_groups or ()) + (group,))
+    facts = add_guest(facts, Guest("lab", "/etc/libvirt/qemu/lab.xml", devices=(GuestDevice("0000:05:00.0"),)))
+    results = run_rules(facts, "SRIOV004")
+    assert status_of(results, "0000:05:00.0") == [Status.PASS]
+
+
+def test_group_mate_given_to_the_same_guest_with_managed_yes_is_fine(run_rules) -> None:
+    facts = field_healthy()
+    vfs = [fn for fn in facts.pci or () if fn.physfn == "0000:06:00.0"]
+    mate = vfs[1]
+    facts = with_function(facts, mate.address, iommu_group=vfs[0].iommu_group)
+    facts = with_guest(facts, "web01", devices=(GuestDevice(vfs[0].address, driver="vfio", managed=True),
+                                                GuestDevice(mate.address, driver="vfio", managed=True)))
+    facts = replace(facts, iommu_groups=groups_of(facts))
+    results = run_rules(facts, "SRIOV004")
+    assert set(status_of(results, vfs[0].address)) == {Status.PASS}
+    # managed='no' (plain binding): the mate, still on igbvf, blocks the group.
+    facts = with_guest(facts, "web01", devices=(GuestDevice(vfs[0].address, driver="vfio", managed=True),
+                                                GuestDevice(mate.address, driver="vfio", managed=False)))
+    result = only_fail([r for r in run_rules(facts, "SRIOV004") if r.subject.id == vfs[0].address])
+    assert f"{mate.address} (bound to igbvf)" in result.message
+
+
+def test_group_shared_with_another_guest_fails(run_rules) -> None:
+    facts = field_healthy()
+    web01_group = facts.function(WEB01_VF).iommu_group  # type: ignore[union-attr]
+    facts = with_function(facts, "0000:3b:02.0", iommu_group=web01_group, driver="vfio-pci")
+    facts = replace(facts, iommu_groups=groups_of(facts))
+    results = run_rules(facts, "SRIOV004")
+    fails = [r for r in results if r.status is Status.FAIL]
+    assert {r.subject.id for r in fails} == {WEB01_VF, "0000:3b:02.0"}
+    assert any("assigned to guest db01" in r.message for r in fails)
+
+
+def test_unknown_driver_of_a_group_mate_is_a_skip(run_rules) -> None:
+    facts = field_healthy()
+    group = facts.iommu_group(facts.function(WEB01_VF).iommu_group)  # type: ignore[arg-type,union-attr]
+    assert group is not None
+    mate = IommuGroupMember("0000:00:1f.3")  # not among the PCI functions the source described
+    facts = replace(facts, iommu_groups=tuple(replace(g, members=g.members + (mate,)) if g is group else g
+                                              for g in facts.iommu_groups or ()))
+    (result,) = [r for r in run_rules(facts, "SRIOV004") if r.subject.id == WEB01_VF]
+    assert result.status is Status.SKIP and "0000:00:1f.3" in result.message
+
+
+def test_vendor_vfio_variant_and_pci_stub_are_accepted(run_rules) -> None:
+    facts = field_healthy()
+    number = facts.function(WEB01_VF).iommu_group  # type: ignore[union-attr]
+    extra = (IommuGroupMember("0000:06:10.1", driver="mlx5_vfio_pci"), IommuGroupMember("0000:06:10.2", driver="pci-stub"),
+             IommuGroupMember("0000:06:10.3", driver=""))
+    facts = replace(facts, iommu_groups=tuple(replace(g, members=g.members + extra) if g.number == number else g
+                                              for g in facts.iommu_groups or ()))
+    assert status_of(run_rules(facts, "SRIOV004"), WEB01_VF) == [Status.PASS]
+
+
+# -- SRIOV006 --------------------------------------------------------------------------------------
+
+def test_vm_without_nested_virtualization(run_rules) -> None:
+    facts = field_healthy()
+    flags = (facts.cpu.flags or frozenset()) - {"vmx"} | {"hypervisor"}
+    facts = replace(facts, cpu=replace(facts.cpu, flags=flags), kvm_device=False, guests=())
+    result = only_fail(run_rules(facts, "SRIOV006"))
+    assert "nested virtualization" in result.message and result.severity.value == "warning"
+    assert "nested virtualization on the outer host" in (result.fix or "")
+    # With guests, the same host is an error.
+    with_guests = replace(facts, guests=field_healthy().guests)
+    assert only_fail(run_rules(with_guests, "SRIOV006")).severity.value == "error"
+
+
+def test_bare_metal_without_vmx_says_bios(run_rules) -> None:
+    facts = field_healthy()
+    facts = replace(facts, cpu=replace(facts.cpu, flags=(facts.cpu.flags or frozenset()) - {"vmx"}), kvm_device=None)
+    result = only_fail(run_rules(facts, "SRIOV006"))
+    assert "BIOS" in result.message and "Intel Virtualization Technology (VT-x)" in (result.fix or "")
+
+
+def test_non_x86_is_judged_by_dev_kvm_only(run_rules) -> None:
+    facts = replace(field_healthy(), kernel=KernelInfo(machine="aarch64"),
+                    cpu=CpuInfo(flags=frozenset({"fp", "asimd", "evtstrm"})))
+    assert {r.status for r in run_rules(facts, "SRIOV006")} == {Status.PASS}
+    assert only_fail(run_rules(replace(facts, kvm_device=False), "SRIOV006"))
+
+
+def test_vmx_flag_alone_does_not_pass(run_rules) -> None:
+    # Kernels before 5.6 show vmx even when the BIOS locked VT-x off (platform9/express #206).
+    (result,) = run_rules(replace(field_healthy(), kvm_device=None), "SRIOV006")
+    assert result.status is Status.SKIP and "/dev/kvm" in result.message
+
+
+# -- SRIOV107 --------------------------------------------------------------------------------------
+
+def test_function_one_reads_ari_off_whatever_the_hierarchy(run_rules) -> None:
+    results = run_rules(x550_function1(16), "SRIOV107")
+    (result,) = [r for r in results if r.subject.id == "0000:24:00.1"]
+    assert result.status is Status.SKIP and "function 0" in result.message
+    # Function 0 known, without SR-IOV: function 1 is then the lowest PF and its bit counts.
+    facts = x550_function1(16)
+    fn0 = PciFunction(address="0000:24:00.0", class_code="0200", has_sriov=False, is_vf=False)
+    facts = replace(facts, pci=(facts.pci or ()) + (fn0,))
+    assert status_of(run_rules(facts, "SRIOV107"), "0000:24:00.1") == [Status.FAIL]
+
+
+def test_ari_off_is_fine_when_the_vfs_are_there(run_rules) -> None:
+    facts = pciutils_82576(1)
+    assert status_of(run_rules(facts, "SRIOV107"), "0000:01:00.0") == [Status.PASS]
+
+
+def test_ari_off_fail_names_the_bus_the_vfs_need(run_rules) -> None:
+    result = only_fail(run_rules(pciutils_82576(8), "SRIOV107"))
+    assert "VF 7 would sit on bus 02, beyond the PF's bus 01" in result.message
+    assert "ARIHierarchy-" in result.evidence[0].detail
+
+
+def test_seven_vfs_fit_without_ari(run_rules) -> None:
+    assert status_of(run_rules(pciutils_82576(7), "SRIOV107"), "0000:01:00.0") == [Status.PASS]
+    assert status_of(run_rules(x520_with_ari(64), "SRIOV107"), "0000:01:00.0") == [Status.PASS]
+
+
+# -- SRIOV205 --------------------------------------------------------------------------------------
+
+def test_vf_netdev_mtu_above_pf(run_rules) -> None:
+    facts = field_healthy()
+    vf_netdev = NetInterface(name="ens1f0v1", address="0000:3b:02.1", driver="iavf", mtu=9000,
+                             origins={"mtu": "/sys/class/net/ens1f0v1/mtu"})
+    facts = replace(facts, interfaces=(facts.interfaces or ()) + (vf_netdev,))
+    result = only_fail(run_rules(facts, "SRIOV205"))
+    assert result.subject.id == "0000:3b:02.1" and "netdev ens1f0v1" in result.message
+    facts = with_interface(facts, "ens1f0v1", mtu=1500)
+    assert Status.FAIL not in {r.status for r in run_rules(facts, "SRIOV205")}
+
+
+# -- SRIOV305 --------------------------------------------------------------------------------------
+
+def test_vcpu_pinning_is_mapped_to_nodes(run_rules) -> None:
+    # libvirt's cputune.xml pins vCPUs to host CPUs 0 and 1: node 0 of the fixture's two nodes.
+    facts = with_function(field_healthy(), WEB01_VF, numa_node=1)
+    facts = with_guest(facts, "web01", numa_placement="none", numa_nodes=None, cpuset=(0, 1), cpu_pinned=True)
+    result = only_fail(run_rules(facts, "SRIOV305", profile="audit"))
+    assert "vCPUs pinned to host CPUs 0,1" in result.message
+    unknown_cpus = replace(facts, numa_nodes=None)
+    (skip,) = [r for r in run_rules(unknown_cpus, "SRIOV305", profile="audit") if r.subject.id.startswith("web01")]
+    assert skip.status is Status.SKIP and "cpulist" in skip.message
+
+
+def test_unpinned_guest_and_single_node_host_are_not_judged(run_rules) -> None:
+    facts = with_function(field_healthy(), WEB01_VF, numa_node=1)
+    unpinned = with_guest(facts, "web01", numa_placement="none", numa_nodes=None, cpuset=None, cpu_pinned=False)
+    statuses = status_of(run_rules(unpinned, "SRIOV305", profile="audit"), f"web01/{WEB01_VF}")
+    assert statuses == [Status.SKIP]
+    one_node = replace(facts, numa_nodes=(NumaNode(0, tuple(range(16))),))
+    assert {r.status for r in run_rules(one_node, "SRIOV305", profile="audit")} == {Status.SKIP}
+    no_node = with_function(field_healthy(), WEB01_VF, numa_node=-1)
+    assert status_of(run_rules(no_node, "SRIOV305", profile="audit"), f"web01/{WEB01_VF}") == [Status.SKIP]
+
+
+def test_numa_rule_runs_only_in_audit(run_rules) -> None:
+    assert not [r for r in run_rules(field_healthy()) if r.rule == "SRIOV305"]
+
+
+# -- SRIOV306 --------------------------------------------------------------------------------------
+
+def test_plain_qemu_guest_limit_is_unknown(run_rules) -> None:
+    facts = with_guest(field_healthy(), "web01", kind="qemu-process")
+    (result,) = [r for r in run_rules(facts, "SRIOV306") if r.subject.id == "web01"]
+    assert result.status is Status.SKIP and "/proc/PID/limits" in result.message
+
+
+def test_hard_limit_covering_memory_and_headroom_passes(run_rules) -> None:
+    # libvirt's pc-hardlimit+hostdev as is: 1 GiB guest, 2 GiB hard_limit (qemumemlocktest: memlock 2 GiB).
+    facts = with_guest(field_healthy(), "web01", memory_kib=1048576, hard_limit_kib=2097152, memory_locked=False)
+    assert status_of(run_rules(facts, "SRIOV306"), "web01") == [Status.PASS]
+    locked_but_limited = with_guest(facts, "web01", memory_kib=2097152, memory_locked=True)
+    result = only_fail(run_rules(locked_but_limited, "SRIOV306"))
+    assert result.severity.value == "info" and "3072 MiB" in (result.fix or "")
+
+
+def test_guests_without_assigned_devices_are_not_judged(run_rules) -> None:
+    facts = replace(field_healthy(), guests=tuple(replace(g, devices=()) for g in field_healthy().guests or ()))
+    for rule in ("SRIOV004", "SRIOV306"):
+        assert {r.status for r in run_rules(facts, rule)} == {Status.SKIP}
+
+
+def test_legacy_assignment_is_left_to_sriov302(run_rules) -> None:
+    facts = with_guest(field_healthy(), "web01", devices=(GuestDevice(WEB01_VF, driver="kvm"),))
+    assert not [r for r in run_rules(facts, "SRIOV004") if r.subject.id == WEB01_VF]
+
+
+def test_group_members_without_a_matching_group_entry_skip() -> None:
+    assert IommuGroup("1", ()).members == ()
