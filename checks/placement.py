@@ -11,7 +11,6 @@ from sriovcheck.results import Evidence, Subject
 from ._nics import cite, guest_subject, interface_of, is_vf, pf_of_vf
 from .isolation import assigned_devices, device_subject
 
-
 # -- SRIOV205 -------------------------------------------------------------------------------------
 
 def _pf_mtu(facts: HostFacts, vf: PciFunction) -> Tuple[Optional[PciFunction], Optional[str], Optional[int], str]:
