@@ -51,6 +51,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def _add_log_options(p: argparse.ArgumentParser, top: bool = False) -> None:
+    """-v/-vv/-q: diagnostics on stderr (sriovcheck/log.py), never mixed with the report on stdout."""
+    default: Any = 0 if top else argparse.SUPPRESS
+    p.add_argument("-v", "--verbose", action="count", default=default,
+                   help="log on stderr what was read from where and how long each phase took (-vv: every read)")
+    p.add_argument("-q", "--quiet", action="store_true", default=False if top else argparse.SUPPRESS,
+                   help="log only errors on stderr")
+
+
 def _split(values: Optional[Sequence[str]]) -> List[str]:
     out: List[str] = []
     for value in values or ():
@@ -131,12 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sriovcheck {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    _add_log_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, help_text: str, epilog: str = "") -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if name != "check":  # check's -v also details the report (below)
+            _add_log_options(p)
         return p
 
     p = command("check", "check a host or snapshot against the SR-IOV rules", CHECK_EPILOG)
@@ -165,7 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--junit-warnings", choices=("failure", "skipped", "pass"), default="failure",
                    help="how a warning-severity fail appears in JUnit (default: failure)")
     o.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the text output")
-    o.add_argument("-v", "--verbose", action="store_true", help="list passing results and all evidence")
+    o.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                   help="list passing results and all evidence; on stderr, what was read from where and how long "
+                        "each phase took (-vv: every file and command read)")
+    o.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="log only errors on stderr")
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
                    help="check N sources in parallel (default: all cores)")
 
@@ -220,18 +236,27 @@ def build_parser() -> argparse.ArgumentParser:
 # -- shared steps ----------------------------------------------------------------------------------
 
 def _registry(args: argparse.Namespace) -> Any:
+    from .log import LOG, phase
     from .plugins import load_plugins
 
-    return load_plugins([Path(d) for d in getattr(args, "checks_dir", [])],
-                        entry_points=not getattr(args, "no_entry_points", False))
+    with phase("loading plugins"):
+        registry = load_plugins([Path(d) for d in getattr(args, "checks_dir", [])],
+                                entry_points=not getattr(args, "no_entry_points", False))
+    LOG.info("%d plugins: %d checks, %d output formats", len(registry.plugins), len(registry.checks),
+             len(registry.reporters))
+    return registry
 
 
 def _rules_and_profile(args: argparse.Namespace, registry: Any) -> Tuple[List[Any], Any, List[Any]]:
+    from .log import LOG, phase
     from .ruleset import load_profiles, load_rules
 
     extra = [Path(p) for p in getattr(args, "rules", [])]
-    all_rules = load_rules(registry, extra)
-    profiles = load_profiles(registry, extra)
+    with phase("loading rules"):
+        all_rules = load_rules(registry, extra)
+        profiles = load_profiles(registry, extra)
+    LOG.info("%d rules (built in%s), %d profiles", len(all_rules),
+             "".join(f", {p}" for p in extra), len(profiles))
     name = getattr(args, "profile", None) or "default"
     if name not in profiles:
         raise UsageError(f"unknown --profile {name!r} (known: {', '.join(sorted(profiles))})")
@@ -247,6 +272,9 @@ def _one_line(message: object) -> str:
 
 
 def _write(path: Optional[str], text: str) -> None:
+    from .log import LOG
+
+    LOG.info("writing %d characters to %s", len(text), "stdout" if path in (None, "-") else path)
     if path is None or path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -327,12 +355,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .fleet import check_many, expand_sources
 
     sources = expand_sources(args.sources, registry, args.source_kind)
-    reports = check_many(sources, registry, rules, profile.name, waivers, today, args.source_kind,
-                         _source_options(args), jobs=args.jobs)
+    from .log import LOG, phase
+
+    LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
+    with phase("reading and checking"):
+        reports = check_many(sources, registry, rules, profile.name, waivers, today, args.source_kind,
+                             _source_options(args), jobs=args.jobs)
     for fmt, path in wanted:
-        options = RenderOptions(color=color and fmt == "text" and path is None, verbose=args.verbose,
+        options = RenderOptions(color=color and fmt == "text" and path is None, verbose=bool(args.verbose),
                                 timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
-        _write(path, registry.reporters[fmt].render(reports, options))
+        with phase(f"rendering {fmt}"):
+            rendered = registry.reporters[fmt].render(reports, options)
+        _write(path, rendered)
     if any(r.source_error for r in reports):
         for report in reports:
             if report.source_error:
@@ -490,6 +524,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     debug = "--debug" in argv
     try:
         args = parser.parse_args(argv)
+        from .log import configure
+
+        configure(getattr(args, "verbose", 0) or 0, getattr(args, "quiet", False))
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE

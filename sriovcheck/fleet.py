@@ -30,11 +30,25 @@ if TYPE_CHECKING:
 
 def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> HostFacts:
     """Open a source and build its HostFacts (the source is closed, temp files removed)."""
+    import logging
+    import time
+
     from .facts import collect_facts
+    from .log import LOG, LoggedSource
     from .sources import open_source
 
+    started = time.perf_counter()
     with open_source(location, registry, kind, options) as source:
-        return collect_facts(source)
+        LOG.info("reading %s (%s source)", location or "this host", getattr(source, "kind", "?"))
+        facts = collect_facts(LoggedSource(source) if LOG.isEnabledFor(logging.DEBUG) else source)  # type: ignore[arg-type]
+    LOG.info("read %s in %.3f s: %s PCI functions, %s interfaces, %s guests, %d collection problems",
+             location or "this host", time.perf_counter() - started, _count(facts.pci), _count(facts.interfaces),
+             _count(facts.guests), len(facts.problems))
+    return facts
+
+
+def _count(items: Optional[Sequence[Any]]) -> str:
+    return "unknown" if items is None else str(len(items))
 
 
 def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], profile: str,
