@@ -40,7 +40,7 @@ examples:
 #: --OPTION FILE  ->  output format written to FILE alongside the console output.
 FILE_OUTPUTS: Tuple[Tuple[str, str], ...] = (
     ("json", "json"), ("junit_xml", "junit"), ("html", "html"), ("markdown", "markdown"),
-    ("fix_script", "fix-script"),
+    ("fix_script", "fix-script"), ("fix_ansible", "ansible"),
 )
 
 
@@ -165,13 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--today", metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
     o = p.add_argument_group("output")
     o.add_argument("-f", "--format", default="text",
-                   help="format on stdout (or -o FILE): text, json, junit, html, markdown, fix-script")
+                   help="format on stdout (or -o FILE): text, json, junit, html, markdown, fix-script, ansible")
     o.add_argument("-o", "--output", metavar="FILE", help="write the --format output to FILE instead of stdout")
     o.add_argument("--json", metavar="FILE", help="also write JSON to FILE")
     o.add_argument("--junit-xml", metavar="FILE", help="also write JUnit XML to FILE")
     o.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report to FILE")
     o.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary to FILE")
     o.add_argument("--fix-script", metavar="FILE", help="also write a bash fix script to FILE (never run by sriovcheck)")
+    o.add_argument("--fix-ansible", metavar="FILE",
+                   help="also write an Ansible playbook of the fixes to FILE (by phase; never run by sriovcheck)")
     o.add_argument("--timestamp", metavar="ISO8601",
                    help="timestamp for JUnit (default: SOURCE_DATE_EPOCH, else now) for reproducible output")
     o.add_argument("--junit-warnings", choices=("failure", "skipped", "pass"), default="failure",

@@ -24,7 +24,7 @@ from .cli import EXIT_CODES_HELP, build_parser
 #: Values of options whose set is open (plugins add formats, rule directories add profiles): the built-in
 #: ones, offered for completion.  tests/engine/test_manpage.py checks them against the registry.
 KNOWN_VALUES: Dict[Tuple[str, str], Tuple[str, ...]] = {
-    ("check", "--format"): ("text", "json", "junit", "html", "markdown", "fix-script"),
+    ("check", "--format"): ("text", "json", "junit", "html", "markdown", "fix-script", "ansible"),
     ("*", "--profile"): ("default", "audit"),
     ("*", "--source-kind"): ("live", "root", "capture", "sosreport"),
 }

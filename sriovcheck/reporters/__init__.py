@@ -54,3 +54,5 @@ def sriovcheck_register_reporters(register: Callable[..., None]) -> None:
              description="compact Markdown for a ticket or merge request: verdict, counts, failures and fixes")
     register("fix-script", _lazy("fixscript"), extension="sh",
              description="bash script of the fixes, by phase; prints only, unless run with --apply")
+    register("ansible", _lazy("ansible"), extension="yml",
+             description="Ansible playbook of the fixes, by phase (check-mode friendly); never run by sriovcheck")
