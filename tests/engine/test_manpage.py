@@ -100,7 +100,7 @@ def test_bash_completes_subcommands(generated: Dict[str, Path]) -> None:
     names = [name for name, _, _ in manpage._subcommands(build_parser())]
     assert complete(generated["bash"], "sriovcheck", "") == names
     assert complete(generated["bash"], "sriovcheck", "ex") == ["explain"]
-    assert complete(generated["bash"], "sriovcheck", "--ver") == ["--version"]
+    assert complete(generated["bash"], "sriovcheck", "--vers") == ["--version"]
 
 
 def test_bash_completes_rule_ids_and_names(generated: Dict[str, Path]) -> None:
