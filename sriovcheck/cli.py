@@ -389,9 +389,13 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     from .capture import write_capture
+    from .log import LOG, phase
 
-    path = write_capture(args.output, redact=args.redact, root=args.root, run_commands=not args.no_commands,
-                         progress=sys.stderr.isatty())
+    LOG.info("capturing %s%s", args.root or "this host", " (redacted)" if args.redact else "")
+    with phase("capture"):
+        path = write_capture(args.output, redact=args.redact, root=args.root, run_commands=not args.no_commands,
+                             progress=sys.stderr.isatty())
+    LOG.info("wrote %s", path)
     print(path)
     return EXIT_OK
 
