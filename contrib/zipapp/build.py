@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
+#: The oldest Python the archive must run on (pyproject.toml's requires-python).
+OLDEST_PYTHON = "3.9"
 
 MAIN = '''\
 """Entry point of sriovcheck.pyz (written by contrib/zipapp/build.py)."""
@@ -122,8 +124,10 @@ def build(output: Path, pip: Sequence[str] = (sys.executable, "-m", "pip")) -> P
             bundle.extractall(stage)
         requirements = _requirements(wheel)
         # Pure-Python copies where the index has them; a platform wheel's compiled parts are removed below.
+        # The versions are those that support the oldest Python sriovcheck supports, whichever Python builds
+        # the archive (a dependency built for a newer one may use syntax or typing names 3.9 lacks).
         _run([*pip, "install", "-q", "--no-compile", "--disable-pip-version-check", "--target", str(stage),
-              *requirements])
+              "--python-version", OLDEST_PYTHON, "--only-binary", ":all:", *requirements])
         for path in sorted(stage.rglob("*")):
             if path.is_dir() and path.name in ("__pycache__", "bin"):
                 shutil.rmtree(path, ignore_errors=True)
