@@ -54,7 +54,7 @@ def _default_cpu(guest: Guest, defaults: Sequence[str]) -> Optional[bool]:
     return None
 
 
-@check("guest-cpu-msix", params={
+@check("guest-cpu-msix", needs=("guests", "pci"), params={
     "default_models": Param(list, default=["qemu32", "qemu64", "kvm32", "kvm64"], item_type=str,
                             help="CPU models that count as QEMU's default model"),
     "suggested_model": Param(str, default="SandyBridge", help="named CPU model proposed for plain QEMU"),
@@ -110,7 +110,7 @@ def guest_cpu_msix(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
 
 # -- SRIOV302 -------------------------------------------------------------------------------------
 
-@check("guest-legacy-assignment")
+@check("guest-legacy-assignment", needs=("guests",))
 def guest_legacy_assignment(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """No guest uses legacy KVM device assignment (-device pci-assign, <driver name='kvm'/>)."""
     if facts.guests is None:
@@ -148,7 +148,7 @@ def _vf_driver(facts: HostFacts, fn: PciFunction, table: Mapping[str, Any]) -> O
     return None
 
 
-@check("guest-vf-driver", params={
+@check("guest-vf-driver", needs=("guests", "pci"), params={
     "vf_drivers": Param(dict, default={}, help="PF driver -> the VF driver a Linux guest needs"),
     "windows_drivers": Param(dict, default={}, help="PCI vendor id -> the VF driver package for Windows guests"),
 })
@@ -209,7 +209,7 @@ _304_KEYS: Dict[str, Any] = {"guest": "", "address": "", "kind": "", "others": [
                              "what": ""}
 
 
-@check("guest-vf-exists")
+@check("guest-vf-exists", needs=("guests", "pci"))
 def guest_vf_exists(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """Every PCI address assigned to a guest exists, is a VF, and no two running guests share one."""
     if facts.guests is None:

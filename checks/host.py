@@ -97,7 +97,7 @@ def _cmdline_evidence(facts: HostFacts) -> List[Evidence]:
     return out
 
 
-@check("iommu-enabled", params={
+@check("iommu-enabled", needs=("cmdline", "cpu", "iommu", "kernel", "pci"), params={
     "extra_args": Param(str, default="iommu=pt",
                         help="arguments proposed with intel_iommu=on (iommu=pt keeps host DMA fast)"),
 })
@@ -309,7 +309,7 @@ def _render_caveat(caveat: Mapping[str, Any], hit: _Hit, kernel: str) -> Dict[st
     }
 
 
-@check("kernel-caveats", params={
+@check("kernel-caveats", needs=("guests", "interfaces", "kernel", "modprobe", "modules", "pci"), params={
     "caveats": Param(list, default=[], item_type=dict,
                      help="table of kernel-version caveats: id, min/max (quoted versions, max exclusive), "
                           "drivers, condition (sriov-pf | module-param | vf-zero-mac | legacy-assignment), "
@@ -361,7 +361,7 @@ def kernel_caveats(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
 
 # -- SRIOV003 (audit) -----------------------------------------------------------------------------
 
-@check("vfio-pci-available")
+@check("vfio-pci-available", needs=("kernel", "modules"))
 def vfio_pci_available(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """vfio-pci is loaded or built in, so VFs can be bound for guests."""
     config = facts.kernel.config

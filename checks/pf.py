@@ -77,7 +77,7 @@ def _capability_context(facts: HostFacts, target: Target, cause: str, params: Ma
     }
 
 
-@check("sriov-capability", params={
+@check("sriov-capability", needs=("interfaces", "kernel_log", "modules", "pci"), params={
     "devices": _DEVICES,
     "models": _MODELS,
     "firmware_vfs": Param(int, default=8, help="VF count proposed when SR-IOV must be enabled in NIC firmware"),
@@ -147,7 +147,7 @@ def _era(facts: HostFacts) -> str:
     return "sysfs" if newer else "module" if newer is False else "both"
 
 
-@check("vfs-enabled", params={
+@check("vfs-enabled", needs=("interfaces", "kernel", "kernel_log", "modules", "pci"), params={
     "devices": _DEVICES,
     "models": _MODELS,
     "min_vfs": Param(int, default=1, help="fewest VFs each targeted PF must have enabled"),
@@ -280,7 +280,7 @@ def _requested_vfs(facts: HostFacts, pf: PciFunction, param: str) -> Optional[Tu
     return chosen
 
 
-@check("vf-config-valid", params={
+@check("vf-config-valid", needs=("interfaces", "modprobe", "modules", "pci", "persistence"), params={
     "drivers": Param(dict, default={}, help="per driver: params (names it accepts), ranges (param: [low, high]), "
                                            "vf_param (the parameter that creates VFs)"),
 })
@@ -385,7 +385,7 @@ def _persisting(facts: HostFacts, fn: PciFunction) -> List[Evidence]:
     return found
 
 
-@check("vfs-persistent")
+@check("vfs-persistent", needs=("interfaces", "modprobe", "modules", "pci", "persistence"))
 def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """PFs with VFs have something that recreates the VFs at boot."""
     if facts.pci is None:
@@ -426,7 +426,7 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
 
 # -- SRIOV105 (audit) -----------------------------------------------------------------------------
 
-@check("pf-link-up")
+@check("pf-link-up", needs=("interfaces", "kernel_log", "modules", "pci"))
 def pf_link_up(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A PF whose VFs are in use is up; VF drivers otherwise report "PF still in reset state"."""
     if facts.pci is None:

@@ -41,7 +41,7 @@ def _pf_key(iface: NetInterface, pf: Optional[PciFunction]) -> str:
 
 # -- SRIOV201 -------------------------------------------------------------------------------------
 
-@check("vf-zero-mac")
+@check("vf-zero-mac", needs=("guests", "hostname", "interfaces", "modules", "pci"))
 def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """No VF has the MAC 00:00:00:00:00:00 in its PF's VF table."""
     if facts.interfaces is None:
@@ -127,7 +127,7 @@ def _holders(facts: HostFacts) -> Dict[str, List[_Holder]]:
     return {mac: list(holders.values()) for mac, holders in by_mac.items()}
 
 
-@check("vf-duplicate-mac")
+@check("vf-duplicate-mac", needs=("guests", "hostname", "interfaces", "pci"))
 def vf_duplicate_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """No two VFs (or a VF and any other device) on the host share a non-zero MAC."""
     if facts.interfaces is None:
@@ -169,7 +169,7 @@ def vf_duplicate_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
 
 # -- SRIOV203 -------------------------------------------------------------------------------------
 
-@check("vf-passthrough-driver")
+@check("vf-passthrough-driver", needs=("guests", "interfaces", "pci"))
 def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A VF assigned to a guest without libvirt managed='yes' is bound to vfio-pci."""
     if facts.guests is None:
@@ -229,7 +229,7 @@ def _device_label(facts: HostFacts, fn: Optional[PciFunction], address: str) -> 
 
 # -- SRIOV204 (audit) -----------------------------------------------------------------------------
 
-@check("vf-trust-spoofchk")
+@check("vf-trust-spoofchk", needs=("interfaces", "pci"))
 def vf_trust_spoofchk(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """VFs keep spoof checking on and trust off unless a guest needs otherwise (notes for an audit)."""
     if facts.interfaces is None:

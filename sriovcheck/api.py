@@ -4,7 +4,7 @@ A check is a function decorated with :func:`check`::
 
     from sriovcheck.api import HOST, check, failed, passed, unknown
 
-    @check("iommu-enabled", params={"strict": False})
+    @check("iommu-enabled", needs=("iommu", "cmdline"), params={"strict": False})
     def iommu_enabled(facts, params):
         if facts.iommu.group_count is None:
             yield unknown(HOST, "/sys/kernel/iommu_groups")
@@ -12,6 +12,10 @@ A check is a function decorated with :func:`check`::
 
 ``params`` declares the parameters a rule may pass: a plain value is the
 default (its type is the parameter's type), :class:`Param` says more.
+``needs`` names the model areas the check reads (``HostFacts`` fields: ``pci``,
+``interfaces``, ``guests``..., or a plugin's namespaced area); a run computes
+only the areas its selected rules need.  A check without ``needs`` gets every
+area computed (always correct, never the fastest).
 """
 from __future__ import annotations
 
@@ -96,17 +100,30 @@ class CheckSpec:
     params: Mapping[str, Param]
     origin: str
     doc: str = ""
+    #: The model areas the check reads; None: not declared (every area is computed for it).
+    needs: Optional[Tuple[str, ...]] = None
 
 
-def check(name: str, params: Optional[Mapping[str, Any]] = None) -> Callable[[CheckFunction], CheckFunction]:
-    """Mark a function as the check ``name`` (what rules put in ``check:``)."""
+def check(name: str, params: Optional[Mapping[str, Any]] = None,
+          needs: Optional[Iterable[str]] = None) -> Callable[[CheckFunction], CheckFunction]:
+    """Mark a function as the check ``name`` (what rules put in ``check:``) reading the areas ``needs``."""
+    if isinstance(needs, str):
+        raise TypeError(f"check {name!r}: needs= takes a tuple of area names, not the string {needs!r}")
+    declared_needs = None if needs is None else tuple(needs)
 
     def mark(function: CheckFunction) -> CheckFunction:
         declared: Dict[str, Param] = {k: _as_param(v) for k, v in (params or {}).items()}
         function.__sriovcheck_check__ = (name, declared)  # type: ignore[attr-defined]
+        function.__sriovcheck_needs__ = declared_needs  # type: ignore[attr-defined]
         return function
 
     return mark
+
+
+def needs_of(function: Callable[..., Any]) -> Optional[Tuple[str, ...]]:
+    """The areas a function marked with :func:`check` declared; None when it declared none."""
+    needs = getattr(function, "__sriovcheck_needs__", None)
+    return tuple(needs) if needs is not None else None
 
 
 def checks_in(namespace: Any) -> Tuple[Tuple[str, CheckFunction, Mapping[str, Param]], ...]:
@@ -123,5 +140,5 @@ def checks_in(namespace: Any) -> Tuple[Tuple[str, CheckFunction, Mapping[str, Pa
 __all__ = [
     "HOST", "REQUIRED", "CheckFunction", "CheckSpec", "Evidence", "Finding", "HostFacts", "Param",
     "Severity", "Status", "Subject", "check", "checks_in", "failed", "hookimpl", "manual", "passed",
-    "skipped", "unknown",
+    "skipped", "unknown", "needs_of",
 ]

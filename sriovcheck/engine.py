@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence
 
 from . import __version__
 from .model import HostFacts
@@ -132,6 +132,27 @@ def run(facts: HostFacts, rules: Sequence[Rule], registry: Registry, *, profile:
     results.sort(key=lambda r: r.sort_key)
     return Report(facts=facts, results=tuple(results), profile=profile, tool_version=__version__,
                   waiver_notes=tuple(notes), duration=time.perf_counter() - started)
+
+
+#: Areas every report reads whatever the rules (the header's host name and kernel, fix templates).
+REPORT_AREAS: FrozenSet[str] = frozenset({"hostname", "kernel"})
+
+
+def needed_areas(rules: Sequence[Rule], registry: Registry) -> Optional[FrozenSet[str]]:
+    """The model areas ``rules`` need (their checks' ``needs``, plus REPORT_AREAS); None means all.
+
+    A check that declares no ``needs`` could read anything: then every area is computed.  A rule
+    whose check is not loaded needs nothing (it becomes an error result).
+    """
+    areas = set(REPORT_AREAS)
+    for rule in rules:
+        spec = registry.check(rule.check)
+        if spec is None:
+            continue
+        if spec.needs is None:
+            return None
+        areas.update(spec.needs)
+    return frozenset(areas)
 
 
 def summary_line(counts: Mapping[str, int]) -> str:

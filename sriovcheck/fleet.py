@@ -53,8 +53,22 @@ def _count(items: Optional[Sequence[Any]]) -> str:
 
 def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], profile: str,
               waivers: Sequence[Any], today: Optional[_dt.date], kind: Optional[str], options: Any) -> Report:
-    facts = collect(location, registry, kind, options)
-    return run(facts, rules, registry, profile=profile, waivers=waivers, today=today)
+    """Check one source, computing only the fact areas the rules need (see engine.needed_areas).
+
+    The checks get a lazy model (an area nobody declared is still computed if read); the report
+    keeps a plain HostFacts of what was computed, problems included.
+    """
+    from dataclasses import replace
+
+    from .engine import needed_areas
+    from .facts import Orchestrator
+    from .sources import open_source
+
+    with open_source(location, registry, kind, options) as source:
+        orchestrator = Orchestrator(source)
+        facts = orchestrator.lazy(needed_areas(rules, registry))
+        report = run(facts, rules, registry, profile=profile, waivers=waivers, today=today)
+        return replace(report, facts=orchestrator.freeze())
 
 
 def error_report(location: Optional[str], message: str, profile: str) -> Report:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 import pluggy
 
 from . import hookspecs
-from .api import CheckSpec, Param, checks_in
+from .api import CheckSpec, Param, checks_in, needs_of
 from .errors import InputError, SriovcheckError
 
 #: Built-in plugin modules, registered exactly like third-party plugins.
@@ -245,7 +245,8 @@ def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
         origin = _origin_of(impl.plugin, origins.get(impl.plugin_name, impl.plugin_name))
 
         def register_check(name: str, function: Callable[..., Any], params: Optional[Mapping[str, Any]] = None,
-                           *, _origin: str = origin, _impl: Any = impl) -> None:
+                           needs: Optional[Sequence[str]] = None, *, _origin: str = origin,
+                           _impl: Any = impl) -> None:
             if not isinstance(name, str) or not name:
                 raise InputError(f"a check registered by {_origin} has no name")
             if name in registry.checks:
@@ -254,8 +255,11 @@ def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
             declared = dict(getattr(function, "__sriovcheck_check__", (name, {}))[1])
             for key, value in (params or {}).items():
                 declared[key] = value if isinstance(value, Param) else Param(type(value), value)
+            if isinstance(needs, str):
+                raise InputError(f"check {name!r} from {_origin}: needs= takes a tuple of area names, not a string")
+            declared_needs = tuple(needs) if needs is not None else needs_of(function)
             registry.checks[name] = CheckSpec(name, function, declared, _origin,
-                                              (function.__doc__ or "").strip())
+                                              (function.__doc__ or "").strip(), declared_needs)
             bucket(_impl, "checks").append(name)
 
         _call_impl(impl, register_check)

@@ -32,8 +32,9 @@ How to add a fact that needs new evidence
 from __future__ import annotations
 
 from .context import CollectContext
-from .orchestrator import BUILTIN_PROVIDERS, MODEL_AREAS, Orchestrator, ProviderError, collect_facts
+from .lazy import MODEL_AREAS, LazyHostFacts, UndeclaredArea, strict_facts
+from .orchestrator import BUILTIN_PROVIDERS, Orchestrator, ProviderError, collect_facts
 from .provider import Provider
 
-__all__ = ["BUILTIN_PROVIDERS", "MODEL_AREAS", "CollectContext", "Orchestrator", "Provider", "ProviderError",
-           "collect_facts"]
+__all__ = ["BUILTIN_PROVIDERS", "MODEL_AREAS", "CollectContext", "LazyHostFacts", "Orchestrator", "Provider",
+           "ProviderError", "UndeclaredArea", "collect_facts", "strict_facts"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import SriovcheckError
-from ..model import HostFacts
+from ..model import CollectionProblem, HostFacts
 from ..parsers._common import FrozenMap
 from ..sources.base import Source
 from . import cmdline, cpu, guests, hostname, interfaces, iommu, kernel, kernel_log, modprobe, modules, pci, persistence
 from .context import CollectContext
+from .lazy import MODEL_AREAS, LazyHostFacts, lazy_facts
 from .provider import Provider
 
 #: The built-in providers, in the order a full collection computes them (problems come out in this order).
@@ -18,9 +19,6 @@ BUILTIN_PROVIDERS: Tuple[Provider, ...] = (
     persistence.PROVIDER,
 )
 
-#: HostFacts fields that providers compute (the model areas a check may declare it needs).
-MODEL_AREAS: Tuple[str, ...] = ("hostname", "kernel", "cmdline", "cpu", "iommu", "pci", "interfaces", "modules",
-                                "modprobe", "persistence", "guests", "kernel_log")
 
 
 class ProviderError(SriovcheckError):
@@ -36,6 +34,7 @@ class Orchestrator:
         self.providers: Dict[str, Provider] = {p.key: p for p in chosen}
         self._values: Dict[str, Any] = {}
         self._active: List[str] = []
+        self._source_problems: Optional[List[Tuple[str, str]]] = None
 
     @property
     def source(self) -> Source:
@@ -86,13 +85,31 @@ class Orchestrator:
 
     def facts(self, wanted: Optional[Iterable[str]] = None) -> HostFacts:
         """A HostFacts with the ``wanted`` areas (all when None) computed; the source's own problems added."""
-        values = self.compute(wanted)
+        self.compute(wanted)
+        return self.freeze()
+
+    def lazy(self, wanted: Optional[Iterable[str]] = None) -> LazyHostFacts:
+        """The ``wanted`` areas computed now (all when None); any other area on first access."""
+        self.compute(wanted)
+        return lazy_facts(self._base(), self.get)
+
+    def freeze(self) -> HostFacts:
+        """A plain HostFacts of what has been computed so far (other areas unknown), problems included."""
+        return HostFacts(**self._base())
+
+    def _base(self) -> Dict[str, Any]:
         ctx = self.ctx
-        for item, message in ctx.guard("", "source", ctx.source.problems) or []:
-            ctx.problem(item, message, "")
-        model = {key: values[key] for key in MODEL_AREAS if key in values}
-        return HostFacts(source=ctx.source.info(), problems=tuple(ctx.problems),
-                         origins=FrozenMap(sorted(ctx.origins.items())), **model)
+        if self._source_problems is None:
+            self._source_problems = list(ctx.guard("", "source", ctx.source.problems) or [])
+        problems = list(ctx.problems)
+        for item, message in self._source_problems:
+            entry = CollectionProblem(item=item, message=message, facts="")
+            if entry not in problems:
+                problems.append(entry)
+        base: Dict[str, Any] = {key: self._values[key] for key in MODEL_AREAS if key in self._values}
+        base.update(source=ctx.source.info(), problems=tuple(problems),
+                    origins=FrozenMap(sorted(ctx.origins.items())))
+        return base
 
 
 def collect_facts(source: Source, providers: Optional[Sequence[Provider]] = None) -> HostFacts:
