@@ -210,7 +210,8 @@ class RecordingSource(Source):
         self._store(member, "file", output.stdout.encode("utf-8"))
         item: Dict[str, Any] = {"kind": "command", "command": command, "status": "ok", "member": member,
                                 "exit_status": output.exit_status, "origin": output.origin}
-        argv = command_argv(command) if self.inner.kind == "live" else None
+        argv = (command_argv(command, getattr(self.inner, "plugin_commands", ()))
+                if self.inner.kind == "live" else None)
         if argv is not None:
             item["argv"] = list(argv)
         if output.stderr:
@@ -338,15 +339,21 @@ def build_manifest(recorder: RecordingSource, facts: HostFacts, created: str, re
 
 
 def write_capture(output: Optional[str], redact: bool = False, root: Optional[str] = None,
-                  run_commands: bool = True, progress: bool = False) -> str:
-    """Capture this host (or ``root``) into a ``.tar.gz``; returns the path written."""
+                  run_commands: bool = True, progress: bool = False, registry: Any = None) -> str:
+    """Capture this host (or ``root``) into a ``.tar.gz``; returns the path written.
+
+    With a plugin ``registry``, the fact providers and evidence plugins registered are recorded too.
+    """
     from .sources.live import LiveSource
     from .sources.rootdir import open_source as open_root
 
     moment = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     created = moment.isoformat().replace("+00:00", "Z")
     options = SourceOptions(run_commands=run_commands and root is None)
-    inner: Source = open_root(Path(root), options) if root is not None else LiveSource(options)
+    plugin_commands = registry.plugin_commands() if registry is not None else ()
+    providers = registry.fact_providers() if registry is not None else None
+    inner: Source = (open_root(Path(root), options) if root is not None
+                     else LiveSource(options, plugin_commands))
 
     def show(count: int) -> None:
         if count % 50 == 0:
@@ -355,7 +362,7 @@ def write_capture(output: Optional[str], redact: bool = False, root: Optional[st
 
     recorder = RecordingSource(inner, show if progress else None)
     with recorder:
-        facts = collect_facts(recorder)
+        facts = collect_facts(recorder, providers)
     if progress:
         sys.stderr.write(f"\rsriovcheck capture: {len(recorder.items)} items read\n")
     redactor = Redactor(_hostnames(facts, recorder)) if redact else None

@@ -394,7 +394,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     LOG.info("capturing %s%s", args.root or "this host", " (redacted)" if args.redact else "")
     with phase("capture"):
         path = write_capture(args.output, redact=args.redact, root=args.root, run_commands=not args.no_commands,
-                             progress=sys.stderr.isatty())
+                             progress=sys.stderr.isatty(), registry=_registry(args))
     LOG.info("wrote %s", path)
     print(path)
     return EXIT_OK

@@ -38,6 +38,9 @@ def to_jsonable(value: Any) -> Any:
 
 def render_json(facts: HostFacts) -> str:
     data = {"schema": SCHEMA, "facts": to_jsonable(facts)}
+    plugin_areas = facts.plugin_areas()
+    if plugin_areas:  # areas plugins added (sriovcheck_register_facts); absent when there are none
+        data["plugin_facts"] = to_jsonable(plugin_areas)
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -230,6 +233,10 @@ def render_text(facts: HostFacts) -> str:
                 "unknown: no libvirt configuration, virsh output or process list in this source")
     _collection(out, "Kernel log (SR-IOV and IOMMU lines)", facts.kernel_log, facts.origin("kernel_log"),
                 lambda o, line: o.text(line), "unknown: no kernel log in this source")
+    for key, value in sorted(facts.plugin_areas().items()):
+        out.head(f"Plugin facts: {printable(key)}")
+        scalar = value is None or isinstance(value, (str, bool, int, float))
+        out.text(show(value) if scalar else json.dumps(to_jsonable(value), sort_keys=True, ensure_ascii=False))
     out.head(f"Collection problems ({len(facts.problems)})")
     if not facts.problems:
         out.text("none")

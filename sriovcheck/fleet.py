@@ -30,21 +30,42 @@ if TYPE_CHECKING:
 
 def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> HostFacts:
     """Open a source and build its HostFacts (the source is closed, temp files removed)."""
-    import logging
     import time
 
-    from .facts import collect_facts
-    from .log import LOG, LoggedSource
+    from .facts import Orchestrator
     from .sources import open_source
 
     started = time.perf_counter()
     with open_source(location, registry, kind, options) as source:
-        LOG.info("reading %s (%s source)", location or "this host", getattr(source, "kind", "?"))
-        facts = collect_facts(LoggedSource(source) if LOG.isEnabledFor(logging.DEBUG) else source)  # type: ignore[arg-type]
+        facts = Orchestrator(_reading(location, source), _providers(registry)).facts()
+    _log_read(location, started, facts)
+    return facts
+
+
+def _providers(registry: Any) -> Optional[Sequence[Any]]:
+    """The built-in fact providers and those plugins registered (None: the built-in ones)."""
+    providers = getattr(registry, "fact_providers", None)
+    return providers() if providers is not None else None
+
+
+def _reading(location: Optional[str], source: Any) -> Any:
+    """``source``, logged: which one (-v), and every read through it (-vv)."""
+    import logging
+
+    from .log import LOG, LoggedSource
+
+    LOG.info("reading %s (%s source)", location or "this host", getattr(source, "kind", "?"))
+    return LoggedSource(source) if LOG.isEnabledFor(logging.DEBUG) else source
+
+
+def _log_read(location: Optional[str], started: float, facts: HostFacts) -> None:
+    import time
+
+    from .log import LOG
+
     LOG.info("read %s in %.3f s: %s PCI functions, %s interfaces, %s guests, %d collection problems",
              location or "this host", time.perf_counter() - started, _count(facts.pci), _count(facts.interfaces),
              _count(facts.guests), len(facts.problems))
-    return facts
 
 
 def _count(items: Optional[Sequence[Any]]) -> str:
@@ -58,15 +79,18 @@ def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], prof
     The checks get a lazy model (an area nobody declared is still computed if read); the report
     keeps a plain HostFacts of what was computed, problems included.
     """
+    import time
     from dataclasses import replace
 
     from .engine import needed_areas
     from .facts import Orchestrator
     from .sources import open_source
 
+    started = time.perf_counter()
     with open_source(location, registry, kind, options) as source:
-        orchestrator = Orchestrator(source)
+        orchestrator = Orchestrator(_reading(location, source), _providers(registry))
         facts = orchestrator.lazy(needed_areas(rules, registry))
+        _log_read(location, started, orchestrator.freeze())
         report = run(facts, rules, registry, profile=profile, waivers=waivers, today=today)
         return replace(report, facts=orchestrator.freeze())
 

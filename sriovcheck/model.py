@@ -25,6 +25,9 @@ Origins = Mapping[str, str]
 
 #: Prefix of the lookup indexes HostFacts keeps in its __dict__ (see HostFacts._index).
 _INDEX_PREFIX = "_index_"
+#: Where HostFacts keeps plugins' namespaced fact areas (see HostFacts.area): not a field, so the
+#: model's equality, JSON and diff are those of the built-in areas.
+PLUGIN_AREAS = "_plugin_areas"
 
 
 def _empty_origins() -> Dict[str, str]:
@@ -470,6 +473,19 @@ class HostFacts:
 
     def origin(self, name: str, default: str = "") -> str:
         return self.origins.get(name, default)
+
+    def area(self, key: str) -> Any:
+        """A model area by name: a field (``"pci"``) or a plugin's namespaced area (``"vendor.area"``).
+
+        A plugin area that was not collected (its provider failed, or it was not needed) is None.
+        """
+        if "." not in key:
+            return getattr(self, key)
+        return self.__dict__.get(PLUGIN_AREAS, {}).get(key)
+
+    def plugin_areas(self) -> Mapping[str, Any]:
+        """Every plugin area collected, by key."""
+        return dict(self.__dict__.get(PLUGIN_AREAS, {}))
 
 
 def iter_facts(obj: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:

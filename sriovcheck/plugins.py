@@ -23,6 +23,7 @@ import pluggy
 from . import hookspecs
 from .api import CheckSpec, Param, checks_in, needs_of
 from .errors import InputError, SriovcheckError
+from .registers import PLUGIN_AREA, CheckRegister, FactRegister, ReporterRegister, RuleDirRegister, SourceRegister
 
 #: Built-in plugin modules, registered exactly like third-party plugins.
 BUILTIN_PLUGINS: Tuple[str, ...] = (
@@ -79,9 +80,22 @@ class Registry:
     sources: Dict[str, SourceKindSpec] = field(default_factory=dict)
     rule_paths: List[Path] = field(default_factory=list)
     plugins: List[PluginInfo] = field(default_factory=list)
+    #: Fact providers and evidence specs plugins added (the built-in ones live in sriovcheck.facts/.evidence).
+    providers: Dict[str, Any] = field(default_factory=dict)
+    evidence: Dict[str, Any] = field(default_factory=dict)
 
     def check(self, name: str) -> Optional[CheckSpec]:
         return self.checks.get(name)
+
+    def fact_providers(self) -> Tuple[Any, ...]:
+        """Every fact provider, built-in ones first, in the order a full collection runs them."""
+        from .facts import BUILTIN_PROVIDERS
+
+        return tuple(BUILTIN_PROVIDERS) + tuple(self.providers.values())
+
+    def plugin_commands(self) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
+        """(canonical command, argv) of the command evidence plugins registered (live mode's extra allowlist)."""
+        return tuple((spec.command, spec.argv) for spec in self.evidence.values() if spec.command is not None)
 
 
 class _CheckModule:
@@ -262,7 +276,7 @@ def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
                                               (function.__doc__ or "").strip(), declared_needs)
             bucket(_impl, "checks").append(name)
 
-        _call_impl(impl, register_check)
+        _call_impl(impl, CheckRegister(register_check))
 
     for impl in pm.hook.sriovcheck_register_reporters.get_hookimpls():
         origin = _origin_of(impl.plugin, origins.get(impl.plugin_name, impl.plugin_name))
@@ -275,7 +289,7 @@ def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
             registry.reporters[name] = ReporterSpec(name, render, extension, description, _origin)
             bucket(_impl, "reporters").append(name)
 
-        _call_impl(impl, register_reporter)
+        _call_impl(impl, ReporterRegister(register_reporter))
 
     for impl in pm.hook.sriovcheck_register_sources.get_hookimpls():
         origin = _origin_of(impl.plugin, origins.get(impl.plugin_name, impl.plugin_name))
@@ -289,10 +303,15 @@ def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
             registry.sources[kind] = SourceKindSpec(kind, detect, open, description, _origin, priority)
             bucket(_impl, "sources").append(kind)
 
-        _call_impl(impl, register_source)
+        _call_impl(impl, SourceRegister(register_source))
 
     for impl in pm.hook.sriovcheck_register_rule_dirs.get_hookimpls():
-        _call_impl(impl, lambda path: registry.rule_paths.append(Path(path)))
+        _call_impl(impl, RuleDirRegister(lambda path: registry.rule_paths.append(Path(path))))
+
+    for impl in pm.hook.sriovcheck_register_facts.get_hookimpls():
+        origin = _origin_of(impl.plugin, origins.get(impl.plugin_name, impl.plugin_name))
+        _call_impl(impl, FactRegister(_evidence_adder(registry, origin), _provider_adder(registry, origin)))
+    _check_fact_plugins(registry)
 
     for name in pm.list_name_plugin():
         plugin_id = name[0]
@@ -302,6 +321,70 @@ def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
         registry.plugins.append(PluginInfo(plugin_id, origins.get(plugin_id, "?"),
                                            tuple(got.get("checks", ())), tuple(got.get("reporters", ())),
                                            tuple(got.get("sources", ()))))
+
+
+def _evidence_adder(registry: Registry, origin: str) -> Callable[[Any], None]:
+    from .evidence import EVIDENCE, EvidenceSpec
+    from .sources.live import PLACEHOLDERS, _under_allowed
+
+    def add(spec: Any) -> None:
+        if not isinstance(spec, EvidenceSpec):
+            raise InputError(f"{origin} registered evidence that is not an EvidenceSpec: {spec!r}")
+        if spec.name in EVIDENCE or spec.name in registry.evidence:
+            raise InputError(f"two evidence specs are named {spec.name!r} (one from {origin})")
+        if spec.kind == "command":
+            if not spec.command or not spec.argv or "/" in spec.argv[0] or spec.argv[0].startswith("-"):
+                raise InputError(f"evidence {spec.name!r} from {origin}: a command needs its canonical name and "
+                                 f"an argv starting with a program name looked up in live mode's PATH")
+            for word in spec.argv:
+                for key in re.findall(r"\{(\w+)\}", word):
+                    if key not in PLACEHOLDERS:
+                        raise InputError(f"evidence {spec.name!r} from {origin}: unknown placeholder {{{key}}} "
+                                         f"(known: {', '.join(sorted(PLACEHOLDERS))})")
+        else:
+            outside = [p for p in spec.paths if not _under_allowed(p.replace("PID", "1"))]
+            if not spec.paths or outside:
+                raise InputError(f"evidence {spec.name!r} from {origin}: paths must lie under live mode's prefixes "
+                                 f"(docs/live-mode.md): {', '.join(outside) or 'none given'}")
+        registry.evidence[spec.name] = spec
+
+    return add
+
+
+def _provider_adder(registry: Registry, origin: str) -> Callable[[Any], None]:
+    from dataclasses import replace
+
+    from .facts import Provider
+
+    def add(provider: Any) -> None:
+        if not isinstance(provider, Provider):
+            raise InputError(f"{origin} registered a fact provider that is not a Provider: {provider!r}")
+        if not PLUGIN_AREA.fullmatch(provider.key):
+            raise InputError(f"fact area {provider.key!r} from {origin} must be namespaced like 'vendor.area' "
+                             f"(lower case; it may not shadow the model's own areas)")
+        if provider.key in registry.providers:
+            raise InputError(f"two fact providers are named {provider.key!r}: one from "
+                             f"{registry.providers[provider.key].origin}, one from {origin}")
+        registry.providers[provider.key] = replace(provider, origin=origin)
+
+    return add
+
+
+def _check_fact_plugins(registry: Registry) -> None:
+    """Every plugin provider's needs and evidence exist (checked once all plugins registered)."""
+    from .evidence import EVIDENCE
+    from .facts import BUILTIN_PROVIDERS
+
+    areas = {p.key for p in BUILTIN_PROVIDERS} | set(registry.providers)
+    for provider in registry.providers.values():
+        unknown_needs = [n for n in provider.needs if n not in areas]
+        if unknown_needs:
+            raise InputError(f"fact provider {provider.key!r} ({provider.origin}) needs unknown areas: "
+                             f"{', '.join(unknown_needs)}")
+        unknown_evidence = [e for e in provider.evidence if e not in EVIDENCE and e not in registry.evidence]
+        if unknown_evidence:
+            raise InputError(f"fact provider {provider.key!r} ({provider.origin}) reads unknown evidence: "
+                             f"{', '.join(unknown_evidence)} (register it with register.evidence)")
 
 
 def _call_impl(impl: Any, register: Callable[..., None]) -> None:

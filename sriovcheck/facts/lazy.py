@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Collection, Dict, Mapping
 
-from ..model import HostFacts
+from ..model import PLUGIN_AREAS, HostFacts
 
 #: HostFacts fields that providers compute (the model areas a check may declare it needs).
 MODEL_AREAS = ("hostname", "kernel", "cmdline", "cpu", "iommu", "pci", "interfaces", "modules", "modprobe",
@@ -46,6 +46,14 @@ class LazyHostFacts(HostFacts):
     def __getstate__(self) -> Dict[str, Any]:
         raise TypeError("LazyHostFacts is tied to an open source: freeze it (Orchestrator.freeze) before pickling")
 
+    def area(self, key: str) -> Any:
+        if "." not in key:
+            return getattr(self, key)
+        areas = self.__dict__.setdefault(PLUGIN_AREAS, {})
+        if key not in areas:
+            areas[key] = self.__dict__[_RESOLVER](key)
+        return areas[key]
+
 
 for _name in MODEL_AREAS:
     setattr(LazyHostFacts, _name, _Area(_name))
@@ -65,6 +73,7 @@ def strict_facts(complete: HostFacts, allowed: Collection[str]) -> LazyHostFacts
     def refuse(name: str) -> Any:
         raise UndeclaredArea(f"model area {name!r} was read but not declared (allowed: {sorted(allowed)})")
 
-    values = {name: getattr(complete, name) for name in MODEL_AREAS if name in allowed}
+    values: Dict[str, Any] = {name: getattr(complete, name) for name in MODEL_AREAS if name in allowed}
     values.update(source=complete.source, problems=complete.problems, origins=complete.origins)
+    values[PLUGIN_AREAS] = {k: v for k, v in complete.plugin_areas().items() if k in allowed}
     return lazy_facts(values, refuse)

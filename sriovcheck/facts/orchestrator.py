@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import SriovcheckError
-from ..model import CollectionProblem, HostFacts
+from ..model import PLUGIN_AREAS, CollectionProblem, HostFacts
 from ..parsers._common import FrozenMap
 from ..sources.base import Source
 from . import cmdline, cpu, guests, hostname, interfaces, iommu, kernel, kernel_log, modprobe, modules, pci, persistence
@@ -95,7 +95,12 @@ class Orchestrator:
 
     def freeze(self) -> HostFacts:
         """A plain HostFacts of what has been computed so far (other areas unknown), problems included."""
-        return HostFacts(**self._base())
+        base = self._base()
+        plugin_areas = base.pop(PLUGIN_AREAS)
+        facts = HostFacts(**base)
+        if plugin_areas:
+            facts.__dict__[PLUGIN_AREAS] = plugin_areas
+        return facts
 
     def _base(self) -> Dict[str, Any]:
         ctx = self.ctx
@@ -109,6 +114,7 @@ class Orchestrator:
         base: Dict[str, Any] = {key: self._values[key] for key in MODEL_AREAS if key in self._values}
         base.update(source=ctx.source.info(), problems=tuple(problems),
                     origins=FrozenMap(sorted(ctx.origins.items())))
+        base[PLUGIN_AREAS] = {key: value for key, value in self._values.items() if "." in key}
         return base
 
 

@@ -85,7 +85,8 @@ def open_source(location: Optional[str], registry: "Registry", kind: Optional[st
             raise UsageError("--source-kind live takes no SOURCE (or '/')")
         from .live import LiveSource
 
-        return LiveSource(options)
+        plugin_commands = getattr(registry, "plugin_commands", None)
+        return LiveSource(options, plugin_commands() if plugin_commands is not None else ())
     path = Path(location)
     if kind is not None:
         spec = registry.sources.get(kind)

@@ -22,7 +22,7 @@ import re
 import shutil
 import signal
 import subprocess
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from .. import __version__, evidence
 from ..model import SourceInfo
@@ -79,16 +79,24 @@ _TEMPLATES: List[Tuple[Pattern[str], Tuple[str, ...]]] = [
 ]
 
 
-def command_argv(name: str) -> Optional[Tuple[str, ...]]:
-    """The argv for canonical command ``name``; None when it is not an allowed command."""
+def command_argv(name: str, extra: Sequence[Tuple[Pattern[str], Tuple[str, ...]]] = ()) -> Optional[Tuple[str, ...]]:
+    """The argv for canonical command ``name``; None when it is not an allowed command.
+
+    ``extra`` (from :func:`compile_commands`) adds the commands of plugins' evidence specs.
+    """
     if not isinstance(name, str):
         return None
-    for regex, argv in _TEMPLATES:
+    for regex, argv in (*_TEMPLATES, *extra):
         found = regex.fullmatch(name)
         if found:
             values = found.groupdict()
             return tuple(values[a[1:-1]] if a.startswith("{") else a for a in argv)
     return None
+
+
+def compile_commands(commands: Sequence[Tuple[str, Tuple[str, ...]]]) -> Tuple[Tuple[Pattern[str], Tuple[str, ...]], ...]:
+    """(canonical name, argv) pairs as command_argv's ``extra`` templates."""
+    return tuple((_template_regex(name), tuple(argv)) for name, argv in commands)
 
 
 def utc_now() -> str:
@@ -140,9 +148,12 @@ def _pyudev_without_helpers() -> Any:
 class LiveSource(Source):
     kind = "live"
 
-    def __init__(self, options: "SourceOptions") -> None:
+    def __init__(self, options: "SourceOptions",
+                 plugin_commands: Sequence[Tuple[str, Tuple[str, ...]]] = ()) -> None:
         super().__init__("live host")
         self.options = options
+        #: Commands of evidence specs plugins registered (sriovcheck_register_facts), allowed like COMMANDS.
+        self.plugin_commands = compile_commands(plugin_commands)
         self.started = utc_now()
         self._enumerated_by: Dict[str, str] = {}
 
@@ -221,7 +232,7 @@ class LiveSource(Source):
     def command(self, command: str) -> Optional[CommandOutput]:
         if not self.options.run_commands:
             return None
-        argv = command_argv(command)
+        argv = command_argv(command, self.plugin_commands)
         if argv is None:
             raise SourceReadError(command, "not one of the read-only commands live mode may run; refused")
         binary = shutil.which(argv[0], path=SAFE_PATH)
