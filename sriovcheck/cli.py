@@ -330,6 +330,16 @@ def _source_options(args: argparse.Namespace) -> Any:
 
 # -- commands --------------------------------------------------------------------------------------
 
+def _run_config(args: argparse.Namespace, registry: Any, rules: Sequence[Any] = (), profile: str = "default",
+                waivers: Sequence[Any] = ()) -> Any:
+    """The one RunConfig of this command line (rules, profile, waivers, source options, dates, jobs)."""
+    from .runconfig import RunConfig
+
+    return RunConfig.of(registry, rules, profile=profile, waivers=waivers, today=_today(args),
+                        source_kind=getattr(args, "source_kind", None), source_options=_source_options(args),
+                        jobs=getattr(args, "jobs", 0) or 0)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .reporters import RenderOptions
     from .results import threshold_reached
@@ -350,7 +360,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if fmt not in registry.reporters:
             raise UsageError(f"unknown output format {fmt!r} (known: {', '.join(sorted(registry.reporters))})")
     timestamp = _timestamp(args)
-    today = _today(args)
+    config = _run_config(args, registry, rules, profile.name, waivers)
     color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty()
                                        and os.environ.get("NO_COLOR") is None)
 
@@ -361,8 +371,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
     with phase("reading and checking"):
-        reports = check_many(sources, registry, rules, profile.name, waivers, today, args.source_kind,
-                             _source_options(args), jobs=args.jobs)
+        reports = check_many(sources, config)
     for fmt, path in wanted:
         options = RenderOptions(color=color and fmt == "text" and path is None, verbose=bool(args.verbose),
                                 timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
@@ -382,7 +391,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from .fleet import collect
 
     registry = _registry(args)
-    facts = collect(args.source, registry, args.source_kind, _source_options(args))
+    facts = collect(args.source, _run_config(args, registry))
     _write(args.output, render_facts(facts, args.format))
     return EXIT_OK
 
@@ -493,8 +502,9 @@ def cmd_fix_script(args: argparse.Namespace) -> int:
     all_rules, profile, _ = _rules_and_profile(args, registry)
     rules = select_rules(all_rules, registry, profile, _split(args.select), _split(args.ignore))
     waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []
-    facts = collect(args.source, registry, args.source_kind, _source_options(args))
-    report = run(facts, rules, registry, profile=profile.name, waivers=waivers)
+    config = _run_config(args, registry, rules, profile.name, waivers)
+    facts = collect(args.source, config)
+    report = run(facts, config.rules, registry, profile=config.profile, waivers=config.waivers)
     if "fix-script" not in registry.reporters:
         raise UsageError("the fix-script output format is not available")
     _write(args.output, registry.reporters["fix-script"].render([report], RenderOptions()))
@@ -510,8 +520,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     registry = _registry(args)
     all_rules, profile, _ = _rules_and_profile(args, registry)
     rules = select_rules(all_rules, registry, profile)
-    options = _source_options(args)
-    old, new = (run(collect(location, registry, args.source_kind, options), rules, registry, profile=profile.name)
+    config = _run_config(args, registry, rules, profile.name)
+    old, new = (run(collect(location, config), config.rules, registry, profile=config.profile)
                 for location in (args.old, args.new))
     diff = compare(old, new)
     _write(args.output, RENDERERS[args.format](diff))

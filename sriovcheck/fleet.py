@@ -11,7 +11,6 @@ source: a single-host run does not pay for it at start-up.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import sys
 from collections import deque
@@ -23,21 +22,22 @@ from .engine import run
 from .errors import SriovcheckError, UsageError
 from .model import HostFacts, SourceInfo
 from .results import Report
+from .runconfig import RunConfig
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
 
-def collect(location: Optional[str], registry: Any, kind: Optional[str], options: Any) -> HostFacts:
-    """Open a source and build its HostFacts (the source is closed, temp files removed)."""
+def collect(location: Optional[str], config: RunConfig) -> HostFacts:
+    """Open a source and build all its HostFacts (the source is closed, temp files removed)."""
     import time
 
     from .facts import Orchestrator
     from .sources import open_source
 
     started = time.perf_counter()
-    with open_source(location, registry, kind, options) as source:
-        facts = Orchestrator(_reading(location, source), _providers(registry)).facts()
+    with open_source(location, config.registry, config.source_kind, config.source_options) as source:
+        facts = Orchestrator(_reading(location, source), _providers(config.registry)).facts()
     _log_read(location, started, facts)
     return facts
 
@@ -72,8 +72,7 @@ def _count(items: Optional[Sequence[Any]]) -> str:
     return "unknown" if items is None else str(len(items))
 
 
-def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], profile: str,
-              waivers: Sequence[Any], today: Optional[_dt.date], kind: Optional[str], options: Any) -> Report:
+def check_one(location: Optional[str], config: RunConfig) -> Report:
     """Check one source, computing only the fact areas the rules need (see engine.needed_areas).
 
     The checks get a lazy model (an area nobody declared is still computed if read); the report
@@ -86,12 +85,14 @@ def check_one(location: Optional[str], registry: Any, rules: Sequence[Any], prof
     from .facts import Orchestrator
     from .sources import open_source
 
+    registry = config.registry
     started = time.perf_counter()
-    with open_source(location, registry, kind, options) as source:
+    with open_source(location, registry, config.source_kind, config.source_options) as source:
         orchestrator = Orchestrator(_reading(location, source), _providers(registry))
-        facts = orchestrator.lazy(needed_areas(rules, registry))
+        facts = orchestrator.lazy(needed_areas(config.rules, registry))
         _log_read(location, started, orchestrator.freeze())
-        report = run(facts, rules, registry, profile=profile, waivers=waivers, today=today)
+        report = run(facts, config.rules, registry, profile=config.profile, waivers=config.waivers,
+                     today=config.today)
         return replace(report, facts=orchestrator.freeze())
 
 
@@ -123,14 +124,13 @@ _WORKER_STATE: Dict[str, Any] = {}
 
 
 def _worker(location: Optional[str]) -> Report:
-    state = _WORKER_STATE
+    config: RunConfig = _WORKER_STATE["config"]
     try:
-        return check_one(location, state["registry"], state["rules"], state["profile"], state["waivers"],
-                         state["today"], state["kind"], state["options"])
+        return check_one(location, config)
     except SriovcheckError as exc:
-        return error_report(location, str(exc), state["profile"])
+        return error_report(location, str(exc), config.profile)
     except Exception as exc:  # one broken snapshot must not take the fleet run down
-        return error_report(location, f"internal error: {type(exc).__name__}: {exc}", state["profile"])
+        return error_report(location, f"internal error: {type(exc).__name__}: {exc}", config.profile)
 
 
 def _progress(done: int, total: int, enabled: bool) -> None:
@@ -141,25 +141,24 @@ def _progress(done: int, total: int, enabled: bool) -> None:
         sys.stderr.flush()
 
 
-def check_many(locations: Sequence[Optional[str]], registry: Any, rules: Sequence[Any], profile: str,
-               waivers: Sequence[Any], today: Optional[_dt.date], kind: Optional[str], options: Any,
-               jobs: int = 0, progress: Optional[bool] = None) -> List[Report]:
+def check_many(locations: Sequence[Optional[str]], config: RunConfig,
+               progress: Optional[bool] = None) -> List[Report]:
     """One report per source, in the order given.
 
     A single source that cannot be read raises (exit code 2); with several,
     the broken one becomes an error report and the others still run.
     """
+    jobs = config.jobs
     if jobs < 0:
         raise UsageError(f"-j/--jobs {jobs}: give a number of parallel workers, or 0 for all cores")
     if len(locations) == 1:
-        return [check_one(locations[0], registry, rules, profile, waivers, today, kind, options)]
+        return [check_one(locations[0], config)]
     show = sys.stderr.isatty() if progress is None else progress
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, len(locations))
     import multiprocessing
 
-    _WORKER_STATE.update(registry=registry, rules=rules, profile=profile, waivers=waivers, today=today,
-                         kind=kind, options=options)
+    _WORKER_STATE.update(config=config)
     try:
         if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             reports = []
@@ -182,7 +181,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
 
     results: Dict[int, Report] = {}
     context = multiprocessing.get_context("fork")
-    profile = _WORKER_STATE.get("profile", "default")
+    profile = _WORKER_STATE["config"].profile if "config" in _WORKER_STATE else "default"
     queue = deque(range(len(locations)))
     # Sources that were in flight when a worker died.  Which one killed it is unknown, so each
     # suspect is retried alone in a fresh pool: if that pool dies too, it was the culprit.

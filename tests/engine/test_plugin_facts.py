@@ -17,6 +17,7 @@ from sriovcheck.errors import InputError
 from sriovcheck.factsview import render_facts
 from sriovcheck.fleet import collect
 from sriovcheck.plugins import load_plugins
+from sriovcheck.runconfig import RunConfig
 from sriovcheck.sources import SourceOptions
 from sriovcheck.sources.base import SourceReadError
 from sriovcheck.sources.live import LiveSource
@@ -99,18 +100,18 @@ def test_a_plugin_fact_is_collected_and_checked(site: Path, capsys: pytest.Captu
 def test_facts_and_capture_include_plugin_areas(site: Path, tmp_path: Path) -> None:
     registry = load_plugins([site / "plugins"], entry_points=False)
     assert registry.providers["site.tainted"].origin.endswith("site.py)")
-    facts = collect(str(site / "host"), registry, None, SourceOptions())
+    facts = collect(str(site / "host"), RunConfig(registry=registry))
     assert facts.area("site.tainted") == 4097
     assert json.loads(render_facts(facts, "json"))["plugin_facts"] == {"site.tainted": 4097}
     assert "Plugin facts: site.tainted" in render_facts(facts, "text")
     archive = Path(write_capture(str(tmp_path / "cap.tar.gz"), root=str(site / "host"), registry=registry))
     with tarfile.open(archive) as tar:
         assert any(m.name.endswith("proc/sys/kernel/tainted") for m in tar.getmembers())
-    assert collect(str(archive), registry, None, SourceOptions()).area("site.tainted") == 4097
+    assert collect(str(archive), RunConfig(registry=registry)).area("site.tainted") == 4097
 
 
 def test_without_the_plugin_nothing_changes(site: Path) -> None:
-    facts = collect(str(site / "host"), load_plugins(entry_points=False), None, SourceOptions())
+    facts = collect(str(site / "host"), RunConfig(registry=load_plugins(entry_points=False)))
     assert facts.area("site.tainted") is None and facts.plugin_areas() == {}
     assert "plugin_facts" not in json.loads(render_facts(facts, "json"))
 

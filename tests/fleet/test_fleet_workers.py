@@ -11,9 +11,10 @@ from sriovcheck import fleet
 from sriovcheck.errors import SourceError
 from sriovcheck.model import HostFacts, SourceInfo
 from sriovcheck.results import HOST, Report, Result, Severity, Status
+from sriovcheck.runconfig import RunConfig
 
 
-def fake_check_one(location: Optional[str], *args: Any) -> Report:
+def fake_check_one(location: Optional[str], config: Any) -> Report:
     """Stands in for open + collect + run: the location says what happens."""
     name = location or "live"
     if name.startswith("unreadable"):
@@ -34,8 +35,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def many(locations: List[Optional[str]], jobs: int, progress: bool = False) -> List[Report]:
-    return fleet.check_many(locations, registry=None, rules=(), profile="default", waivers=(), today=None,
-                            kind=None, options=None, jobs=jobs, progress=progress)
+    return fleet.check_many(locations, RunConfig(registry=None, jobs=jobs), progress=progress)  # type: ignore[arg-type]
 
 
 def summary(reports: List[Report]) -> List[tuple]:

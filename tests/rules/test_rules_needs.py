@@ -22,6 +22,7 @@ from sriovcheck.model import CpuInfo, HostFacts
 from sriovcheck.plugins import Registry, load_plugins
 from sriovcheck.results import Severity
 from sriovcheck.ruleset import Rule, load_profiles, select_rules
+from sriovcheck.runconfig import RunConfig
 from sriovcheck.sources import SourceOptions, open_source
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,9 +126,9 @@ def test_a_selected_run_gives_the_same_results_as_a_full_one(synth_root: Path, r
                                                              builtin_rules: List[Rule]) -> None:
     profiles = load_profiles(registry)
     full_rules = select_rules(builtin_rules, registry, profiles["default"], [])
-    full = check_one(str(synth_root), registry, full_rules, "default", (), None, None, SourceOptions())
+    full = check_one(str(synth_root), RunConfig.of(registry, full_rules))
     for rule in full_rules:
-        one = check_one(str(synth_root), registry, [rule], "default", (), None, None, SourceOptions())
+        one = check_one(str(synth_root), RunConfig.of(registry, [rule]))
         assert one.results == tuple(r for r in full.results if r.rule == rule.id), rule.id
 
 
@@ -142,7 +143,7 @@ def test_an_undeclared_read_is_still_computed_in_a_real_run(synth_root: Path) ->
     registry = load_plugins(entry_points=False, extra=[("needs-test", Plugin)])
     rule = Rule(id="TEST001", name="reads-cpu", check="reads-cpu-undeclared", severity=Severity.INFO, title="t",
                 description="d", rationale="r", fix="f", origin="test")
-    report = check_one(str(synth_root), registry, [rule], "default", (), None, None, SourceOptions())
+    report = check_one(str(synth_root), RunConfig.of(registry, [rule]))
     assert report.results[0].message == "cpu vendor GenuineIntel"
     assert report.facts.cpu.vendor == "GenuineIntel"
     assert REPORT_AREAS <= {"hostname", "kernel"}
