@@ -259,11 +259,11 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
                                          f"/sys/module/{driver}/parameters/{param}"))
             if not evidence:
                 continue
-            users = [fn for fn in facts.pci or () if fn.driver == driver]
-            for fn in users or [None]:
-                subject = pf_subject(facts, fn) if fn else HOST
-                values = _pf_values(facts, fn) if fn else {"pf": "", "address": "", "driver": driver,
-                                                            "guests": "", "vfs": []}
+            users: List[Optional[PciFunction]] = [fn for fn in facts.pci or () if fn.driver == driver]
+            for user in users or [None]:
+                subject = pf_subject(facts, user) if user else HOST
+                values: Dict[str, Any] = _pf_values(facts, user) if user else {
+                    "pf": "", "address": "", "driver": driver, "guests": "", "vfs": []}
                 hits.append(_Hit(subject, f"{driver} {param} is set", tuple(evidence), values))
         if not known:
             return [], "/etc/modprobe.d or /sys/module/DRIVER/parameters"
@@ -274,18 +274,18 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
     for iface in facts.interfaces:
         if not iface.vfs:
             continue
-        fn = pf_of_interface(facts, iface)
-        driver = (fn.driver if fn is not None else None) or iface.driver
-        if drivers and driver not in drivers:
+        pf = pf_of_interface(facts, iface)
+        pf_driver = (pf.driver if pf is not None else None) or iface.driver
+        if drivers and pf_driver not in drivers:
             continue
         zero = [e.index for e in iface.vfs if is_zero_mac(e.mac)]
         if not zero:
             continue
-        if fn is not None:
-            subject, values = pf_subject(facts, fn), _pf_values(facts, fn)
+        if pf is not None:
+            subject, values = pf_subject(facts, pf), _pf_values(facts, pf)
         else:
             subject = Subject("pf", iface.address or iface.name, iface.name)
-            values = {"pf": iface.name, "address": iface.address or "", "driver": driver or "", "guests": "",
+            values = {"pf": iface.name, "address": iface.address or "", "driver": pf_driver or "", "guests": "",
                       "vfs": []}
         values["pf"] = iface.name
         values["vfs"] = zero
@@ -335,7 +335,7 @@ def kernel_caveats(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
         if need:
             needs.append(f"{need} (for caveat {caveat.get('id')})")
         for hit in hits:
-            key = (hit.subject.kind, hit.subject.id)
+            key: Tuple[str, str] = (hit.subject.kind, hit.subject.id)
             if key not in by_subject:
                 by_subject[key] = []
                 order.append(key)

@@ -295,7 +295,8 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
         known, known_from = _known_params(facts, opt.module, table)
         if known is None:
             continue
-        entry = table.get(opt.module) if isinstance(table.get(opt.module), Mapping) else {}
+        found = table.get(opt.module)
+        entry: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         ranges = entry.get("ranges") or {}
         subject = Subject("file", f"{opt.file}:{opt.line}", f"{opt.file} line {opt.line}")
         old = opt.raw or " ".join(["options", opt.module, *(f"{k}={v}" for k, v in opt.params)])
@@ -338,7 +339,8 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                          **_ctx103(kind="config-too-many", file=config.file, requested=config.num_vfs, want=total,
                                    **base))
             continue
-        entry = table.get(fn.driver or "") if isinstance(table.get(fn.driver or ""), Mapping) else {}
+        found = table.get(fn.driver or "")
+        entry = found if isinstance(found, Mapping) else {}
         param = str((entry or {}).get("vf_param") or "max_vfs")
         asked = _requested_vfs(facts, fn, param)
         present = vf_count(facts, fn)

@@ -178,8 +178,8 @@ def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterat
     for guest in sorted(facts.guests, key=lambda g: g.name):
         for dev in guest.devices:
             fn = facts.function(dev.address) if facts.pci is not None else None
-            kind = "vf" if fn is not None and is_vf(facts, fn) else "device"
-            subject = Subject(kind, dev.address, _device_label(facts, fn, dev.address))
+            subject = Subject("vf" if fn is not None and is_vf(facts, fn) else "device", dev.address,
+                              _device_label(facts, fn, dev.address))
             if dev.driver in ("kvm", "xen"):
                 yield skipped(subject, f"guest {guest.name} uses {dev.driver} assignment for {dev.address}, "
                                        f"not VFIO (see SRIOV302)")

@@ -20,7 +20,7 @@ area computed (always correct, never the fastest).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Type
 
 from .hookspecs import hookimpl
 from .model import HostFacts
@@ -55,11 +55,11 @@ _TYPE_NAMES = {int: "integer", str: "string", bool: "boolean", float: "number", 
 class Param:
     """A check parameter: its type, its default (or REQUIRED) and what it means."""
 
-    type: type
+    type: Type[Any]
     default: Any = REQUIRED
     help: str = ""
     #: For lists: the type of each item.
-    item_type: Optional[type] = None
+    item_type: Optional[Type[Any]] = None
 
     @property
     def required(self) -> bool:

@@ -26,7 +26,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import __version__
 from .errors import UsageError
@@ -394,7 +394,7 @@ def _write_archive(target: Path, top: str, recorder: RecordingSource, manifest: 
                 tar.addfile(_tarinfo(top, "dir", 0, mtime))
                 data = (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
                 tar.addfile(_tarinfo(f"{top}/{MANIFEST_NAME}", "file", len(data), mtime), io.BytesIO(data))
-                dirs = set()
+                dirs: Set[str] = set()
                 for name in recorder.members:
                     parts = name.split("/")
                     dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))

@@ -387,7 +387,7 @@ def _check_fact_plugins(registry: Registry) -> None:
                              f"{', '.join(unknown_evidence)} (register it with register.evidence)")
 
 
-def _call_impl(impl: Any, register: Callable[..., None]) -> None:
+def _call_impl(impl: Any, register: Any) -> None:
     try:
         impl.function(register=register)
     except SriovcheckError:

@@ -137,7 +137,10 @@ class Redactor:
         if self._host_re is not None:
             text = self._host_re.sub(lambda m: self._hosts[m.group(1).lower()], text)
         for index, rx in enumerate(_SERIALS):
-            text = rx.sub(lambda m, dsn=index == 0: m.group(1) + self._serial_token(m.group(2), dsn), text)
+            def serial(m: "re.Match[str]", dsn: bool = index == 0) -> str:
+                return m.group(1) + self._serial_token(m.group(2), dsn)
+
+            text = rx.sub(serial, text)
         if not path.rstrip("/").endswith(("/version", "/srcversion")):
             lines: List[str] = text.split("\n")
             text = "\n".join(self._ipv4_line(line) for line in lines)

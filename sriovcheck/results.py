@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from .kinds import SubjectKind
 from .model import HostFacts
 
 
@@ -47,7 +48,7 @@ STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.WAIVED, Status.
 class Subject:
     """What a result is about: the host, a PF, a VF, a guest, a MAC, a file..."""
 
-    kind: str  # host | pf | vf | guest | mac | file | device | interface
+    kind: SubjectKind  # host | pf | vf | guest | mac | file | device | interface
     id: str  # stable identity: BDF, guest name, MAC, path; "" for the host
     label: str = ""  # human form, e.g. "enp1s0f0 vf 3 (0000:01:10.6)"
 

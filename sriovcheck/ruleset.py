@@ -15,14 +15,16 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .api import CheckSpec
 from .errors import RuleFileError, UsageError
+from .kinds import FIX_PHASES as _FIX_PHASES
+from .kinds import FixPhase
 from .plugins import Registry
 from .results import Severity
-from .yamlfile import LineDict, line_of, load_yaml_file
+from .yamlfile import line_of, load_yaml_file
 
 RULE_ID = re.compile(r"SRIOV\d{3}\Z")
 RULE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
 TAG = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
-FIX_PHASES = ("firmware", "kernel-cmdline", "module", "runtime", "guest", "none")
+FIX_PHASES = _FIX_PHASES
 
 REQUIRED_FIELDS = ("id", "name", "check", "severity", "title", "description", "rationale", "fix")
 OPTIONAL_FIELDS = ("params", "references", "tags", "fix_phase", "fix_script", "profiles", "not_applicable")
@@ -42,7 +44,7 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=dict)
     references: Tuple[str, ...] = ()
     tags: Tuple[str, ...] = ()
-    fix_phase: str = "runtime"
+    fix_phase: FixPhase = "runtime"
     fix_script: Optional[str] = None
     #: Profiles the rule runs in; empty means every profile.
     profiles: Tuple[str, ...] = ()
@@ -72,14 +74,15 @@ def builtin_rules_dir() -> Path:
     import importlib
 
     module = importlib.import_module("sriovcheck.builtin_rules")
-    if getattr(module, "__file__", None):
-        return Path(module.__file__).parent
+    location = getattr(module, "__file__", None)
+    if location:
+        return Path(location).parent
     from importlib.resources import files  # a loader without files on disk
 
     return Path(str(files("sriovcheck.builtin_rules")))
 
 
-def _require_str(node: LineDict, key: str, where: str, allow_empty: bool = False) -> str:
+def _require_str(node: Mapping[str, Any], key: str, where: str, allow_empty: bool = False) -> str:
     value = node.get(key)
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
         raise RuleFileError(f"field '{key}' must be a non-empty string, got {_describe(value)}",
@@ -87,7 +90,7 @@ def _require_str(node: LineDict, key: str, where: str, allow_empty: bool = False
     return value
 
 
-def _optional_str(node: LineDict, key: str, where: str) -> str:
+def _optional_str(node: Mapping[str, Any], key: str, where: str) -> str:
     if key not in node:
         return ""
     return _require_str(node, key, where)
@@ -105,7 +108,7 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:80]
 
 
-def _str_list(node: LineDict, key: str, where: str, pattern: Optional["re.Pattern[str]"] = None) -> Tuple[str, ...]:
+def _str_list(node: Mapping[str, Any], key: str, where: str, pattern: Optional["re.Pattern[str]"] = None) -> Tuple[str, ...]:
     value = node.get(key, [])
     if value is None:
         value = []

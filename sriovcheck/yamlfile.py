@@ -173,7 +173,7 @@ def load_yaml_text(text: str, location: str) -> Any:
     except RecursionError as exc:
         raise RuleFileError("invalid YAML: nested too deeply", location) from exc
     except UnicodeError as exc:  # a lone surrogate in text given to load_yaml_text directly
-        raise RuleFileError(f"invalid YAML: text is not valid Unicode ({exc.reason})", location) from exc
+        raise RuleFileError(f"invalid YAML: text is not valid Unicode ({getattr(exc, 'reason', exc)})", location) from exc
 
 
 def load_yaml_file(path: Path) -> Any:

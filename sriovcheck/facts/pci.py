@@ -235,7 +235,7 @@ def _freeze(ctx: CollectContext, fn: Draft, kernel: KernelInfo, pci_config: Opti
     if sriov.get("in_sysfs") or sriov.get("in_lspci") or (sriov.get("total_vfs") is not None
                                                           and fn.fields.get("virtfns") is not None):
         values["has_sriov"] = True
-        origins["has_sriov"] = fn.sriov_origins.get("in_sysfs") if sriov.get("in_sysfs") else (
+        origins["has_sriov"] = (fn.sriov_origins.get("in_sysfs") or "") if sriov.get("in_sysfs") else (
             fn.sriov_origins.get("in_lspci") or fn.sriov_origins.get("total_vfs", ""))
     elif values.get("is_vf"):
         values["has_sriov"] = False  # a VF never has the SR-IOV capability itself

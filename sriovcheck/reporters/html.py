@@ -149,6 +149,8 @@ def _device_name(fn: PciFunction) -> Optional[str]:
 
 def _vf_rows(facts: HostFacts, pf: PciFunction, problems: Dict[str, List[str]]) -> Tuple[Tuple[VfRow, ...], bool]:
     addresses: Dict[int, str] = {}
+    address: Optional[str]
+    entry: Optional[VfEntry]
     for index, address in pf.virtfns or ():
         addresses[index] = address
     for vf in facts.virtual_functions(pf):

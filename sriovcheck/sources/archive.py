@@ -41,7 +41,7 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..errors import SourceError
 from .base import SourceReadError
@@ -85,16 +85,16 @@ class _GuardedTarInfo(tarfile.TarInfo):
     damage: List[str] = []
 
     @classmethod
-    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> Any:
+    def frombuf(cls, buf: Union[bytes, bytearray], encoding: str, errors: str) -> Any:
         try:
             return super().frombuf(buf, encoding, errors)
-        except tarfile.EmptyHeaderError:
+        except tarfile.EmptyHeaderError:  # type: ignore[attr-defined]  # tarfile's own, not in typeshed
             cls.damage.append("ends without tar's end-of-archive blocks")
             raise
-        except tarfile.TruncatedHeaderError:
+        except tarfile.TruncatedHeaderError:  # type: ignore[attr-defined]
             cls.damage.append("ends inside a tar header")
             raise
-        except tarfile.InvalidHeaderError as exc:
+        except tarfile.InvalidHeaderError as exc:  # type: ignore[attr-defined]
             cls.damage.append(f"has a damaged tar header ({exc})")
             raise
 
@@ -131,7 +131,7 @@ class _BoundedStream:
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            chunks = []
+            chunks: List[bytes] = []
             while True:
                 chunk = self.read(1 << 20)
                 if not chunk:
@@ -334,8 +334,8 @@ class SafeArchive:
                 return None
             return ArchiveMember(name, LINK, target=target, mtime=mtime)
         if info.islnk():
-            target = normalise_member_name(info.linkname)
-            earlier = self._members.get(target) if target else None
+            hard_target = normalise_member_name(info.linkname)
+            earlier = self._members.get(hard_target) if hard_target else None
             if earlier is None or earlier.kind != FILE:
                 self._problems.append((name, "hard link to something that is not an earlier file; refused"))
                 return None
@@ -435,8 +435,8 @@ class SafeArchive:
         if name in self._memory:
             return self._memory[name]
         if name in self._spooled:
-            with open(self._spooled[name], "rb") as handle:
-                return handle.read(member.size)
+            with open(self._spooled[name], "rb") as spooled:
+                return spooled.read(member.size)
         info = self._in_place.get(name)
         if info is not None and self._tar is not None:
             try:

@@ -720,7 +720,7 @@ class SosreportSource(TreeSource):
         """One module's part of ``modinfo_ALL_MODULES`` (or of the mangled many-module file of sos <= 3.6)."""
         if self._modinfo is None:
             self._modinfo = {}
-            self._load_modinfo(hint_key)
+            self._load_modinfo(hint_key, self._modinfo)
         text = self._modinfo.get(module.replace("-", "_"))
         if text is None:
             # A module the report does not describe: the host never said (unknown, not "no such module").
@@ -728,7 +728,7 @@ class SosreportSource(TreeSource):
         return CommandOutput(command=command, stdout=text, origin=f"{self._modinfo_origin} (module {module})",
                              exit_status=None)
 
-    def _load_modinfo(self, hint_key: str) -> None:
+    def _load_modinfo(self, hint_key: str, table: Dict[str, str]) -> None:
         from ..parsers.modinfo import parse_modinfo
 
         candidates = [f"{MODINFO_DIR}/{MODINFO_ALL}"]
@@ -758,7 +758,7 @@ class SosreportSource(TreeSource):
             starts = [m.line for m in modules] + [len(lines) + 1]
             for index, info in enumerate(modules):
                 block = "\n".join(lines[starts[index] - 1:starts[index + 1] - 1]).rstrip("\n") + "\n"
-                self._modinfo.setdefault(info.name.replace("-", "_"), block)
+                table.setdefault(info.name.replace("-", "_"), block)
             return
         if self.manifest is not None:
             for entry in self.manifest.commands:
