@@ -5,7 +5,7 @@ these stay plain strings in data (JSON, YAML) and are checked by mypy where code
 """
 from __future__ import annotations
 
-from typing import Literal, Tuple, Union
+from typing import Literal, Tuple
 
 #: What a result is about.
 SubjectKind = Literal["host", "pf", "vf", "guest", "mac", "file", "device", "interface"]
@@ -16,8 +16,7 @@ FixPhase = Literal["firmware", "kernel-cmdline", "module", "runtime", "guest", "
 FIX_PHASES: Tuple[str, ...] = ("firmware", "kernel-cmdline", "module", "runtime", "guest", "none")
 
 #: The built-in source kinds ("fixture" for hand-built models, "unreadable" for a source that failed).
+#: SourceInfo.kind and Source.kind stay ``str``: plugins register other kinds (sriovcheck_register_sources).
 BuiltinSourceKind = Literal["live", "root", "capture", "sosreport", "fixture", "unreadable"]
-#: Plugins may register other source kinds (sriovcheck_register_sources), so any string is accepted.
-SourceKind = Union[BuiltinSourceKind, str]
 
-__all__ = ["BuiltinSourceKind", "FIX_PHASES", "FixPhase", "SUBJECT_KINDS", "SourceKind", "SubjectKind"]
+__all__ = ["BuiltinSourceKind", "FIX_PHASES", "FixPhase", "SUBJECT_KINDS", "SubjectKind"]

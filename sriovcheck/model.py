@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
-from .kinds import SourceKind
-
 #: The value of a string fact that is known to be absent (e.g. no driver bound).
 NONE = ""
 
@@ -40,7 +38,7 @@ def _empty_origins() -> Dict[str, str]:
 class SourceInfo:
     """Where the facts came from."""
 
-    kind: SourceKind  # "live", "root", "capture", "sosreport", "fixture", or a plugin's kind
+    kind: str  # "live", "root", "capture", "sosreport", "fixture" (kinds.BuiltinSourceKind), or a plugin's kind
     location: str
     collected_at: Optional[str] = None  # ISO 8601 UTC, when the source says
     as_root: Optional[bool] = None

@@ -103,7 +103,10 @@ def facts_schema() -> Dict[str, Any]:
         "type": "object",
         "required": ["schema", "facts"],
         "additionalProperties": False,
-        "properties": {"schema": {"const": SCHEMA}, "facts": root},
+        "properties": {"schema": {"const": SCHEMA}, "facts": root,
+                       "plugin_facts": {"type": "object", "description": (
+                           "Areas plugins added (sriovcheck_register_facts), by namespaced key; present only when "
+                           "a plugin added some."), "propertyNames": {"pattern": r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"}}},
         "$defs": dict(sorted(builder.defs.items())),
     }
 
