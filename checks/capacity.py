@@ -73,7 +73,7 @@ def _last_vf_bus(pf: PciFunction, count: int) -> Optional[int]:
     return (rid + sriov.vf_offset + sriov.vf_stride * (count - 1)) >> 8
 
 
-@check("pf-ari", params={"max_vfs_without_ari": NON_ARI_FUNCTIONS - 1})
+@check("pf-ari", needs=("interfaces", "modules", "pci", "persistence"), params={"max_vfs_without_ari": NON_ARI_FUNCTIONS - 1})
 def pf_ari(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A PF asked for more than 7 VFs sits in an ARI-capable hierarchy, or its VFs are all there."""
     limit = params["max_vfs_without_ari"]

@@ -56,7 +56,7 @@ def _member_state(member: IommuGroupMember, fn: Optional[PciFunction]) -> Option
     return f"bound to {driver}"
 
 
-@check("iommu-group-viable")
+@check("iommu-group-viable", needs=("guests", "interfaces", "iommu_groups", "pci"))
 def iommu_group_viable(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """Every other device in the IOMMU group of an assigned device is bound to vfio-pci, to no driver, or is a bridge."""
     if facts.guests is None:

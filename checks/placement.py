@@ -19,7 +19,7 @@ def _pf_mtu(facts: HostFacts, vf: PciFunction) -> Tuple[Optional[PciFunction], O
     return pf, iface.name if iface else None, iface.mtu if iface else None, iface.origin("mtu") if iface else ""
 
 
-@check("vf-mtu")
+@check("vf-mtu", needs=("guests", "interfaces", "pci"))
 def vf_mtu(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """No VF (its host netdev, or a guest's <mtu> for it) asks for a larger MTU than its PF carries."""
     if facts.pci is None or facts.interfaces is None:
@@ -32,9 +32,9 @@ def vf_mtu(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
                 wanted.append((vf, iface.mtu, f"its netdev {iface.name}",
                                cite(iface.origins, "mtu", f"{iface.name} mtu {iface.mtu}", f"ip link show {iface.name}")))
     for guest, dev in assigned_devices(facts):
-        vf = facts.function(dev.address)
-        if dev.mtu is not None and vf is not None and is_vf(facts, vf):
-            wanted.append((vf, dev.mtu, f"guest {guest.name}'s <mtu size='{dev.mtu}'/>",
+        assigned = facts.function(dev.address)
+        if dev.mtu is not None and assigned is not None and is_vf(facts, assigned):
+            wanted.append((assigned, dev.mtu, f"guest {guest.name}'s <mtu size='{dev.mtu}'/>",
                            Evidence(guest.origin, f"<interface type='hostdev'> {dev.address} <mtu size='{dev.mtu}'/>")))
     for vf, mtu, who, ev in sorted(wanted, key=lambda t: (t[0].address, t[2])):
         subject = device_subject(facts, vf.address)
@@ -80,7 +80,7 @@ def _guest_nodes(facts: HostFacts, guest: Guest) -> Tuple[Optional[Set[int]], st
     return set(), "", ""
 
 
-@check("guest-numa-affinity")
+@check("guest-numa-affinity", needs=("guests", "interfaces", "numa_nodes", "pci"))
 def guest_numa_affinity(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A guest pinned to NUMA nodes (numatune or vCPU pinning) has its VFs on one of those nodes."""
     if facts.guests is None:
@@ -121,7 +121,7 @@ def guest_numa_affinity(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
 
 # -- SRIOV306 -------------------------------------------------------------------------------------
 
-@check("guest-locked-memory", params={"headroom_mib": 1024})
+@check("guest-locked-memory", needs=("guests", "interfaces", "pci"), params={"headroom_mib": 1024})
 def guest_locked_memory(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A guest with an assigned device may lock all its memory: VFIO pins every guest page for DMA."""
     if facts.guests is None:

@@ -21,7 +21,7 @@ def _is_x86(facts: HostFacts) -> Optional[bool]:
     return None
 
 
-@check("hw-virtualization")
+@check("hw-virtualization", needs=("cpu", "guests", "kernel", "kernel_log", "kvm_device"))
 def hw_virtualization(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """The CPU offers VT-x/AMD-V (vmx/svm flag on x86) and /dev/kvm exists, as virt-host-validate checks."""
     x86 = _is_x86(facts)

@@ -11,13 +11,14 @@ check on such a model.
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Callable, Collection, Dict, Mapping
 
 from ..model import PLUGIN_AREAS, HostFacts
 
-#: HostFacts fields that providers compute (the model areas a check may declare it needs).
-MODEL_AREAS = ("hostname", "kernel", "cmdline", "cpu", "iommu", "pci", "interfaces", "modules", "modprobe",
-               "persistence", "guests", "kernel_log")
+#: HostFacts fields that are fact areas (a check may declare it needs them): every field but the
+#: source, the problems and the origins.  A field no provider computes yet stays at its default (unknown).
+MODEL_AREAS = tuple(f.name for f in fields(HostFacts) if f.name not in ("source", "problems", "origins"))
 
 _RESOLVER = "_sriovcheck_resolve_area"
 

@@ -1,7 +1,8 @@
 """The orchestrator: computes fact areas in dependency order, once each, and assembles HostFacts."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import MISSING, fields
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import SriovcheckError
 from ..model import PLUGIN_AREAS, CollectionProblem, HostFacts
@@ -19,6 +20,18 @@ BUILTIN_PROVIDERS: Tuple[Provider, ...] = (
     persistence.PROVIDER,
 )
 
+
+
+def _default_of(field: Any) -> Callable[[], Any]:
+    if field.default_factory is not MISSING:
+        return field.default_factory  # type: ignore[no-any-return]
+    value = field.default
+    return lambda: value
+
+
+#: Each model area's value when nothing computed it.
+_MODEL_DEFAULTS: Dict[str, Callable[[], Any]] = {f.name: _default_of(f) for f in fields(HostFacts)
+                                                 if f.name in MODEL_AREAS}
 
 
 class ProviderError(SriovcheckError):
@@ -49,6 +62,8 @@ class Orchestrator:
             return self._values[key]
         provider = self.providers.get(key)
         if provider is None:
+            if key in MODEL_AREAS:  # a model field no provider computes (yet): unknown
+                return _MODEL_DEFAULTS[key]()
             raise ProviderError(f"no fact provider for area {key!r}")
         if key in self._active:
             raise ProviderError(f"fact providers need each other in a circle: {' -> '.join(self._active + [key])}")
@@ -73,6 +88,8 @@ class Orchestrator:
                 continue
             provider = self.providers.get(key)
             if provider is None:
+                if key in MODEL_AREAS:
+                    continue  # no provider computes it: it stays unknown
                 raise ProviderError(f"no fact provider for area {key!r}")
             keep.add(key)
             pending.extend(provider.needs)

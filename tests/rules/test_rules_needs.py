@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from rule_hosts import CASES, healthy
+from rule_hosts import CASES, healthy  # CASES holds field_cases.FIELD_CASES too
 
 from sriovcheck.api import check
 from sriovcheck.capture import RecordingSource
 from sriovcheck.engine import REPORT_AREAS, needed_areas, run
-from sriovcheck.facts import MODEL_AREAS, Orchestrator, UndeclaredArea, collect_facts, strict_facts
+from sriovcheck.facts import BUILTIN_PROVIDERS, MODEL_AREAS, Orchestrator, UndeclaredArea, collect_facts, strict_facts
 from sriovcheck.fleet import check_one
 from sriovcheck.model import CpuInfo, HostFacts
 from sriovcheck.plugins import Registry, load_plugins
@@ -99,7 +99,9 @@ def test_the_full_pack_needs_every_area(registry: Registry, builtin_rules: List[
     profiles = load_profiles(registry)
     for profile in ("default", "audit"):
         rules = select_rules(builtin_rules, registry, profiles[profile], [])
-        assert needed_areas(rules, registry) == frozenset(MODEL_AREAS)
+        # every area a built-in provider computes (so the full run's output is the whole collection's)
+        computed = {p.key for p in BUILTIN_PROVIDERS if p.key in MODEL_AREAS}
+        assert computed <= needed_areas(rules, registry)  # type: ignore[operator]
 
 
 def test_select_vf_zero_mac_reads_only_its_areas(synth_root: Path, registry: Registry,
