@@ -14,7 +14,7 @@ are not listed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 from sriovcheck.errors import ParseError
 from sriovcheck.parsers._common import c_strtoul
@@ -190,7 +190,7 @@ def _numatune(root: Element) -> Tuple[Optional[str], Optional[Tuple[int, ...]]]:
 def _vcpu_cpuset(root: Element) -> Optional[Tuple[int, ...]]:
     pins = [p.get("cpuset") for p in root.findall("cputune/vcpupin")]
     if pins and all(p is not None for p in pins):
-        union = set()
+        union: Set[int] = set()
         for pin in pins:
             union.update(parse_cpuset(pin or "", "domain XML <cputune><vcpupin cpuset>"))
         return tuple(sorted(union))
