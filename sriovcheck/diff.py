@@ -1,11 +1,11 @@
 """Compare two snapshots of one host: which results changed status, which facts changed."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from .jsontext import dumps_sorted
 from .model import HostFacts, iter_facts
 from .reporters.common import printable
 from .reporters.markdown import md as md_inline
@@ -206,7 +206,7 @@ def render_json(diff: SnapshotDiff) -> str:
                    "old": None if f.old is ABSENT else _jsonable(f.old),
                    "new": None if f.new is ABSENT else _jsonable(f.new)} for f in diff.facts],
     }
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return dumps_sorted(data) + "\n"
 
 
 def md_code(value: Any) -> str:

@@ -13,6 +13,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any, List, Mapping, Optional, Sequence
 
 from .errors import UsageError
+from .jsontext import dumps_sorted
 from .model import NONE, Guest, HostFacts, KernelModule, NetInterface, PciFunction
 from .reporters.common import printable
 
@@ -41,7 +42,7 @@ def render_json(facts: HostFacts) -> str:
     plugin_areas = facts.plugin_areas()
     if plugin_areas:  # areas plugins added (sriovcheck_register_facts); absent when there are none
         data["plugin_facts"] = to_jsonable(plugin_areas)
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return dumps_sorted(data) + "\n"
 
 
 # -- text ---------------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ input give byte-identical output (no wall-clock values are included).
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Sequence
 
+from ..jsontext import dumps_sorted
 from ..model import HostFacts
 from ..results import Report
 
@@ -43,4 +43,4 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
         data: Any = report_dict(reports[0])
     else:
         data = {"schema": "sriovcheck.fleet/1", "reports": [report_dict(r) for r in reports]}
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return dumps_sorted(data) + "\n"
