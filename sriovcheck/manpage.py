@@ -16,7 +16,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import __version__
 from .cli import EXIT_CODES_HELP, build_parser
@@ -156,7 +156,7 @@ def render_man(parser: Optional[argparse.ArgumentParser] = None) -> str:
 
 # -- completion -----------------------------------------------------------------------------------------
 
-def _words(values: Sequence[str]) -> str:
+def _words(values: Iterable[str]) -> str:
     return " ".join(values)
 
 
