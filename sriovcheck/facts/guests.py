@@ -146,10 +146,14 @@ def _guest_from_domain(domain: Any, origin: str, running: Optional[bool]) -> Gue
     if domain.is_status_file and domain.status_state:
         running = domain.status_state in ("running", "paused", "pmsuspended", "blocked")
     devices = tuple(GuestDevice(address=h.address, driver=h.driver_name, via=h.via, managed=h.managed, mac=h.mac,
-                                vlan=h.vlan) for h in domain.hostdevs)
+                                vlan=h.vlan, mtu=h.mtu) for h in domain.hostdevs)
     return Guest(name=domain.name, origin=origin, kind="libvirt", running=running, os_id=domain.osinfo_id,
                  arch=domain.os_arch, machine=domain.os_machine, cpu_mode=mode, cpu_model=model,
-                 cpu_default=default, emulator=domain.emulator, devices=devices)
+                 cpu_default=default, emulator=domain.emulator, devices=devices,
+                 memory_kib=domain.memory_kib, memory_locked=domain.memory_locked,
+                 hard_limit_kib=domain.hard_limit_kib, numa_nodes=domain.numa_nodeset,
+                 numa_placement=domain.numa_placement or "none", cpuset=domain.vcpu_cpuset,
+                 cpu_pinned=domain.vcpu_cpuset is not None)
 
 
 def _merge_process(guest: Guest, process: Guest) -> Guest:

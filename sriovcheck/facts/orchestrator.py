@@ -8,7 +8,21 @@ from ..errors import SriovcheckError
 from ..model import PLUGIN_AREAS, CollectionProblem, HostFacts
 from ..parsers._common import FrozenMap
 from ..sources.base import Source
-from . import cmdline, cpu, guests, hostname, interfaces, iommu, kernel, kernel_log, modprobe, modules, pci, persistence
+from . import (
+    cmdline,
+    cpu,
+    field,
+    guests,
+    hostname,
+    interfaces,
+    iommu,
+    kernel,
+    kernel_log,
+    modprobe,
+    modules,
+    pci,
+    persistence,
+)
 from .context import CollectContext
 from .lazy import MODEL_AREAS, LazyHostFacts, lazy_facts
 from .provider import Provider
@@ -17,7 +31,7 @@ from .provider import Provider
 BUILTIN_PROVIDERS: Tuple[Provider, ...] = (
     kernel.PROVIDER, hostname.PROVIDER, cmdline.PROVIDER, cpu.PROVIDER, kernel_log.DMESG, kernel_log.PROVIDER,
     iommu.PROVIDER, guests.PROVIDER, interfaces.PROVIDER, pci.PROVIDER, modules.PROVIDER, modprobe.PROVIDER,
-    persistence.PROVIDER,
+    persistence.PROVIDER, field.IOMMU_GROUPS_PROVIDER, field.KVM_PROVIDER, field.NUMA_PROVIDER,
 )
 
 

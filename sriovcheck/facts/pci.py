@@ -117,6 +117,7 @@ def _merge_lspci(fn: Draft, device: Any, origin: str) -> None:
         fn.put_sriov("vf_offset", cap.vf_offset, origin)
         fn.put_sriov("vf_stride", cap.vf_stride, origin)
         fn.put_sriov("vf_device_id", cap.vf_device_id, origin)
+        fn.put_sriov("ari_hierarchy", cap.ari_hierarchy, origin)
 
 
 def _merge_nodedev(ctx: CollectContext, fn: Draft) -> None:

@@ -1,0 +1,109 @@
+"""Facts for the field rules (issue 12 section 2): the IOMMU groups of assigned devices with all their
+members, /dev/kvm, and the host's NUMA nodes with their CPUs."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ..evidence import COMMAND, IOMMU_GROUPS, SYS_PCI
+from ..model import NONE, IommuGroup, IommuGroupMember, NumaNode
+from ..parsers._common import FrozenMap
+from .context import CollectContext, basename
+from .provider import Provider
+
+#: /dev/kvm is a misc device: the kernel lists it here when kvm_intel/kvm_amd registered it.
+KVM_MISC = "/sys/class/misc/kvm"
+SYS_NODES = "/sys/devices/system/node"
+
+
+def _assigned_groups(deps: Mapping[str, Any]) -> List[str]:
+    """The IOMMU groups of the devices guests get (reading every group of a 4,096-VF host is waste)."""
+    pci = {fn.address: fn for fn in deps.get("pci") or ()}
+    wanted = []
+    for guest in deps.get("guests") or ():
+        for dev in guest.devices:
+            fn = pci.get(dev.address)
+            if fn is not None and fn.iommu_group and fn.iommu_group not in wanted:
+                wanted.append(fn.iommu_group)
+    return wanted
+
+
+def _sysfs_member(ctx: CollectContext, address: str) -> IommuGroupMember:
+    from ..parsers.sysfs_values import parse_class
+
+    base = f"{SYS_PCI}/{address}"
+    driver = ctx.link(f"{base}/driver", "iommu_groups")
+    known_driver = basename(driver) if driver else (NONE if ctx.absent(f"{base}/driver") else None)
+    klass = ctx.parsed(f"{base}/class", parse_class, "iommu_groups")
+    return IommuGroupMember(address, driver=known_driver, class_code=klass[:4] if klass else None)
+
+
+def collect_iommu_groups(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[IommuGroup, ...]]:
+    wanted = _assigned_groups(deps)
+    if deps.get("guests") is None or deps.get("pci") is None:
+        return None
+    out: Dict[str, IommuGroup] = {}
+    lspci_by_group: Optional[Dict[str, List[Any]]] = None
+    for number in wanted:
+        path = f"{IOMMU_GROUPS}/{number}/devices"
+        names = ctx.listing(path, "iommu_groups")
+        if names is not None:
+            members = tuple(_sysfs_member(ctx, n) for n in sorted(names) if n.count(":") == 2)
+            out[number] = IommuGroup(number, members, origins=FrozenMap({"members": ctx.source.describe(path)}))
+            continue
+        if lspci_by_group is None:
+            lspci_by_group = _lspci_groups(ctx)
+        if number in lspci_by_group:
+            devices = lspci_by_group[number]
+            members = tuple(IommuGroupMember(d.address, driver=d.driver if d.driver else None,
+                                             class_code=(d.class_code or "")[:4] or None) for d in devices)
+            out[number] = IommuGroup(number, members,
+                                     origins=FrozenMap({"members": f"command: {COMMAND['lspci_verbose']}"}))
+    return tuple(out[n] for n in wanted if n in out)
+
+
+def _lspci_groups(ctx: CollectContext) -> Dict[str, List[Any]]:
+    """lspci -vvv lists every function with its "IOMMU group" line: the groups without sysfs (sosreports)."""
+    from ..parsers.lspci import parse_lspci
+
+    output = ctx.run(COMMAND["lspci_verbose"], "iommu_groups", quiet=True)  # the pci area reports its problems
+    devices = ctx.parse_output(output, parse_lspci, "iommu_groups") if output is not None else None
+    groups: Dict[str, List[Any]] = {}
+    for device in devices or ():
+        if device.iommu_group is not None:
+            groups.setdefault(str(device.iommu_group), []).append(device)
+    return groups
+
+
+def collect_kvm_device(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[bool]:
+    if ctx.exists(KVM_MISC):
+        ctx.origins["kvm_device"] = ctx.source.describe(KVM_MISC)
+        return True
+    if ctx.is_dir("/sys/class/misc") and ctx.absent(KVM_MISC):
+        ctx.origins["kvm_device"] = ctx.source.describe("/sys/class/misc") + " (no kvm entry)"
+        return False
+    return None
+
+
+def collect_numa_nodes(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[NumaNode, ...]]:
+    from ..parsers.cpuset import parse_cpuset
+
+    names = ctx.listing(SYS_NODES, "numa_nodes")
+    if names is None:
+        return None
+    def cpulist(text: str) -> Tuple[int, ...]:
+        return parse_cpuset(text, "cpulist") if text.strip() else ()  # a memory-only node lists no CPU
+
+    nodes = []
+    for name in sorted(n for n in names if n.startswith("node") and n[4:].isdigit()):
+        cpus = ctx.parsed(f"{SYS_NODES}/{name}/cpulist", cpulist, "numa_nodes")
+        if cpus is None:
+            return None  # one node unreadable: the CPU-to-node map would be wrong, not just incomplete
+        nodes.append(NumaNode(int(name[4:]), cpus))
+    ctx.origins["numa_nodes"] = ctx.source.describe(SYS_NODES)
+    return tuple(sorted(nodes, key=lambda n: n.node))
+
+
+IOMMU_GROUPS_PROVIDER = Provider(key="iommu_groups", compute=collect_iommu_groups, needs=("pci", "guests"),
+                                 evidence=("iommu_group_devices", "sysfs_pci", "lspci_verbose"))
+KVM_PROVIDER = Provider(key="kvm_device", compute=collect_kvm_device, evidence=("kvm_misc",))
+NUMA_PROVIDER = Provider(key="numa_nodes", compute=collect_numa_nodes, evidence=("numa_nodes",))

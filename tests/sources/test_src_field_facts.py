@@ -1,0 +1,81 @@
+"""Collection of the facts the field rules read (IOMMU groups of assigned devices, /dev/kvm, NUMA
+nodes, the SR-IOV ARI bit, guest placement and memory), on the real ghw I350 tree and real lspci/libvirt
+outputs, and what the rules then say about them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from srchelpers import by_address, make_tree
+from test_src_collect import LSPCI, capture_dir
+
+GROUP_VF = "0000:05:10.0"       # ghw: an I350 VF bound to igbvf, PF 0000:05:00.0
+GROUP_MATE = "0000:05:10.4"     # ghw: another VF of the same PF
+DEVDIR = "sys/devices/pci0000:00/0000:00:09.0"
+
+
+def _libvirt_guest(corpus: Path, name: str, address: str) -> str:
+    """libvirt's numatune-memory.xml with a VFIO <hostdev> for ``address`` added (the guest assigns a VF)."""
+    xml = (corpus / "libvirt/numatune-memory.xml").read_text()
+    domain, bus, rest = address.split(":")
+    slot, function = rest.split(".")
+    hostdev = (f"<hostdev mode='subsystem' type='pci' managed='yes'><driver name='vfio'/><source>"
+               f"<address domain='0x{domain}' bus='0x{bus}' slot='0x{slot}' function='0x{function}'/></source>"
+               f"</hostdev>\n    <memballoon")
+    return xml.replace("<name>QEMUGuest1</name>", f"<name>{name}</name>").replace("<memballoon", hostdev, 1)
+
+
+def _group(root: Path, number: str, *members: str) -> None:
+    for member in members:
+        make_tree(root, {}, {f"/sys/kernel/iommu_groups/{number}/devices/{member}":
+                             f"../../../../devices/pci0000:00/0000:00:09.0/{member}",
+                             f"/{DEVDIR}/{member}/iommu_group": f"../../../../kernel/iommu_groups/{number}"})
+
+
+def test_sysfs_tree_gives_groups_numa_and_kvm(ghw_root: Path, corpus: Path, facts_of) -> None:
+    _group(ghw_root, "41", GROUP_VF, GROUP_MATE)
+    make_tree(ghw_root, {"/etc/libvirt/qemu/nfv01.xml": _libvirt_guest(corpus, "nfv01", GROUP_VF),
+                         "/sys/devices/system/node/node0/cpulist": "0-7\n",
+                         "/sys/devices/system/node/node1/cpulist": "8-15\n",
+                         "/sys/class/misc/kvm/dev": "10:232\n"})
+    facts = facts_of(str(ghw_root))
+    assert facts.kvm_device is True and facts.origin("kvm_device").endswith("/sys/class/misc/kvm")
+    assert [(n.node, n.cpus[0], n.cpus[-1]) for n in facts.numa_nodes or ()] == [(0, 0, 7), (1, 8, 15)]
+    (group,) = facts.iommu_groups or ()
+    assert group.number == "41"
+    assert [(m.address, m.driver) for m in group.members] == [(GROUP_VF, "igbvf"), (GROUP_MATE, "igbvf")]
+    (guest,) = facts.guests or ()
+    assert (guest.numa_placement, guest.numa_nodes, guest.cpuset, guest.cpu_pinned) == (
+        "static", (0, 1, 2, 3, 5), (0, 1), True)
+    assert (guest.memory_kib, guest.memory_locked, guest.hard_limit_kib) == (219136, False, None)
+
+
+def test_rules_on_the_collected_tree(ghw_root: Path, corpus: Path, cli) -> None:
+    _group(ghw_root, "41", GROUP_VF, GROUP_MATE)
+    make_tree(ghw_root, {"/etc/libvirt/qemu/nfv01.xml": _libvirt_guest(corpus, "nfv01", GROUP_VF)})
+    code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV004", "-f", "json", "--no-entry-points")
+    assert code == 1
+    assert "0000:05:10.4 (bound to igbvf)" in out and "group 41 is not" in out
+    # The mate given to vfio-pci too: the group is viable.
+    mate_driver = ghw_root / DEVDIR / GROUP_MATE / "driver"
+    mate_driver.unlink()
+    mate_driver.symlink_to("../../../../bus/pci/drivers/vfio-pci")
+    code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV004", "-f", "json", "--no-entry-points")
+    assert code == 0 and '"status": "pass"' in out
+
+
+def test_no_misc_kvm_entry_means_no_dev_kvm(ghw_root: Path, facts_of) -> None:
+    make_tree(ghw_root, {"/sys/class/misc/tun/dev": "10:200\n"})
+    assert facts_of(str(ghw_root)).kvm_device is False
+
+
+def test_snapshot_without_the_paths_leaves_them_unknown(ghw_root: Path, facts_of) -> None:
+    facts = facts_of(str(ghw_root))
+    assert facts.kvm_device is None and facts.numa_nodes is None
+
+
+def test_lspci_gives_the_ari_bit(tmp_path: Path, corpus: Path, facts_of) -> None:
+    text = (corpus / "more/lspci-vvvxxxx-intel-82576-sriov-pciutils.txt").read_text()
+    facts = facts_of(str(capture_dir(tmp_path / "cap", {LSPCI: text})))
+    pf = by_address(facts)["0000:01:00.0"]
+    assert pf.sriov is not None and pf.sriov.ari_hierarchy is False
+    assert pf.sriov.origins["ari_hierarchy"].startswith(f"command: {LSPCI}")
