@@ -502,6 +502,8 @@ def iter_facts(obj: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
             key = getattr(item, "name", None) or getattr(item, "address", None) or getattr(item, "index", None)
             if key is None and hasattr(item, "file"):
                 key = f"{item.file}:{getattr(item, 'line', '')}"
+            if key is None:  # IOMMU groups by number, NUMA nodes by node (0 is a key too)
+                key = next((getattr(item, a) for a in ("number", "node") if getattr(item, a, None) is not None), None)
             yield from iter_facts(item, f"{prefix}[{key}].")
         return
     yield prefix.rstrip("."), obj

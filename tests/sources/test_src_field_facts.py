@@ -8,6 +8,8 @@ from pathlib import Path
 from srchelpers import by_address, make_tree
 from test_src_collect import LSPCI, capture_dir
 
+from sriovcheck.model import iter_facts
+
 GROUP_VF = "0000:05:10.0"       # ghw: an I350 VF bound to igbvf, PF 0000:05:00.0
 GROUP_MATE = "0000:05:10.4"     # ghw: another VF of the same PF
 DEVDIR = "sys/devices/pci0000:00/0000:00:09.0"
@@ -47,6 +49,9 @@ def test_sysfs_tree_gives_groups_numa_and_kvm(ghw_root: Path, corpus: Path, fact
     assert (guest.numa_placement, guest.numa_nodes, guest.cpuset, guest.cpu_pinned) == (
         "static", (0, 1, 2, 3, 5), (0, 1), True)
     assert (guest.memory_kib, guest.memory_locked, guest.hard_limit_kib) == (219136, False, None)
+    flat = dict(iter_facts(facts))  # what `facts` and `diff` show: groups by number, nodes by node
+    assert flat["iommu_groups.[41].members.[0000:05:10.4].driver"] == "igbvf"
+    assert flat["numa_nodes.[0].cpus"] == tuple(range(8))
 
 
 def test_rules_on_the_collected_tree(ghw_root: Path, corpus: Path, cli) -> None:
