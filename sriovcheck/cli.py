@@ -6,6 +6,7 @@ import datetime as _dt
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -16,8 +17,9 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 EXIT_CODES_HELP = """\
 exit codes:
-  0  no fail (and no check error) at or above the --fail-on severity
-  1  at least one fail or check error at or above --fail-on
+  0  verdict pass, warn or incomplete: no fail (and no check error) at or above --fail-on
+  1  verdict fail or error: a fail or a check error at or above --fail-on; also verdict
+     incomplete with --require-complete (implied by --profile audit)
   2  usage error, or input that cannot be used (bad rule/waiver file, unreadable SOURCE;
      with several SOURCEs the readable ones are still checked and reported)
 """
@@ -162,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--waivers", metavar="FILE", help="YAML file of accepted findings (rule, subject, reason, expires)")
     g.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default=None,
                    help="lowest severity whose fail gives exit code 1 (default: the profile's, 'error')")
+    g.add_argument("--require-complete", action="store_true", default=None,
+                   help="exit 1 when a rule at or above --fail-on could not be judged (verdict incomplete); "
+                        "implied by --profile audit")
     g.add_argument("--today", metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
     o = p.add_argument_group("output")
     o.add_argument("-f", "--format", default="text",
@@ -342,7 +347,6 @@ def _run_config(args: argparse.Namespace, registry: Any, rules: Sequence[Any] = 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .reporters import RenderOptions
-    from .results import threshold_reached
     from .ruleset import select_rules
     from .waivers import load_waivers
 
@@ -351,6 +355,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     rules = select_rules(all_rules, registry, profile, _split(args.select), _split(args.ignore))
     waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []
     fail_on = args.fail_on or profile.fail_on
+    require_complete = bool(args.require_complete or profile.require_complete)
 
     wanted: List[Tuple[str, Optional[str]]] = [(args.format, args.output)]
     for option, fmt in FILE_OUTPUTS:
@@ -372,6 +377,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
     with phase("reading and checking"):
         reports = check_many(sources, config)
+    # The gate travels with each report: its verdict and every format's banner follow it.
+    reports = [replace(r, fail_on=fail_on, require_complete=require_complete) for r in reports]
     for fmt, path in wanted:
         options = RenderOptions(color=color and fmt == "text" and path is None, verbose=bool(args.verbose),
                                 timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
@@ -383,7 +390,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if report.source_error:
                 print(f"sriovcheck: error: {_one_line(report.source_error)}", file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_FINDINGS if any(threshold_reached(r.results, fail_on) for r in reports) else EXIT_OK
+    return EXIT_FINDINGS if any(r.gate_failed() for r in reports) else EXIT_OK
 
 
 def cmd_facts(args: argparse.Namespace) -> int:

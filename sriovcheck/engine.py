@@ -15,7 +15,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 from . import __version__
 from .model import HostFacts
 from .plugins import Registry
-from .results import HOST, Evidence, Finding, Report, Result, Status
+from .results import HOST, MISSING_FACTS, NOT_APPLICABLE, Evidence, Finding, Report, Result, Status
 from .ruleset import Rule
 
 #: Safety valve: one rule yielding more results than this is a bug in the check.
@@ -63,12 +63,17 @@ def _result(rule: Rule, finding: Finding, facts: HostFacts) -> Result:
     from .templating import TemplateError, render
 
     message = finding.message
+    skip_reason = None
     if finding.status is Status.SKIP:
+        # A third-party check may build the Finding itself: the message prefix says "missing" too.
+        missing = finding.missing_facts or message.startswith(UNKNOWN_PREFIX)
+        skip_reason = MISSING_FACTS if missing else NOT_APPLICABLE
         message = _unknown_message(message, facts)
     result = Result(
         rule=rule.id, name=rule.name, title=rule.title, status=finding.status,
         severity=finding.severity or rule.severity, subject=finding.subject, message=message,
         evidence=tuple(finding.evidence), fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin,
+        skip_reason=skip_reason,
     )
     if finding.status not in (Status.FAIL, Status.MANUAL):
         return result
@@ -116,12 +121,14 @@ def evaluate(rule: Rule, facts: HostFacts, registry: Registry) -> List[Result]:
                               severity=rule.severity, subject=HOST,
                               message="not applicable: " + (rule.not_applicable
                                                             or "the check found nothing to examine on this host"),
-                              fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin))
+                              fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin,
+                              skip_reason=NOT_APPLICABLE))
     return results
 
 
 def run(facts: HostFacts, rules: Sequence[Rule], registry: Registry, *, profile: str = "default",
-        waivers: Sequence[Any] = (), today: Optional[Any] = None) -> Report:
+        waivers: Sequence[Any] = (), today: Optional[Any] = None, fail_on: str = "error",
+        require_complete: bool = False) -> Report:
     from .waivers import apply_waivers
 
     started = time.perf_counter()
@@ -131,7 +138,8 @@ def run(facts: HostFacts, rules: Sequence[Rule], registry: Registry, *, profile:
     results, notes = apply_waivers(results, waivers, today)
     results.sort(key=lambda r: r.sort_key)
     return Report(facts=facts, results=tuple(results), profile=profile, tool_version=__version__,
-                  waiver_notes=tuple(notes), duration=time.perf_counter() - started)
+                  waiver_notes=tuple(notes), duration=time.perf_counter() - started, fail_on=fail_on,
+                  require_complete=require_complete)
 
 
 #: Areas every report reads whatever the rules (the header's host name and kernel, fix templates).

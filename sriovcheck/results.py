@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .kinds import SubjectKind
 from .model import HostFacts
@@ -88,6 +88,9 @@ class Finding:
     context: Mapping[str, Any] = field(default_factory=dict)
     #: Overrides the rule's severity for this finding (e.g. a PF given as info only).
     severity: Optional[Severity] = None
+    #: For a skip: True when a fact the check needed was not in the source (made by
+    #: :func:`unknown`), False when the rule does not apply to this subject.
+    missing_facts: bool = False
 
 
 def _evidence(items: Sequence[Any]) -> Tuple[Evidence, ...]:
@@ -121,7 +124,13 @@ def manual(subject: Subject, message: str, *evidence: Any, **context: Any) -> Fi
 
 def unknown(subject: Subject, needs: str, *evidence: Any) -> Finding:
     """A skip because a fact is not in this source: says what would have told it."""
-    return Finding(Status.SKIP, subject, f"not in this snapshot: needs {needs}", _evidence(evidence))
+    return Finding(Status.SKIP, subject, f"not in this snapshot: needs {needs}", _evidence(evidence),
+                   missing_facts=True)
+
+
+#: Why a result is a skip (``Result.skip_reason``).
+NOT_APPLICABLE = "not-applicable"
+MISSING_FACTS = "missing-facts"
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,15 @@ class Result:
     waiver: Optional[str] = None  # reason, when waived
     tags: Tuple[str, ...] = ()
     rule_origin: str = ""  # file:line of the rule
+    #: For a skip: NOT_APPLICABLE (nothing to judge) or MISSING_FACTS (could not be judged).
+    skip_reason: Optional[str] = None
+    #: A waiver that matched this result but has expired: "reason (expired on DATE, FILE:LINE)".
+    expired_waiver: Optional[str] = None
+
+    @property
+    def not_judged(self) -> bool:
+        """The rule could not judge this subject: a fact was missing, or the check broke."""
+        return self.status is Status.ERROR or (self.status is Status.SKIP and self.skip_reason == MISSING_FACTS)
 
     @property
     def sort_key(self) -> Tuple[int, int, str, str, str]:
@@ -161,6 +179,8 @@ class Result:
             "evidence": [{"source": e.source, "detail": e.detail} for e in self.evidence],
             "waiver": self.waiver,
             "tags": list(self.tags),
+            "skip_reason": self.skip_reason,
+            "expired_waiver": self.expired_waiver,
         }
 
 
@@ -186,6 +206,9 @@ class Report:
     duration: float = 0.0
     #: Set when the source could not be read at all (multi-host runs keep going).
     source_error: Optional[str] = None
+    #: The gate this host is judged by: --fail-on (or the profile's) and --require-complete.
+    fail_on: str = "error"
+    require_complete: bool = False
 
     def counts(self) -> Dict[str, int]:
         counts = {s.value: 0 for s in Status}
@@ -197,20 +220,132 @@ class Report:
         fails = [r for r in self.results if r.status in (Status.FAIL, Status.ERROR)]
         return min(fails, key=lambda r: r.sort_key) if fails else None
 
+    def coverage(self) -> "Coverage":
+        return coverage(self.results, self.fail_on)
+
     def verdict(self) -> str:
+        """One of ``VERDICTS``; it agrees with the exit code (see ``gate_failed``).
+
+        error: the source could not be read, or a check at or above the gate broke;
+        fail: a fail at or above the gate; incomplete: nothing at or above the gate
+        failed but a rule at or above it could not be judged; warn: only fails (or
+        broken checks) below the gate; pass: none of these.
+        """
         if self.source_error:
             return "error"
-        statuses = {r.status for r in self.results}
-        if Status.FAIL in statuses:
+        floor = _floor(self.fail_on)
+        gating = [r for r in self.results if r.severity.rank >= floor]
+        if any(r.status is Status.FAIL for r in gating):
             return "fail"
-        if Status.ERROR in statuses:
+        if any(r.status is Status.ERROR for r in gating):
             return "error"
+        if not coverage(self.results, self.fail_on).complete:
+            return "incomplete"
+        if any(r.status in (Status.FAIL, Status.ERROR) for r in self.results):
+            return "warn"
         return "pass"
+
+    def gate_failed(self) -> bool:
+        """Whether this host makes ``sriovcheck check`` exit non-zero."""
+        verdict = self.verdict()
+        return verdict in ("fail", "error") or (verdict == "incomplete" and self.require_complete)
+
+
+#: Every verdict, worst first (a fleet's verdict is its worst host's).
+VERDICTS = ("error", "fail", "incomplete", "warn", "pass")
+
+
+def worst_verdict(verdicts: Sequence[str]) -> str:
+    """The fleet's verdict: its worst host's (``pass`` for no hosts)."""
+    return min(verdicts, key=VERDICTS.index, default="pass")
+
+
+def _floor(fail_on: str) -> int:
+    """The lowest severity rank that gates; above every rank for ``never``."""
+    return 99 if fail_on == "never" else Severity(fail_on).rank
+
+
+#: How a rule's results add up: each selected rule is exactly one of these.
+JUDGED, RULE_NOT_APPLICABLE, NOT_JUDGED = "judged", "not_applicable", "not_judged"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the rule pack could be judged on this host.
+
+    A rule is ``not_judged`` when any of its subjects could not be judged (a
+    fact was missing, or its check broke), ``not_applicable`` when every result
+    says there was nothing to judge, and ``judged`` otherwise.  A rule's
+    severity is the highest among its results.
+    """
+
+    #: (rule id, severity, JUDGED | RULE_NOT_APPLICABLE | NOT_JUDGED), by rule id.
+    rules: Tuple[Tuple[str, Severity, str], ...]
+    #: Rules with a subject not judged, and the highest severity among those results.
+    gaps: Tuple[Tuple[str, Severity], ...] = ()
+    fail_on: str = "error"
+
+    def count(self, state: str, severity: Optional[Severity] = None) -> int:
+        return sum(1 for _, sev, st in self.rules if st == state and (severity is None or sev == severity))
+
+    @property
+    def not_judged_at_gate(self) -> Tuple[str, ...]:
+        """Rules at or above the gate that could not be judged."""
+        floor = _floor(self.fail_on)
+        return tuple(rule for rule, sev in self.gaps if sev.rank >= floor)
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_judged_at_gate
+
+    def summary(self) -> str:
+        """``12 of 16 rules judged, 2 not applicable, 2 not judged (missing facts)``."""
+        text = (f"{self.count(JUDGED)} of {len(self.rules)} rules judged, "
+                f"{self.count(RULE_NOT_APPLICABLE)} not applicable, {self.count(NOT_JUDGED)} not judged")
+        gate = self.not_judged_at_gate
+        if gate:
+            shown = ", ".join(gate[:6]) + (f" and {len(gate) - 6} more" if len(gate) > 6 else "")
+            text += f" (at or above fail-on {self.fail_on}: {shown})"
+        return text
+
+    def to_dict(self) -> Dict[str, Any]:
+        def block(severity: Optional[Severity]) -> Dict[str, int]:
+            return {"rules": sum(1 for _, sev, _ in self.rules if severity is None or sev == severity),
+                    "judged": self.count(JUDGED, severity),
+                    "not_applicable": self.count(RULE_NOT_APPLICABLE, severity),
+                    "not_judged": self.count(NOT_JUDGED, severity)}
+
+        data: Dict[str, Any] = block(None)
+        data["by_severity"] = {sev.value: block(sev) for sev in Severity}
+        data["not_judged_rules"] = [rule for rule, _, st in self.rules if st == NOT_JUDGED]
+        data["complete"] = self.complete
+        return data
+
+
+def coverage(results: Sequence[Result], fail_on: str = "error") -> Coverage:
+    by_rule: Dict[str, List[Result]] = {}
+    for result in results:
+        by_rule.setdefault(result.rule, []).append(result)
+    rows = []
+    gaps = []
+    for rule in sorted(by_rule):
+        group = by_rule[rule]
+        severity = max((r.severity for r in group), key=lambda s: s.rank)
+        missing = [r.severity for r in group if r.not_judged]
+        if missing:
+            state = NOT_JUDGED
+            gaps.append((rule, max(missing, key=lambda s: s.rank)))
+        elif all(r.status is Status.SKIP for r in group):
+            state = RULE_NOT_APPLICABLE
+        else:
+            state = JUDGED
+        rows.append((rule, severity, state))
+    return Coverage(tuple(rows), gaps=tuple(gaps), fail_on=fail_on)
 
 
 def threshold_reached(results: Sequence[Result], fail_on: str) -> bool:
     """True when a fail (or an error result) at or above ``fail_on`` exists."""
     if fail_on == "never":
         return False
-    floor = Severity(fail_on).rank
+    floor = _floor(fail_on)
     return any(r.status in (Status.FAIL, Status.ERROR) and r.severity.rank >= floor for r in results)

@@ -66,6 +66,8 @@ class Profile:
     select: Tuple[str, ...] = ()
     ignore: Tuple[str, ...] = ()
     origin: str = ""
+    #: A run of this profile exits 1 when a rule at or above fail_on could not be judged.
+    require_complete: bool = False
 
 
 def builtin_rules_dir() -> Path:
@@ -288,7 +290,7 @@ def _parse_profile(name: str, node: Any, path: Path) -> Profile:
         raise RuleFileError(f"profile name {name!r} must be kebab-case", where)
     if not isinstance(node, dict):
         raise RuleFileError(f"profile {name!r} must be a mapping", where, line_of(node))
-    allowed = ("description", "fail_on", "severity", "params", "select", "ignore")
+    allowed = ("description", "fail_on", "require_complete", "severity", "params", "select", "ignore")
     for key in node:
         if key not in allowed:
             raise RuleFileError(f"unknown profile field {key!r} (fields: {', '.join(allowed)})",
@@ -304,6 +306,10 @@ def _parse_profile(name: str, node: Any, path: Path) -> Profile:
     if not isinstance(severity_map, dict):
         raise RuleFileError("profile 'severity' maps a rule id, name or tag to error, warning or info", where,
                             line_of(node, "severity"))
+    require_complete = node.get("require_complete", False)
+    if not isinstance(require_complete, bool):
+        raise RuleFileError(f"require_complete {require_complete!r} must be true or false", where,
+                            line_of(node, "require_complete"))
     severities: Dict[str, Severity] = {}
     for key, value in severity_map.items():
         try:
@@ -316,7 +322,8 @@ def _parse_profile(name: str, node: Any, path: Path) -> Profile:
         raise RuleFileError("profile 'params' maps a rule id or name to a mapping of params", where,
                             line_of(node, "params"))
     return Profile(name, description, fail_on, severities, params,
-                   _str_list(node, "select", where), _str_list(node, "ignore", where), f"{path}:{line_of(node)}")
+                   _str_list(node, "select", where), _str_list(node, "ignore", where), f"{path}:{line_of(node)}",
+                   require_complete)
 
 
 def _resolve(selector: str, rules: Sequence[Rule], option: str) -> List[Rule]:

@@ -104,6 +104,8 @@ def apply_waivers(results: Sequence[Result], waivers: Sequence[Waiver],
                     continue
                 if waiver.expires is not None and today >= waiver.expires:
                     used.add(index)
+                    result = replace(result, expired_waiver=f"{waiver.reason} (expired on "
+                                                            f"{waiver.expires.isoformat()}, {waiver.origin})")
                     notes.append(WaiverNote(waiver.rule, str(result.subject), waiver.reason,
                                             f"waiver expired on {waiver.expires.isoformat()} ({waiver.origin}); "
                                             f"the finding counts again"))

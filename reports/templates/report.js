@@ -6,7 +6,11 @@
   root.classList.add("js");
 
   var rows = Array.prototype.slice.call(document.querySelectorAll("details.result"));
+  var sections = Array.prototype.slice.call(document.querySelectorAll("details.section"));
   var form = document.getElementById("filters");
+  /* Passes and not-applicable skips start collapsed; a rule, host or search filter opens the
+     sections holding its matches, and Reset closes them again. */
+  var openedByFilter = [];
 
   function checkedValues(name) {
     var wanted = {};
@@ -32,6 +36,18 @@
       row.hidden = !visible;
       if (visible) { shown += 1; }
     });
+    var narrowed = Boolean(rule || host || query);
+    sections.forEach(function (section) {
+      var matches = section.querySelector("details.result:not([hidden])") !== null;
+      section.hidden = !matches;
+      if (narrowed && matches && !section.open) {
+        section.open = true;
+        openedByFilter.push(section);
+      } else if (!narrowed && openedByFilter.indexOf(section) !== -1) {
+        section.open = false;
+      }
+    });
+    if (!narrowed) { openedByFilter = []; }
     Array.prototype.forEach.call(document.querySelectorAll("section.results"), function (section) {
       var note = section.querySelector(".none-shown");
       if (note) { note.hidden = section.querySelector("details.result:not([hidden])") !== null; }
@@ -84,7 +100,7 @@
   /* Printing shows every detail of the results the filters leave visible. */
   var reopen = [];
   window.addEventListener("beforeprint", function () {
-    reopen = rows.filter(function (row) { return !row.open; });
+    reopen = rows.concat(sections).filter(function (row) { return !row.open; });
     reopen.forEach(function (row) { row.open = true; });
   });
   window.addEventListener("afterprint", function () {

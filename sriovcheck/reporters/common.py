@@ -10,7 +10,7 @@ import datetime as _dt
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..results import Report, Result, Status, threshold_reached
+from ..results import Report, Result, Status
 
 #: Fix phases in the order a repair should happen: most disruptive and
 #: longest-lived first (firmware needs a power cycle, the kernel command line
@@ -111,9 +111,13 @@ def sorted_results(report: Report) -> List[Result]:
     return sorted(report.results, key=lambda r: r.sort_key)
 
 
-def gate_failed(report: Report, fail_on: str) -> bool:
-    """Whether this host alone would make ``sriovcheck check`` exit non-zero."""
-    return bool(report.source_error) or threshold_reached(report.results, fail_on)
+def gate_failed(report: Report, fail_on: Optional[str] = None) -> bool:
+    """Whether this host alone would make ``sriovcheck check`` exit non-zero.
+
+    The gate is the report's own (``Report.fail_on``, set by the command line);
+    ``fail_on`` is accepted for older callers and ignored.
+    """
+    return bool(report.source_error) or report.gate_failed()
 
 
 def worst_finding(report: Report) -> Optional[Result]:
@@ -156,3 +160,156 @@ def run_timestamp(options: Any, reports: Sequence[Report]) -> str:
         if stamp:
             return stamp
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
+
+
+# -- how a source, a verdict and the coverage read in every format -------------------------------
+
+def source_text(report: Report) -> str:
+    """``live host`` (as root / unprivileged), ``capture /srv/web01.tar.gz``, ``sosreport DIR``."""
+    source = report.facts.source
+    if source.kind == "live":
+        if source.as_root is False:
+            return "live host (unprivileged run: root-only files and commands were not read)"
+        return "live host"
+    return f"{source.kind} {source.location}".strip()
+
+
+VERDICT_MEANING = {
+    "pass": "no fail at or above the gate, and every rule at or above it was judged",
+    "warn": "only fails (or broken checks) below the gate",
+    "incomplete": "nothing at or above the gate failed, but some rules at or above it could not be judged",
+    "fail": "a fail at or above the gate",
+    "error": "the source could not be read, or a check at or above the gate broke",
+}
+
+
+def gate_text(report: Report) -> str:
+    """``fails the CI gate (fail-on error)`` and the like, for banners."""
+    if report.source_error:
+        return "source unreadable"
+    suffix = f"fail-on {report.fail_on}" + (", complete results required" if report.require_complete else "")
+    return f"{'fails' if report.gate_failed() else 'passes'} the CI gate ({suffix})"
+
+
+# -- grouping identical findings (large hosts) ----------------------------------------------------
+
+#: Fewer results of one shape than this are listed one by one.
+GROUP_MIN = 3
+
+# A token that varies between subjects: anything with a digit in it (BDFs, MACs, VF indexes,
+# interface and guest names like enp1s0f0 or vm-0007, counts).
+_VARYING = re.compile(r"[0-9A-Za-z_.:/\-]*\d[0-9A-Za-z_.:/\-]*")
+
+
+def _subject_parts(result: Result) -> List[str]:
+    subject = result.subject
+    parts = {subject.id, subject.label, *(word.strip("()[],:;") for word in subject.label.split())}
+    return sorted((p for p in parts if len(p) >= 3), key=len, reverse=True)
+
+
+def without_subject(text: Optional[str], result: Result) -> str:
+    """``text`` with the subject's names (id, label and the words of the label) blanked out."""
+    if not text:
+        return ""
+    for part in _subject_parts(result):
+        text = text.replace(part, "\x00")
+    return text
+
+
+def shape(text: Optional[str], result: Result) -> str:
+    """``text`` with what names the subject and every value with a digit in it blanked out."""
+    return _VARYING.sub("#", without_subject(text, result))
+
+
+class ResultGroup:
+    """Results of one rule with the same status, severity, message shape and fix shape.
+
+    ``results[0]`` is the example shown in full; the others are listed as a table of
+    subjects.  A group of one is a single result shown as usual.
+    """
+
+    __slots__ = ("results",)
+
+    def __init__(self, results: Sequence[Result]) -> None:
+        self.results: Tuple[Result, ...] = tuple(results)
+
+    @property
+    def first(self) -> Result:
+        return self.results[0]
+
+    @property
+    def grouped(self) -> bool:
+        return len(self.results) > 1
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+
+def group_results(results: Sequence[Result], minimum: int = GROUP_MIN) -> List[ResultGroup]:
+    """Results in their order, those sharing a shape gathered at the first one's place."""
+    buckets: Dict[Tuple[Any, ...], List[Result]] = {}
+    order: List[Tuple[Any, ...]] = []
+    for result in results:
+        key = (result.rule, result.status, result.severity, result.skip_reason, result.waiver,
+               shape(result.message, result), shape(result.fix, result), shape(result.fix_script, result))
+        if key not in buckets:
+            buckets[key] = []
+            order.append(key)
+        buckets[key].append(result)
+    groups: List[ResultGroup] = []
+    for key in order:
+        members = buckets[key]
+        if len(members) >= minimum:
+            groups.append(ResultGroup(members))
+        else:
+            groups.extend(ResultGroup([r]) for r in members)
+    return groups
+
+
+def subject_rows(group: ResultGroup) -> List[Tuple[str, str]]:
+    """(subject, message) per member, one line each; the message is left out when it says
+    nothing beyond the first member's (it only names its own subject)."""
+    first = group.first
+    same = without_subject(first.message, first)
+    rows = []
+    for result in group.results:
+        detail = "" if without_subject(result.message, result) == same else one_line(result.message)
+        rows.append((one_line(result.subject), detail))
+    return rows
+
+
+# -- fix text: prose and the lines to paste -----------------------------------------------------
+
+#: A fix line indented this much (or more) is literal: a command, or a line for a file.
+CODE_INDENT = 4
+
+
+def fix_blocks(text: str) -> List[Tuple[str, str]]:
+    """Fix text as ("prose", text) and ("code", lines) blocks, in order.
+
+    Rule fix templates write commands and file lines indented by four spaces or
+    more under the sentence that introduces them; a reporter shows prose so it
+    wraps and code as it is, unwrapped, to be copied whole.
+    """
+    blocks: List[Tuple[str, List[str]]] = []
+    for line in text.rstrip("\n").split("\n"):
+        stripped = line.lstrip(" ")
+        kind = "code" if stripped and len(line) - len(stripped) >= CODE_INDENT else "prose"
+        if not stripped:
+            kind = blocks[-1][0] if blocks else "prose"
+        if blocks and blocks[-1][0] == kind:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((kind, [line]))
+    out: List[Tuple[str, str]] = []
+    for kind, lines in blocks:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if not lines:
+            continue
+        if kind == "code":
+            indent = min(len(line) - len(line.lstrip(" ")) for line in lines if line.strip())
+            out.append((kind, "\n".join(line[indent:] for line in lines)))
+        else:
+            out.append((kind, "\n".join(line.strip() for line in lines)))
+    return out

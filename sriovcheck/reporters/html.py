@@ -28,14 +28,20 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..model import HostFacts, NetInterface, PciFunction, VfEntry
-from ..results import STATUS_ORDER, Report, Result, Severity, Status
+from ..results import MISSING_FACTS, STATUS_ORDER, Report, Result, Severity, Status, worst_verdict
 from .common import (
+    ResultGroup,
+    fix_blocks,
     gate_failed,
+    gate_text,
+    group_results,
     host_labels,
     one_line,
     printable,
     run_timestamp,
     sorted_results,
+    source_text,
+    subject_rows,
 )
 
 TEMPLATE = "report.html.j2"
@@ -98,6 +104,41 @@ class Bar:
     width: str
 
 
+@dataclass(frozen=True)
+class ResultSection:
+    """One block of a host's results: what needs attention, waived, not judged, not applicable, passed."""
+
+    key: str
+    title: str
+    note: str
+    #: Shown closed until opened (passes and not-applicable skips: rarely what a reader wants).
+    collapsed: bool
+    groups: Tuple[ResultGroup, ...]
+    count: int
+
+
+#: (key, title, note, collapsed, which results).
+_SECTIONS = (
+    ("attention", "Needs attention", "fails, broken checks and manual checks", False,
+     lambda r: r.status in (Status.FAIL, Status.ERROR, Status.MANUAL)),
+    ("waived", "Waived", "accepted findings (--waivers)", False, lambda r: r.status is Status.WAIVED),
+    ("not-judged", "Not judged", "a fact these rules need is not in this source: the verdict does not cover them",
+     False, lambda r: r.status is Status.SKIP and r.skip_reason == MISSING_FACTS),
+    ("not-applicable", "Not applicable", "nothing on this host for these rules to judge", True,
+     lambda r: r.status is Status.SKIP and r.skip_reason != MISSING_FACTS),
+    ("pass", "Passed", "", True, lambda r: r.status is Status.PASS),
+)
+
+
+def _sections(results: Sequence[Result]) -> List[ResultSection]:
+    sections = []
+    for key, title, note, collapsed, wanted in _SECTIONS:
+        members = [r for r in results if wanted(r)]
+        if members:
+            sections.append(ResultSection(key, title, note, collapsed, tuple(group_results(members)), len(members)))
+    return sections
+
+
 @dataclass
 class HostView:
     index: int
@@ -115,6 +156,10 @@ class HostView:
     guests: List[GuestView] = field(default_factory=list)
     results: List[Result] = field(default_factory=list)
     worst: Optional[Result] = None
+    sections: List[ResultSection] = field(default_factory=list)
+    gate: str = ""
+    coverage: str = ""
+    judged: str = "-"
 
 
 def _problem_index(report: Report) -> Dict[str, List[str]]:
@@ -223,14 +268,16 @@ def _bars(counts: Dict[str, int]) -> List[Bar]:
 
 def _meta(report: Report, label: str, timestamp: str) -> List[Tuple[str, Any]]:
     facts = report.facts
-    source = f"{facts.source.kind} {facts.source.location}"
+    source = source_text(report)
     rows: List[Tuple[str, Any]] = [
         ("Host", facts.hostname),
         ("Kernel", facts.kernel.release),
         ("Source", source),
         ("Collected", facts.source.collected_at),
         ("Checked", f"{timestamp} UTC"),
-        ("Profile", report.profile),
+        ("Profile", f"{report.profile}, fail-on {report.fail_on}"
+                    + (", complete results required" if report.require_complete else "")),
+        ("Coverage", report.coverage().summary() if not report.source_error else None),
         ("sriovcheck", report.tool_version or None),
     ]
     if facts.cpu.vendor is not None or facts.cpu.model_name is not None:
@@ -253,6 +300,9 @@ def _host_view(report: Report, index: int, label: str, timestamp: str, fail_on: 
         gate_failed=gate_failed(report, fail_on), meta=_meta(report, label, timestamp), counts=counts,
         by_severity=by_severity, bars=_bars(counts), pfs=_topology(facts, problems),
         pci_known=facts.pci is not None, guests=_guests(facts, problems), results=results, worst=report.worst(),
+        sections=_sections(results), gate=gate_text(report),
+        coverage=report.coverage().summary() if not report.source_error else "",
+        judged="-" if report.source_error else f"{report.coverage().count('judged')}/{len(report.coverage().rules)}",
     )
 
 
@@ -331,8 +381,7 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
            "base-uri 'none'; form-action 'none'")
     totals = {status: sum(h.counts.get(status, 0) for h in hosts) for status in STATUSES}
     failed_hosts: Set[int] = {h.index for h in hosts if h.gate_failed}
-    verdicts = {h.verdict for h in hosts}
-    verdict = "fail" if "fail" in verdicts else ("error" if "error" in verdicts else "pass")
+    verdict = worst_verdict([h.verdict for h in hosts])
     title = labels[0] if len(hosts) == 1 else f"{len(hosts)} hosts"  # "0 hosts" for an empty run
     template = _environment().get_template(TEMPLATE)
     return template.render(
@@ -340,5 +389,11 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
         verdict=verdict, totals=totals, failed_hosts=failed_hosts, statuses=STATUSES, severities=SEVERITIES,
         rules=_rule_choices(hosts), css=Markup(css), js=Markup(js), csp=csp,
         tool_version=next((r.tool_version for r in reports if r.tool_version), ""),
-        total_results=sum(len(h.results) for h in hosts), Status=Status,
+        total_results=sum(len(h.results) for h in hosts), Status=Status, subject_rows=subject_rows,
+        rule_file=_rule_file, fix_blocks=fix_blocks,
     )
+
+
+def _rule_file(origin: str) -> str:
+    """``vf.yaml:23`` from ``/usr/lib/python3/site-packages/rules/vf.yaml:23``: where it was installed says nothing."""
+    return origin.replace("\\", "/").rsplit("/", 1)[-1]

@@ -27,7 +27,12 @@ def report_dict(report: Report) -> Dict[str, Any]:
                    "collected_at": facts.source.collected_at},
         "host": {"hostname": facts.hostname, "kernel": facts.kernel.release},
         "profile": report.profile,
+        # The gate the verdict follows (--fail-on, --require-complete or the profile's).
+        "fail_on": report.fail_on,
+        "require_complete": report.require_complete,
         "verdict": report.verdict(),
+        # Rules judged, not applicable, and not judged for missing facts (or a broken check).
+        "coverage": report.coverage().to_dict(),
         # Why a host of a multi-source run has no results: its source could not be read.
         "source_error": report.source_error,
         "summary": report.counts(),

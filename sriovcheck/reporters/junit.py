@@ -114,9 +114,11 @@ def _properties(report: Report, options: Any) -> List[Tuple[str, str]]:
     props = [
         ("sriovcheck.version", report.tool_version or "unknown"),
         ("sriovcheck.profile", report.profile),
-        ("sriovcheck.fail-on", str(getattr(options, "fail_on", "error"))),
+        ("sriovcheck.fail-on", report.fail_on),
         ("sriovcheck.junit-warnings", _policy(options)),
         ("sriovcheck.verdict", report.verdict()),
+        ("sriovcheck.require-complete", "true" if report.require_complete else "false"),
+        ("sriovcheck.coverage", report.coverage().summary() if not report.source_error else "none"),
         ("host.hostname", facts.hostname if facts.hostname is not None else "unknown"),
         ("host.kernel", facts.kernel.release if facts.kernel.release is not None else "unknown"),
         ("source.kind", facts.source.kind),
@@ -184,6 +186,8 @@ def _suite(report: Report, index: int, label: str, timestamp: str, options: Any)
     summary = report.counts()
     out = [f"sriovcheck {report.tool_version} on {label}: verdict {report.verdict()}; "
            + ", ".join(f"{summary[k]} {k}" for k in ("fail", "error", "manual", "waived", "skip", "pass"))]
+    if not report.source_error:
+        out.append(f"coverage: {report.coverage().summary()}")
     out += out_lines
     out += [f"waiver note: {note.rule} {printable(note.subject)}: {printable(note.note)}"
             for note in report.waiver_notes]

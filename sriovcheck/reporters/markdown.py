@@ -12,8 +12,19 @@ from __future__ import annotations
 import re
 from typing import Any, List, Sequence
 
-from ..results import Report, Result, Status
-from .common import attention, gate_failed, host_labels, one_line, printable, run_timestamp, sorted_results
+from ..results import Report, Result, Status, worst_verdict
+from .common import (
+    attention,
+    gate_failed,
+    gate_text,
+    group_results,
+    host_labels,
+    one_line,
+    printable,
+    run_timestamp,
+    sorted_results,
+    subject_rows,
+)
 
 _PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 _ORDER = ("fail", "error", "manual", "waived", "skip", "pass")
@@ -38,11 +49,8 @@ def _counts_table(counts: dict) -> List[str]:
             "| " + " | ".join(str(counts.get(k, 0)) for k in _ORDER) + " |"]
 
 
-def _gate(report: Report, fail_on: str) -> str:
-    if report.source_error:
-        return "source unreadable"
-    return f"fails the CI gate (fail-on {fail_on})" if gate_failed(report, fail_on) \
-        else f"passes the CI gate (fail-on {fail_on})"
+def _gate(report: Report, fail_on: str = "") -> str:
+    return gate_text(report)  # our own words: no snapshot value in it
 
 
 def _finding(number: int, result: Result) -> List[str]:
@@ -69,10 +77,10 @@ def _host_body(report: Report, options: Any, heading: str) -> List[str]:
         f"| Kernel | {md(facts.kernel.release) if facts.kernel.release else '_unknown_'} |",
         f"| Source | {md(facts.source.kind)} {md(facts.source.location)} |",
         f"| Profile | {md(report.profile)}: {_gate(report, fail_on)} |",
-        "",
     ]
     if report.source_error:
-        return lines + [f"**The source could not be read:** {md(report.source_error)}", ""]
+        return lines + ["", f"**The source could not be read:** {md(report.source_error)}", ""]
+    lines += [f"| Coverage | {md(report.coverage().summary())} |", ""]
     lines += _counts_table(report.counts()) + [""]
     groups = (
         (Status.FAIL, "Failures"), (Status.ERROR, "Check errors"), (Status.MANUAL, "Manual checks"),
@@ -84,9 +92,25 @@ def _host_body(report: Report, options: Any, heading: str) -> List[str]:
         if not group:
             continue
         lines += [f"{heading} {title} ({len(group)})", ""]
-        for result in group:
+        for result_group in group_results(group):
             number += 1
-            lines += _finding(number, result)
+            lines += _finding(number, result_group.first)
+            if result_group.grouped:
+                lines += [f"The same finding on {len(result_group)} subjects (the fix above is for the first; "
+                          "each needs it with its own values, see the fix script):", "",
+                          "| Subject | Details |", "|---|---|"]
+                lines += [f"| {md(subject)} | {md(detail)} |" for subject, detail in subject_rows(result_group)]
+                lines.append("")
+    not_judged = [r for r in sorted_results(report) if r.not_judged and r.status is Status.SKIP]
+    if not_judged:
+        lines += [f"{heading} Not judged: facts missing from this source ({len(not_judged)})", ""]
+        for group in group_results(not_judged):
+            first = group.first
+            where = md(first.subject) if not group.grouped else f"{len(group)} subjects \u2014 " + ", ".join(
+                md(subject) for subject, _ in subject_rows(group))
+            lines.append(f"- **{md(first.rule)} {md(first.name)}** ({first.severity.value}) {where}: "
+                         f"{md(first.message)}")
+        lines.append("")
     waived = [r for r in sorted_results(report) if r.status == Status.WAIVED]
     if waived:
         lines += [f"{heading} Waived ({len(waived)})", ""]
@@ -128,8 +152,8 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
         return "\n".join(lines) + "\n"
 
     verdicts = [r.verdict() for r in reports]
-    overall = "FAIL" if "fail" in verdicts else ("ERROR" if "error" in verdicts else "PASS")
-    fail_on = str(getattr(options, "fail_on", "error") or "error")
+    overall = worst_verdict(verdicts).upper()
+    fail_on = reports[0].fail_on if reports else str(getattr(options, "fail_on", "error") or "error")
     failing = sum(1 for r in reports if gate_failed(r, fail_on))
     lines = [f"## sriovcheck: {len(reports)} hosts \u2014 {overall}", "",
              f"{failing} of {len(reports)} hosts fail the CI gate (fail-on {fail_on}).", "",

@@ -1,36 +1,69 @@
-"""Plain text for a terminal: grouped by status, then severity; a summary line last.
+"""Plain text for a terminal: grouped by status, then severity; coverage and verdict last.
 
 Snapshot values can hold terminal escape sequences; every value is made
 printable before it is written (``\\x1b`` shows as ``\\x1b``), so a hostile
 interface name cannot repaint the operator's terminal.
+
+Skips are told apart: "not judged" (a fact was missing: the verdict cannot
+cover that rule) is listed before "not applicable" (nothing to judge).  Many
+results of one rule with the same message and fix shape (a large host) are
+one entry: the first in full, then a table of the other subjects.
 """
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, List, Sequence, Tuple
 
-from ..results import STATUS_ORDER, Report, Result, Status
-from .common import host_labels, printable
+from ..results import MISSING_FACTS, Report, Result, Status
+from .common import ResultGroup, group_results, host_labels, printable, source_text, subject_rows
 
 _COLORS = {
     Status.FAIL: "\033[31m", Status.ERROR: "\033[35m", Status.MANUAL: "\033[34m",
     Status.WAIVED: "\033[36m", Status.SKIP: "\033[33m", Status.PASS: "\033[32m",
 }
+_VERDICT_COLORS = {"pass": "\033[32m", "warn": "\033[33m", "incomplete": "\033[33m", "fail": "\033[31m",
+                   "error": "\033[35m"}
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
+
+#: The sections of a host's results, in order: (title, status, skip reason or None).
+SECTIONS: Tuple[Tuple[str, Status, Any], ...] = (
+    ("FAIL", Status.FAIL, None),
+    ("ERROR", Status.ERROR, None),
+    ("MANUAL", Status.MANUAL, None),
+    ("WAIVED", Status.WAIVED, None),
+    ("NOT JUDGED: facts missing from this source", Status.SKIP, MISSING_FACTS),
+    ("NOT APPLICABLE", Status.SKIP, "not-applicable"),
+    ("PASS", Status.PASS, None),
+)
+
+
+def section_of(result: Result) -> int:
+    """Index in SECTIONS of the section a result is listed in."""
+    if result.status is Status.SKIP:
+        return 4 if result.skip_reason == MISSING_FACTS else 5
+    return {Status.FAIL: 0, Status.ERROR: 1, Status.MANUAL: 2, Status.WAIVED: 3}.get(result.status, 6)
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
 
 
 def _indent(text: str, prefix: str) -> List[str]:
     return [prefix + printable(line) for line in text.splitlines()]
 
 
+def _head(result: Result, color: bool) -> str:
+    # Pad before colouring: escape sequences have no width on screen.
+    tag = _paint(f"{result.status.value.upper():<6}", _COLORS[result.status], color)
+    return f"{tag} {result.rule} {result.name} [{result.severity.value}] {printable(result.subject)}"
+
+
 def _result_lines(result: Result, color: bool, verbose: bool) -> List[str]:
-    tag = result.status.value.upper()
-    if color:
-        tag = f"{_COLORS[result.status]}{tag}{_RESET}"
-    head = f"{tag:<6} {result.rule} {result.name} [{result.severity.value}] {printable(result.subject)}"
-    lines = [head, f"       {printable(result.message)}"]
+    lines = [_head(result, color), f"       {printable(result.message)}"]
     if result.waiver:
         lines.append(f"       waived: {printable(result.waiver)}")
+    if result.expired_waiver:
+        lines.append(f"       waiver expired, no longer covers this: {printable(result.expired_waiver)}")
     show_detail = verbose or result.status in (Status.FAIL, Status.ERROR, Status.MANUAL)
     if show_detail and result.evidence:
         lines.append("       evidence:")
@@ -42,29 +75,47 @@ def _result_lines(result: Result, color: bool, verbose: bool) -> List[str]:
     return lines
 
 
+def _group_lines(group: ResultGroup, color: bool, verbose: bool) -> List[str]:
+    if not group.grouped:
+        return _result_lines(group.first, color, verbose)
+    first = group.first
+    lines = _result_lines(first, color, verbose)
+    lines[0] += f"  (+{len(group) - 1} more subjects, same finding)"
+    if first.fix and first.status in (Status.FAIL, Status.MANUAL):
+        lines.append(f"       (this fix is for {printable(first.subject)}; the others need the same with their "
+                     "own values: --fix-script or -f json has each one)")
+    lines.append(f"       all {len(group)} subjects:")
+    rows = subject_rows(group)
+    width = max(len(subject) for subject, _ in rows)
+    for subject, detail in rows:
+        lines.append(f"         {subject:<{width}}  {detail}".rstrip())
+    return lines
+
+
 def render_one(report: Report, color: bool = False, verbose: bool = False) -> str:
     facts = report.facts
     lines = [
         f"sriovcheck {report.tool_version} -- host {printable(facts.hostname or 'unknown')}, "
         f"kernel {printable(facts.kernel.release or 'unknown')}",
-        f"source: {facts.source.kind} {printable(facts.source.location)}; profile {report.profile}",
+        f"source: {printable(source_text(report))}; profile {report.profile}; fail-on {report.fail_on}",
         "",
     ]
     if report.source_error:
         lines.append(f"ERROR: this source could not be read: {printable(report.source_error)}")
+        lines.append(_paint("verdict: ERROR", _VERDICT_COLORS["error"], color))
         return "\n".join(lines) + "\n"
-    for status in STATUS_ORDER:
-        group = [r for r in report.results if r.status == status]
+    for index, (title, status, _) in enumerate(SECTIONS):
+        group = [r for r in report.results if section_of(r) == index]
         if not group:
             continue
         if status == Status.PASS and not verbose:
             lines.append(f"{len(group)} passed (use -v to list them)")
             lines.append("")
             continue
-        title = f"== {status.value.upper()} ({len(group)}) =="
-        lines.append(f"{_BOLD}{title}{_RESET}" if color else title)
-        for result in sorted(group, key=lambda r: r.sort_key):
-            lines.extend(_result_lines(result, color, verbose))
+        heading = f"== {title} ({len(group)}) =="
+        lines.append(f"{_BOLD}{heading}{_RESET}" if color else heading)
+        for result_group in group_results(sorted(group, key=lambda r: r.sort_key)):
+            lines.extend(_group_lines(result_group, color, verbose))
         lines.append("")
     if facts.problems:
         lines.append(f"== COLLECTION PROBLEMS ({len(facts.problems)}) ==")
@@ -76,16 +127,18 @@ def render_one(report: Report, color: bool = False, verbose: bool = False) -> st
     counts = report.counts()
     order = ("fail", "error", "manual", "waived", "skip", "pass")
     summary = ", ".join(f"{counts[k]} {k}" for k in order)
-    lines.append(f"verdict: {report.verdict().upper()} -- {summary}")
+    lines.append(f"coverage: {report.coverage().summary()}")
+    verdict = report.verdict()
+    lines.append(_paint(f"verdict: {verdict.upper()} -- {summary}", _VERDICT_COLORS[verdict], color))
     return "\n".join(lines) + "\n"
 
 
-def fleet_overview(reports: Sequence[Report]) -> str:
-    """One row per host: verdict, counts and the worst finding."""
+def fleet_overview(reports: Sequence[Report], color: bool = False) -> str:
+    """One row per host: verdict, counts, coverage and the worst finding."""
     labels = host_labels(reports)
     width = max(len(label) for label in labels)
     lines = [f"== FLEET: {len(reports)} hosts ==",
-             f"{'HOST':<{width}}  VERDICT  FAIL ERROR MANUAL  WORST FINDING"]
+             f"{'HOST':<{width}}  VERDICT     FAIL ERROR MANUAL  JUDGED  WORST FINDING"]
     for label, report in zip(labels, reports):
         counts = report.counts()
         worst = report.worst()
@@ -95,10 +148,14 @@ def fleet_overview(reports: Sequence[Report]) -> str:
             finding = f"{worst.rule} {worst.name} {worst.subject}"
         else:
             finding = "-"
-        lines.append(f"{printable(label):<{width}}  {report.verdict().upper():<7}  {counts['fail']:>4} "
-                     f"{counts['error']:>5} {counts['manual']:>6}  {printable(finding)}")
+        cover = report.coverage()
+        judged = f"{cover.count('judged')}/{len(cover.rules)}" if not report.source_error else "-"
+        verdict = report.verdict()
+        shown = _paint(f"{verdict.upper():<10}", _VERDICT_COLORS[verdict], color)
+        lines.append(f"{printable(label):<{width}}  {shown}  {counts['fail']:>4} "
+                     f"{counts['error']:>5} {counts['manual']:>6}  {judged:>6}  {printable(finding)}")
     verdicts = [r.verdict() for r in reports]
-    lines.append(f"{verdicts.count('pass')} pass, {verdicts.count('fail')} fail, {verdicts.count('error')} error")
+    lines.append(", ".join(f"{verdicts.count(v)} {v}" for v in ("pass", "warn", "incomplete", "fail", "error")))
     return "\n".join(lines) + "\n"
 
 
@@ -107,5 +164,5 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
     verbose = bool(getattr(options, "verbose", False))
     parts = [render_one(r, color, verbose) for r in reports]
     if len(reports) > 1:
-        parts.insert(0, fleet_overview(reports))
+        parts.insert(0, fleet_overview(reports, color))
     return "\n".join(parts)

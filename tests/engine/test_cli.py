@@ -29,11 +29,47 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("fail_on, expected", [("error", 0), ("warning", 1), ("info", 1), ("never", 0)])
-def test_exit_code_follows_fail_on(synth_root: Path, capsys, fail_on: str, expected: int) -> None:
+# The synthetic root has no 'ip link' output, so the VF MAC rule (error) cannot be judged:
+# with the error gate the verdict is incomplete, not pass; its fails are warnings (SRIOV002).
+@pytest.mark.parametrize("fail_on, expected, verdict", [
+    ("error", 0, "INCOMPLETE"), ("warning", 1, "FAIL"), ("info", 1, "FAIL"), ("never", 0, "WARN")])
+def test_exit_code_and_verdict_follow_fail_on(synth_root: Path, capsys, fail_on: str, expected: int,
+                                              verdict: str) -> None:
     code, out, _ = cli(capsys, "check", str(synth_root), "--fail-on", fail_on)
     assert code == expected
-    assert "verdict: FAIL" in out and "SRIOV002" in out
+    assert f"verdict: {verdict} --" in out and "SRIOV002" in out
+
+
+def test_verdict_is_warn_when_only_fails_below_the_gate_and_all_was_judged(synth_root: Path, capsys) -> None:
+    code, out, _ = cli(capsys, "check", str(synth_root), "--ignore", "vf-zero-mac", "-f", "json")
+    data = json.loads(out)
+    assert code == 0 and data["verdict"] == "warn"
+    assert data["fail_on"] == "error" and data["coverage"]["complete"] is True
+    assert {r["severity"] for r in data["results"] if r["status"] == "fail"} == {"warning"}
+
+
+def test_require_complete_turns_incomplete_into_exit_1(synth_root: Path, capsys) -> None:
+    code, out, _ = cli(capsys, "check", str(synth_root), "-f", "json")
+    data = json.loads(out)
+    assert code == 0 and data["verdict"] == "incomplete" and data["require_complete"] is False
+    coverage = data["coverage"]
+    assert coverage["not_judged_rules"] == ["SRIOV201"] and coverage["complete"] is False
+    assert coverage["rules"] == coverage["judged"] + coverage["not_applicable"] + coverage["not_judged"]
+    assert coverage["by_severity"]["error"]["not_judged"] == 1
+    assert sum(block["rules"] for block in coverage["by_severity"].values()) == coverage["rules"]
+    skip = next(r for r in data["results"] if r["rule"] == "SRIOV201")
+    assert skip["status"] == "skip" and skip["skip_reason"] == "missing-facts"
+    code, out, _ = cli(capsys, "check", str(synth_root), "--require-complete", "-f", "json")
+    assert code == 1 and json.loads(out)["verdict"] == "incomplete"
+    assert json.loads(out)["require_complete"] is True
+
+
+def test_profile_audit_requires_complete_results(synth_root: Path, capsys) -> None:
+    # Without the warnings (which fail an audit anyway), the audit still fails: SRIOV201 was not judged.
+    code, out, _ = cli(capsys, "check", str(synth_root), "--profile", "audit", "--ignore", "kernel-caveats",
+                       "--ignore", "vfs-persistent,pf-link-up,vf-trust-spoofchk,guest-cpu-msix", "-f", "json")
+    data = json.loads(out)
+    assert data["require_complete"] is True and data["verdict"] == "incomplete" and code == 1
 
 
 def test_profile_audit_fails_on_warnings(synth_root: Path, capsys) -> None:

@@ -143,7 +143,8 @@ def test_text_output_escapes_terminal_controls(setup, empty_facts) -> None:
     registry, rules = setup
     report = run(empty_facts, rules, registry)
     rendered = text.render([report])
-    assert "verdict: FAIL -- 2 fail, 1 error, 0 manual, 0 waived, 0 skip, 1 pass" in rendered
+    # The crashed check is error severity (at the gate): verdict error; the fails are warnings.
+    assert "verdict: ERROR -- 2 fail, 1 error, 0 manual, 0 waived, 0 skip, 1 pass" in rendered
     assert "\x1b" not in rendered
     assert text.printable("eth0\x1b[2J") == "eth0\\x1b[2J"
 
@@ -160,10 +161,10 @@ def test_text_fleet_overview_one_row_per_host(setup, empty_facts) -> None:
     rendered = text.render([failing, other, broken])
     overview = rendered.split("\n\n")[0].splitlines()
     assert overview[0] == "== FLEET: 3 hosts =="
-    assert overview[2].startswith("h1 ") and "FAIL" in overview[2] and "SRIOV" in overview[2]
+    assert overview[2].startswith("h1 ") and "ERROR" in overview[2] and "SRIOV" in overview[2]
     assert overview[3].startswith("h2\\x1b[2J")
     assert "source unreadable: /snapshots/bad.tar.gz: not a sosreport" in overview[4]
-    assert overview[-1] == "0 pass, 2 fail, 1 error"
+    assert overview[-1] == "0 pass, 1 warn, 0 incomplete, 0 fail, 2 error"
     assert "ERROR: this source could not be read" in rendered
 
 

@@ -109,7 +109,7 @@ def failing_results(pf_iface: str = "enp1s0f0", guest_name: str = "win2k8") -> L
     vf0 = Subject("vf", "0000:01:10.0", f"{pf_iface} vf 0 (0000:01:10.0)")
     vf1 = Subject("vf", "0000:01:10.4", f"{pf_iface} vf 1 (0000:01:10.4)")
     guest = Subject("guest", guest_name, f"guest {guest_name}")
-    cmdline_fix = "Add intel_iommu=on iommu=pt to the kernel command line:\n  grubby --update-kernel=ALL --args='intel_iommu=on iommu=pt'\nthen reboot."
+    cmdline_fix = "Add intel_iommu=on iommu=pt to the kernel command line:\n    grubby --update-kernel=ALL --args='intel_iommu=on iommu=pt'\nthen reboot."
     cmdline_script = "grubby --update-kernel=ALL --args='intel_iommu=on iommu=pt'"
     return [
         result("SRIOV001", "iommu-enabled", Status.FAIL, Severity.ERROR, HOST,
@@ -123,7 +123,7 @@ def failing_results(pf_iface: str = "enp1s0f0", guest_name: str = "win2k8") -> L
                Subject("pf", "0000:05:00.0", "enp5s0f0np0 (0000:05:00.0)"),
                "lspci shows no SR-IOV capability for this ConnectX-5: SR-IOV is off in the NIC firmware",
                evidence=(("lspci -vvv -s 0000:05:00.0", "no 'Single Root I/O Virtualization' capability"),),
-               fix="Enable SR-IOV in the BIOS and in the NIC firmware:\n  mlxconfig -d 0000:05:00.0 set SRIOV_EN=1 NUM_OF_VFS=8\nthen power-cycle the host.",
+               fix="Enable SR-IOV in the BIOS and in the NIC firmware:\n    mlxconfig -d 0000:05:00.0 set SRIOV_EN=1 NUM_OF_VFS=8\nthen power-cycle the host.",
                phase="firmware"),
         result("SRIOV103", "vf-config-valid", Status.FAIL, Severity.ERROR,
                Subject("file", "/etc/modprobe.d/igb.conf", "/etc/modprobe.d/igb.conf"),

@@ -126,7 +126,7 @@ def test_topology(failing: Report) -> None:
 def test_results_sorted_failures_first_with_fixes(failing: Report) -> None:
     text = html.render([failing], options())
     page = _parse(text)
-    details = [a for t, a in page.tags if t == "details"]
+    details = [a for t, a in page.tags if t == "details" and "result" in a.get("class", "").split()]
     order = [s.value for s in STATUS_ORDER]
     statuses = [d["data-status"] for d in details]
     assert statuses == sorted(statuses, key=order.index)
@@ -134,7 +134,12 @@ def test_results_sorted_failures_first_with_fixes(failing: Report) -> None:
     assert all("open" in d for d in details if d["data-status"] in ("fail", "error", "manual"))
     assert not any("open" in d for d in details if d["data-status"] == "pass")
     # Each failure's fix is in a copyable block.
-    assert "<pre><code>ip link set enp1s0f0 vf 0 mac 02:00:00:01:00:00\nMake it persistent" in text
+    # Prose wraps; indented command lines are code blocks, each with a copy button.
+    assert '<p class="prose">ip link set enp1s0f0 vf 0 mac 02:00:00:01:00:00\nMake it persistent' in text
+    assert ('<p class="prose">Add intel_iommu=on iommu=pt to the kernel command line:</p>\n<div class="code">'
+            in text)
+    assert "<pre><code>grubby --update-kernel=ALL --args=&#39;intel_iommu=on iommu=pt&#39;</code></pre>" in text
+    assert "<pre><code>mlxconfig -d 0000:05:00.0 set SRIOV_EN=1 NUM_OF_VFS=8</code></pre>" in text
     assert text.count('class="copy"') >= 8
     assert "<strong>Waived:</strong> lab host; accepted until 2026-06-30" in text
     assert "Collection problems" in text and "command timed out after 10s" in text

@@ -60,7 +60,8 @@ def test_single_host_summary(failing: Report) -> None:
 
 def test_fleet_overview(fleet: List[Report]) -> None:
     text = markdown.render(fleet, options())
-    assert text.startswith("## sriovcheck: 3 hosts \u2014 FAIL\n")
+    # The worst host decides: an unreadable source (exit 2) is worse than a fail (exit 1).
+    assert text.startswith("## sriovcheck: 3 hosts \u2014 ERROR\n")
     assert "2 of 3 hosts fail the CI gate (fail-on error)." in text
     rendered = _to_html(text)
     assert rendered.count('<a href="#host-') == 3
