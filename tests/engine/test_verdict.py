@@ -48,7 +48,8 @@ results_strategy = st.lists(
 
 def _report(results: List[Result], fail_on: str = "error", require_complete: bool = False) -> Report:
     facts = HostFacts(source=SourceInfo(kind="capture", location="/srv/h.tar.gz"), hostname="h1")
-    return Report(facts=facts, results=tuple(results), fail_on=fail_on, require_complete=require_complete)
+    return Report(facts=facts, results=tuple(results), tool_version="0.1.0", fail_on=fail_on,
+                  require_complete=require_complete)
 
 
 @settings(max_examples=300, deadline=None)
