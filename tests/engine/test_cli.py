@@ -41,7 +41,7 @@ def test_exit_code_and_verdict_follow_fail_on(synth_root: Path, capsys, fail_on:
 
 
 def test_verdict_is_warn_when_only_fails_below_the_gate_and_all_was_judged(synth_root: Path, capsys) -> None:
-    code, out, _ = cli(capsys, "check", str(synth_root), "--ignore", "vf-zero-mac", "-f", "json")
+    code, out, _ = cli(capsys, "check", str(synth_root), "--select", "iommu-enabled,kernel-caveats", "-f", "json")
     data = json.loads(out)
     assert code == 0 and data["verdict"] == "warn"
     assert data["fail_on"] == "error" and data["coverage"]["complete"] is True
@@ -53,9 +53,9 @@ def test_require_complete_turns_incomplete_into_exit_1(synth_root: Path, capsys)
     data = json.loads(out)
     assert code == 0 and data["verdict"] == "incomplete" and data["require_complete"] is False
     coverage = data["coverage"]
-    assert coverage["not_judged_rules"] == ["SRIOV201"] and coverage["complete"] is False
+    assert "SRIOV201" in coverage["not_judged_rules"] and coverage["complete"] is False
     assert coverage["rules"] == coverage["judged"] + coverage["not_applicable"] + coverage["not_judged"]
-    assert coverage["by_severity"]["error"]["not_judged"] == 1
+    assert coverage["by_severity"]["error"]["not_judged"] >= 1
     assert sum(block["rules"] for block in coverage["by_severity"].values()) == coverage["rules"]
     skip = next(r for r in data["results"] if r["rule"] == "SRIOV201")
     assert skip["status"] == "skip" and skip["skip_reason"] == "missing-facts"
@@ -66,8 +66,8 @@ def test_require_complete_turns_incomplete_into_exit_1(synth_root: Path, capsys)
 
 def test_profile_audit_requires_complete_results(synth_root: Path, capsys) -> None:
     # Without the warnings (which fail an audit anyway), the audit still fails: SRIOV201 was not judged.
-    code, out, _ = cli(capsys, "check", str(synth_root), "--profile", "audit", "--ignore", "kernel-caveats",
-                       "--ignore", "vfs-persistent,pf-link-up,vf-trust-spoofchk,guest-cpu-msix", "-f", "json")
+    code, out, _ = cli(capsys, "check", str(synth_root), "--profile", "audit", "--select", "iommu-enabled,vf-zero-mac",
+                       "-f", "json")
     data = json.loads(out)
     assert data["require_complete"] is True and data["verdict"] == "incomplete" and code == 1
 
