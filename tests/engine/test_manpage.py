@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -135,8 +136,12 @@ def test_open_value_sets_offer_what_the_registry_knows() -> None:
 
 @pytest.mark.slow
 def test_the_wheel_ships_the_generated_man_page_and_completions(tmp_path: Path) -> None:
-    # Built as pip builds it (PEP 517, isolated): setup.py generates them from this checkout's parser.
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(REPO)],
+    # Built as pip builds it (PEP 517, isolated): setup.py generates them from this checkout's parser. From a
+    # copy, so that the build writes no build/ or egg-info into the checkout (another run may be reading it).
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".cache", ".venv", "test-artifacts"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
                    check=True, capture_output=True, timeout=600)
     wheel = next(tmp_path.glob("sriovcheck-*.whl"))
     with zipfile.ZipFile(wheel) as bundle:
