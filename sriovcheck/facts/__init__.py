@@ -26,8 +26,16 @@ How to add a fact that needs new evidence
 3. **Provider**: a module here with ``compute(ctx, deps)`` reading through ``ctx.run(COMMAND[...])``,
    ``ctx.parsed(path, parser, area)``, ``ctx.listing`` ..., and ``PROVIDER = Provider(key=...,
    compute=..., needs=(...), evidence=(...))``; add it to ``BUILTIN_PROVIDERS`` (orchestrator.py)
-   after what it needs, and the field to the model (model.py) and ``MODEL_AREAS``.
-4. **Check and rule**: a check reading the new field (``checks/``), a rule block in ``rules/*.yaml``.
+   after what it needs, and its field to ``HostFacts`` (model.py: every field but ``source``,
+   ``problems`` and ``origins`` is a model area, see ``lazy.MODEL_AREAS``); regenerate the facts JSON
+   schema (``python -m sriovcheck.schemagen``).
+4. **Check and rule**: a check reading the new field, declaring it (``@check(..., needs=("area", ...))``;
+   ``tests/rules/test_rules_needs.py`` runs every built-in check on a model that raises on undeclared
+   areas), and a rule block in ``rules/*.yaml``.
+
+A plugin adds the same from outside with ``sriovcheck_register_facts`` (``sriovcheck/hookspecs.py``):
+its areas are namespaced (``"vendor.area"``) and read with ``facts.area("vendor.area")``.  The README's
+"Adding a rule that needs a new fact" walks through a complete, tested example.
 """
 from __future__ import annotations
 
