@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..errors import SourceError
 from ..model import SourceInfo
-from .archive import ArchiveTree, SafeArchive, compression_of, normalise_member_name, open_stream
+from .archive import ArchiveTree, SafeArchive, normalise_member_name, peek_members
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
 from .rootdir import processes_from_proc
-from .tree import DirTree, Tree, TreeSource, read_regular_file
+from .tree import FILE, DirTree, Tree, TreeSource, read_regular_file
 
 if TYPE_CHECKING:
     from . import SourceOptions
@@ -51,24 +51,13 @@ def _manifest_in_dir(path: Path) -> Optional[Path]:
 
 def _manifest_prefix_in_tar(path: Path) -> Optional[str]:
     """"" or "TOPDIR" when a tarball has the manifest at its top or one level down; None otherwise."""
-
-    compression = compression_of(path)
-    if compression is None or compression == "zst":
-        return None
-    try:
-        # Guarded like SafeArchive: a forged first header must not make sniffing allocate gigabytes.
-        with open_stream(path, compression) as tar:
-            for count, info in enumerate(tar):
-                if count >= SNIFF_MEMBERS:
-                    break
-                name = normalise_member_name(info.name)
-                if name is None or not info.isreg():
-                    continue
-                parts = name.split("/")
-                if parts[-1] == MANIFEST_NAME and len(parts) <= 2:
-                    return parts[0] if len(parts) == 2 else ""
-    except Exception:  # any unreadable file is simply "not a capture"
-        return None
+    # The first members only; the bytes read stay with the SafeArchive that opens this file next.
+    for name, kind in peek_members(path, SNIFF_MEMBERS):
+        if name is None or kind != FILE:
+            continue
+        parts = name.split("/")
+        if parts[-1] == MANIFEST_NAME and len(parts) <= 2:
+            return parts[0] if len(parts) == 2 else ""
     return None
 
 
@@ -199,7 +188,7 @@ class CaptureSource(TreeSource):
         return processes_from_proc(self) or []
 
     def problems(self) -> List[Tuple[str, str]]:
-        return list(self._problems)
+        return list(self._problems) + self.link_problems()
 
 
 def open_source(path: Path, options: "SourceOptions") -> CaptureSource:

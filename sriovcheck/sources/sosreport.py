@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from ..errors import ParseError, SourceError
 from ..evidence import COMMAND, sos_command_families
 from ..model import SourceInfo
-from .archive import ArchiveTree, SafeArchive, compression_of, normalise_member_name, open_stream
+from .archive import ArchiveTree, SafeArchive, peek_members
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
 from .sos_layout import (
     CONFIRMING,
@@ -167,26 +167,15 @@ def roots_in_dir(path: Path) -> List[Path]:
 
 def _sniff_tar(path: Path) -> bool:
     """A tarball whose first members are a sosreport's (top folder sosreport-*, or sos's own entries)."""
-
-    compression = compression_of(path)
-    if compression is None or compression == "zst":
-        return False
-    try:
-        # Guarded like SafeArchive: a forged first header must not make sniffing allocate gigabytes.
-        with open_stream(path, compression) as tar:
-            for count, info in enumerate(tar):
-                if count >= SNIFF_MEMBERS:
-                    break
-                name = normalise_member_name(info.name)
-                if name is None:
-                    continue
-                parts = name.split("/")
-                if parts[0] in _SOS_TOP or (len(parts) > 1 and parts[1] in _SOS_TOP):
-                    return True
-                if _SOS_NAME.match(parts[0]) and (len(parts) > 1 or info.isdir()):
-                    return True
-    except Exception:  # anything unreadable is simply "not a sosreport"
-        return False
+    # The first members only; the bytes read stay with the SafeArchive that opens this file next.
+    for name, kind in peek_members(path, SNIFF_MEMBERS):
+        if name is None:
+            continue
+        parts = name.split("/")
+        if parts[0] in _SOS_TOP or (len(parts) > 1 and parts[1] in _SOS_TOP):
+            return True
+        if _SOS_NAME.match(parts[0]) and (len(parts) > 1 or kind == DIR):
+            return True
     return False
 
 
@@ -789,7 +778,7 @@ class SosreportSource(TreeSource):
         return [(pid, list(argv)) for pid, argv in found]
 
     def problems(self) -> List[Tuple[str, str]]:
-        return list(self._problems)
+        return list(self._problems) + self.link_problems()
 
 
 #: Message prefixes of each program's stderr (sos keeps stderr in the output file).

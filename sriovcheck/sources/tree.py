@@ -24,7 +24,7 @@ import stat
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .base import MAX_FILE_BYTES, Source, SourceReadError
 
@@ -87,13 +87,19 @@ def resolve(tree: Tree, path: str, follow_last: bool = True) -> Optional[Tuple[s
 
 
 def _walk(tree: Tree, path: str, pending: List[str], rels: List[str], hops: int,
-          follow_last: bool) -> Optional[Tuple[str, Node, int]]:
+          follow_last: bool, dangling: Optional[Callable[[str, str], None]] = None,
+          as_dir: bool = False) -> Optional[Tuple[str, Node, int]]:
     """The walk of :func:`resolve` from a given state: (rel, node, links followed) or None.
 
     ``pending`` holds the components still to walk, last first; ``rels`` the physical rel path of
     every directory walked so far (``rels[-1]`` is the current one), so each step appends one
     component instead of joining the whole stack again.  Starting from the state a walk of a
     directory ended in (its rel and hop count) gives exactly the walk of a path under it.
+
+    ``dangling(link rel, target)`` hears of a link used as a directory whose absolute target is no
+    directory inside the snapshot (an ``etc`` entry pointing at the host's ``/etc``): what is under
+    it is then unknown, and saying so beats a silent "absent".  ``as_dir``: the last component is
+    wanted as a directory too (the walk of a parent directory).
     """
     node = Node(DIR)
     while pending:
@@ -117,6 +123,8 @@ def _walk(tree: Tree, path: str, pending: List[str], rels: List[str], hops: int,
             if "\x00" in target or not target:
                 raise SourceReadError(path, "a symbolic link with an empty or invalid target")
             if target.startswith("/"):
+                if dangling is not None and (as_dir or not last):
+                    _check_directory_link(tree, rel, target, dangling)
                 rels = []  # absolute: the snapshot's own root, as inside a chroot
             pending.extend(reversed([p for p in target.split("/") if p not in ("", ".")]))
             node = Node(DIR)
@@ -126,6 +134,15 @@ def _walk(tree: Tree, path: str, pending: List[str], rels: List[str], hops: int,
         rels.append(rel)
         node = found
     return (rels[-1] if rels else ""), node, hops
+
+
+def _check_directory_link(tree: Tree, rel: str, target: str, dangling: Callable[[str, str], None]) -> None:
+    try:
+        found = resolve(tree, target)
+    except SourceReadError:
+        found = None
+    if found is None or found[1].kind != DIR:
+        dangling(rel, target)
 
 
 def _rels(rel: str) -> List[str]:
@@ -171,6 +188,21 @@ class TreeSource(Source):
         #: Links followed by the walk that resolved each key of _dirs (the hop limit carries on).
         self._hops: Dict[str, int] = {"/": 0}
         self._walk = _NodeCache(tree)  # the same for every component on the way (sys, sys/devices...)
+        #: Links used as directories that lead nowhere inside the snapshot (see _walk): host path -> message.
+        self._dangling: Dict[str, str] = {}
+
+    def _note_dangling(self, rel: str, target: str) -> None:
+        item = "/" + rel
+        if item not in self._dangling:
+            self._dangling[item] = (f"symbolic link to {target[:200]!r} leaves the snapshot (no such directory in "
+                                    "it); what is under it is unknown; refused")
+
+    def link_problems(self) -> List[Tuple[str, str]]:
+        """Directory links that lead out of the snapshot, met while reading it (a collection problem each)."""
+        return sorted(self._dangling.items())
+
+    def problems(self) -> List[Tuple[str, str]]:
+        return self.link_problems()
 
     def _resolve(self, path: str, follow_last: bool = True) -> Optional[Tuple[str, Node]]:
         # Fast path: a path whose directory part is already a key of self._dirs (keys are normalised
@@ -185,7 +217,8 @@ class TreeSource(Source):
         else:
             comps = split_host_path(path)
             if not comps or ".." in comps:
-                return resolve(self._walk, path, follow_last)
+                found = _walk(self._walk, path, list(reversed(comps)), [], 0, follow_last, self._note_dangling)
+                return None if found is None else (found[0], found[1])
             parent = "/" + "/".join(comps[:-1])
             name = comps[-1]
         if parent in self._dirs:
@@ -207,7 +240,8 @@ class TreeSource(Source):
             if key not in self._dirs:
                 # The walk of key from the root would pass through the state the walk of its parent
                 # ended in (same rel, same hops): continue from there instead of walking again.
-                walked = _walk(self._walk, key, [name], _rels(found[0]), self._hops[parent], True)
+                walked = _walk(self._walk, key, [name], _rels(found[0]), self._hops[parent], True,
+                               self._note_dangling)
                 self._dirs[key] = None if walked is None else (walked[0], walked[1])
                 if walked is not None:
                     self._hops[key] = walked[2]
@@ -232,7 +266,7 @@ class TreeSource(Source):
         for index in range(done, len(comps)):
             if found is None or found[1].kind != DIR:
                 return None  # absent, or a file used as a directory (ENOTDIR)
-            walked = _walk(self._walk, key, [comps[index]], _rels(found[0]), hops, True)
+            walked = _walk(self._walk, key, [comps[index]], _rels(found[0]), hops, True, self._note_dangling, True)
             prefix = "/" + "/".join(comps[:index + 1])
             found = self._dirs[prefix] = None if walked is None else (walked[0], walked[1])
             if walked is not None:
