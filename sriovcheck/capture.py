@@ -361,6 +361,12 @@ def write_capture(output: Optional[str], redact: bool = False, root: Optional[st
             sys.stderr.flush()
 
     recorder = RecordingSource(inner, show if progress else None)
+    if isinstance(inner, LiveSource):
+        # The commands every collection asks for run side by side (bounded, same timeouts and kills)
+        # while the files are read; the collector then finds their outputs waiting.
+        from .sources.live import ALWAYS_ASKED
+
+        inner.prefetch(ALWAYS_ASKED)
     with recorder:
         facts = collect_facts(recorder, providers)
     if progress:

@@ -75,6 +75,12 @@ class CollectContext:
         self.origins: Dict[str, str] = {}
         self._commands: Dict[str, Tuple[Optional[CommandOutput], Optional[str]]] = {}
         self._dirs: Dict[str, Optional[List[str]]] = {}
+        #: Answers already given (successful ones: a failure is asked again, so its problem is
+        #: recorded under each area that met it): the collector asks about one path from several
+        #: places (a function's class to decide whether to look at it, then as one of its facts).
+        self._texts: Dict[Tuple[str, int], str] = {}
+        self._exists: Dict[str, bool] = {}
+        self._links: Dict[str, str] = {}
 
     # -- problems ----------------------------------------------------------------------------------
     def problem(self, item: str, message: str, facts: str) -> None:
@@ -93,7 +99,13 @@ class CollectContext:
 
     # -- files -------------------------------------------------------------------------------------
     def text(self, path: str, facts: str, max_bytes: int = MAX_SMALL_BYTES) -> Optional[str]:
-        return self.guard(facts, path, lambda: self.source.read_text(path, max_bytes))
+        key = (path, max_bytes)
+        if key in self._texts:
+            return self._texts[key]
+        content = self.guard(facts, path, lambda: self.source.read_text(path, max_bytes))
+        if content is not None:
+            self._texts[key] = content
+        return content
 
     def parsed(self, path: str, parser: Callable[[str], T], facts: str,
                max_bytes: int = MAX_SMALL_BYTES) -> Optional[T]:
@@ -113,10 +125,17 @@ class CollectContext:
         return self._dirs[path]
 
     def link(self, path: str, facts: str) -> Optional[str]:
-        return self.guard(facts, path, lambda: self.source.read_link(path))
+        if path in self._links:
+            return self._links[path]
+        target = self.guard(facts, path, lambda: self.source.read_link(path))
+        if target is not None:
+            self._links[path] = target
+        return target
 
     def exists(self, path: str) -> bool:
-        return bool(self.guard("", path, lambda: self.source.exists(path)))
+        if path not in self._exists:
+            self._exists[path] = bool(self.guard("", path, lambda: self.source.exists(path)))
+        return self._exists[path]
 
     def is_dir(self, path: str) -> bool:
         return bool(self.guard("", path, lambda: self.source.is_dir(path)))

@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from .. import __version__, evidence
@@ -30,6 +31,8 @@ from .base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
 from .tree import read_regular_file
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from . import SourceOptions
 
 #: Paths live mode may read (files, listings, links).  Anything else is refused.  Stated, with what each
@@ -42,6 +45,13 @@ SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Canonical command name -> argv, from the command evidence specs (sriovcheck/evidence.py).
 #: ``{name}`` placeholders are filled from the canonical name after checking them against
 #: :data:`PLACEHOLDERS`.
+#: Commands :meth:`LiveSource.prefetch` runs at once (the rest wait for a free slot).
+PREFETCH_WORKERS = 4
+
+#: Commands every collection asks for (their evidence specs say "always"): capture starts them together.
+ALWAYS_ASKED: Tuple[str, ...] = tuple(spec.command for spec in evidence.command_specs()
+                                      if spec.asked_when.startswith("always") and spec.command)
+
 COMMANDS: Dict[str, Tuple[str, ...]] = {spec.command: spec.argv for spec in evidence.command_specs()
                                         if spec.command is not None}
 
@@ -156,6 +166,11 @@ class LiveSource(Source):
         self.plugin_commands = compile_commands(plugin_commands)
         self.started = utc_now()
         self._enumerated_by: Dict[str, str] = {}
+        #: Commands started ahead by :meth:`prefetch` (name -> its result to come) and the processes
+        #: still running, so close() can kill their process groups.
+        self._prefetched: Dict[str, "Future[Optional[CommandOutput]]"] = {}
+        self._running: Dict[int, "subprocess.Popen[bytes]"] = {}
+        self._lock = threading.Lock()
 
     def info(self) -> SourceInfo:
         return SourceInfo(kind=self.kind, location=self.location, collected_at=self.started,
@@ -229,7 +244,43 @@ class LiveSource(Source):
         return _allowed(path) and os.path.isdir(path)
 
     # -- commands -------------------------------------------------------------------------------
+    def prefetch(self, commands: Sequence[str], workers: int = PREFETCH_WORKERS) -> None:
+        """Start these commands now, at most ``workers`` at a time, each exactly as :meth:`command` runs it
+        (same allowlist, environment, timeout and process-group kill); :meth:`command` then waits for
+        the result instead of starting the command again.  ``capture`` uses it so that lspci, dmesg,
+        ip and uname run side by side while the files are read."""
+        if not self.options.run_commands:
+            return
+        todo = [name for name in dict.fromkeys(commands) if name not in self._prefetched]
+        if not todo:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))), thread_name_prefix="sriovcheck-command")
+        for name in todo:
+            self._prefetched[name] = pool.submit(self._run, name)
+        pool.shutdown(wait=False)  # the threads end with their commands (each has a timeout)
+
     def command(self, command: str) -> Optional[CommandOutput]:
+        future = self._prefetched.pop(command, None)
+        if future is not None:
+            return future.result()  # its SourceReadError, if any, is raised here
+        return self._run(command)
+
+    def close(self) -> None:
+        """Kill what is still running of the prefetched commands (never asked for, or interrupted)."""
+        for future in self._prefetched.values():
+            future.cancel()
+        with self._lock:
+            running = list(self._running.values())
+        for proc in running:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self._prefetched.clear()
+
+    def _run(self, command: str) -> Optional[CommandOutput]:
         if not self.options.run_commands:
             return None
         argv = command_argv(command, self.plugin_commands)
@@ -248,6 +299,8 @@ class LiveSource(Source):
                                     start_new_session=True)
         except OSError as exc:
             raise SourceReadError(f"command: {command}", exc.strerror or str(exc)) from None
+        with self._lock:
+            self._running[proc.pid] = proc
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -257,6 +310,9 @@ class LiveSource(Source):
                 pass
             proc.communicate()
             raise SourceReadError(f"command: {command}", f"timed out after {timeout:g} s; killed") from None
+        finally:
+            with self._lock:
+                self._running.pop(proc.pid, None)
         if len(out) > MAX_OUTPUT_BYTES:
             raise SourceReadError(f"command: {command}", f"printed more than {MAX_OUTPUT_BYTES} bytes")
         return CommandOutput(command=command, stdout=out.decode("utf-8", errors="replace"),
