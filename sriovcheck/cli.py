@@ -369,16 +369,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty()
                                        and os.environ.get("NO_COLOR") is None)
 
-    from .fleet import check_many, expand_sources
+    from .fleet import check_many, expand_sources, map_reports
 
     sources = expand_sources(args.sources, registry, args.source_kind)
     from .log import LOG, phase
 
     LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
     with phase("reading and checking"):
-        reports = check_many(sources, config)
+        reports = check_many(sources, config, formats=[fmt for fmt, _ in wanted])
     # The gate travels with each report: its verdict and every format's banner follow it.
-    reports = [replace(r, fail_on=fail_on, require_complete=require_complete) for r in reports]
+    # (a fleet's reports stay packed: each is unpacked, and given its gate, as a renderer reaches it)
+    reports = map_reports(reports, lambda r: replace(r, fail_on=fail_on, require_complete=require_complete))
     for fmt, path in wanted:
         options = RenderOptions(color=color and fmt == "text" and path is None, verbose=bool(args.verbose),
                                 timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)

@@ -8,14 +8,23 @@ cannot be read becomes that host's error report; the others complete; a worker
 that dies (killed, out of memory) costs only the source it was checking.
 The process-pool machinery is imported only when there is more than one
 source: a single-host run does not pay for it at start-up.
+
+The parent's memory stays flat as the fleet grows: a worker sends back only
+what the requested formats render (the host model's header -- source, host name,
+kernel, collection problems -- unless the HTML topology needs all of it), as
+one compressed pickle, and :class:`PackedReports` unpacks a report only while a
+renderer looks at it.
 """
 from __future__ import annotations
 
 import os
+import pickle
 import sys
+import zlib
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union, overload
 
 from . import __version__
 from .engine import run
@@ -122,11 +131,78 @@ def expand_sources(given: Sequence[str], registry: Any, kind: Optional[str]) -> 
 # Set in the parent before forking; workers read it instead of receiving pickled plugins.
 _WORKER_STATE: Dict[str, Any] = {}
 
+#: Built-in formats whose renderers read only a host's header facts (source, host name, kernel,
+#: collection problems) besides the results; the HTML report draws the SR-IOV topology and needs the
+#: whole model, and a plugin's format is assumed to need it too.
+HEADER_FORMATS = frozenset({"text", "json", "junit", "markdown", "fix-script", "ansible"})
 
-def _worker(location: Optional[str]) -> Report:
+
+def for_rendering(report: Report, formats: Optional[Sequence[str]]) -> Report:
+    """``report`` with only the facts the given formats render (all of them when unknown)."""
+    if formats is None or not set(formats) <= HEADER_FORMATS:
+        return report
+    facts = report.facts
+    return replace(report, facts=HostFacts(source=facts.source, hostname=facts.hostname, kernel=facts.kernel,
+                                           problems=facts.problems))
+
+
+def _pack(report: Report) -> bytes:
+    return zlib.compress(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+class PackedReports(Sequence[Report]):
+    """Reports kept compressed (a few kB each), unpacked one at a time as a renderer reaches them.
+
+    Renderers walk the reports in order, some more than once (labels, overview, details): the last
+    one unpacked is remembered, so a walk in step with another costs one unpacking per report.
+    """
+
+    def __init__(self, items: Sequence[Union[bytes, Report]],
+                 transform: Optional[Callable[[Report], Report]] = None) -> None:
+        self._items = list(items)
+        self._transform = transform
+        self._last: Tuple[int, Optional[Report]] = (-1, None)
+
+    def map(self, transform: Callable[[Report], Report]) -> "PackedReports":
+        """The same reports, each passed through ``transform`` when it is unpacked."""
+        before = self._transform
+        return PackedReports(self._items, transform if before is None else (lambda r: transform(before(r))))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Report: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[Report]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[Report, List[Report]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._items)))]
+        if index < 0:
+            index += len(self._items)
+        if self._last[0] == index and self._last[1] is not None:
+            return self._last[1]
+        item = self._items[index]  # IndexError past the end, as a list
+        report: Report = pickle.loads(zlib.decompress(item)) if isinstance(item, bytes) else item
+        if self._transform is not None:
+            report = self._transform(report)
+        self._last = (index, report)
+        return report
+
+
+def map_reports(reports: Sequence[Report], transform: Callable[[Report], Report]) -> Sequence[Report]:
+    """Every report through ``transform``: lazily for packed fleet reports (memory stays flat)."""
+    if isinstance(reports, PackedReports):
+        return reports.map(transform)
+    return [transform(r) for r in reports]
+
+
+def _worker(location: Optional[str]) -> Union[bytes, Report]:
     config: RunConfig = _WORKER_STATE["config"]
     try:
-        return check_one(location, config)
+        return _pack(for_rendering(check_one(location, config), _WORKER_STATE.get("formats")))
     except SriovcheckError as exc:
         return error_report(location, str(exc), config.profile)
     except Exception as exc:  # one broken snapshot must not take the fleet run down
@@ -142,8 +218,11 @@ def _progress(done: int, total: int, enabled: bool) -> None:
 
 
 def check_many(locations: Sequence[Optional[str]], config: RunConfig,
-               progress: Optional[bool] = None) -> List[Report]:
+               progress: Optional[bool] = None, formats: Optional[Sequence[str]] = None) -> Sequence[Report]:
     """One report per source, in the order given.
+
+    ``formats``: the output formats that will render the reports (several sources: each report then
+    keeps only the facts those formats show; None keeps everything).
 
     A single source that cannot be read raises (exit code 2); with several,
     the broken one becomes an error report and the others still run.
@@ -158,15 +237,15 @@ def check_many(locations: Sequence[Optional[str]], config: RunConfig,
     jobs = min(jobs, len(locations))
     import multiprocessing
 
-    _WORKER_STATE.update(config=config)
+    _WORKER_STATE.update(config=config, formats=formats)
     try:
         if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            reports = []
+            reports: List[Union[bytes, Report]] = []
             for index, location in enumerate(locations, 1):
                 reports.append(_worker(location))
                 _progress(index, len(locations), show)
-            return reports
-        return _parallel(locations, jobs, show)
+            return PackedReports(reports)
+        return PackedReports(_parallel(locations, jobs, show))
     finally:
         _WORKER_STATE.clear()
 
@@ -174,12 +253,12 @@ def check_many(locations: Sequence[Optional[str]], config: RunConfig,
 _DIED = "the worker checking this source died (killed, or out of memory)"
 
 
-def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List[Report]:
+def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List[Union[bytes, Report]]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    results: Dict[int, Report] = {}
+    results: Dict[int, Union[bytes, Report]] = {}
     context = multiprocessing.get_context("fork")
     profile = _WORKER_STATE["config"].profile if "config" in _WORKER_STATE else "default"
     queue = deque(range(len(locations)))
@@ -191,7 +270,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
     done_count = 0
     while queue:
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-        pending: Dict["Future[Report]", int] = {}
+        pending: Dict["Future[Union[bytes, Report]]", int] = {}
         broken = False
         try:
             while (queue or pending) and not broken:
@@ -202,7 +281,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
                     pending[pool.submit(_worker, locations[index])] = index
                     if index in suspects:
                         break
-                finished: Set["Future[Report]"] = wait(pending, return_when=FIRST_COMPLETED).done
+                finished: Set["Future[Union[bytes, Report]]"] = wait(pending, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     index = pending.pop(future)
                     try:

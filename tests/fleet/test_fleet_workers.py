@@ -125,3 +125,27 @@ def test_a_negative_job_count_is_a_usage_error(fake: None) -> None:
 
     with pytest.raises(UsageError, match="-j/--jobs -2"):
         many(["a", "b"], jobs=-2)
+
+
+def test_fleet_reports_come_back_packed_and_unpack_on_demand(fake: None) -> None:
+    locations: List[Optional[str]] = [f"host-{n}" for n in range(5)]
+    reports = many(locations, jobs=2)
+    assert isinstance(reports, fleet.PackedReports) and len(reports) == 5
+    assert [r.facts.hostname for r in reports] == locations
+    assert reports[-1].facts.hostname == "host-4" and [r.facts.hostname for r in reports[1:3]] == locations[1:3]
+    with pytest.raises(IndexError):
+        reports[5]
+
+
+def test_workers_send_back_only_the_facts_the_formats_render() -> None:
+    from sriovcheck.model import KernelInfo
+
+    facts = HostFacts(SourceInfo("capture", "h.tar.gz"), hostname="h", kernel=KernelInfo(release="6.1.0"),
+                      interfaces=())
+    report = Report(facts, (), tool_version="test")
+    slim = fleet.for_rendering(report, ["text", "json", "junit"])
+    assert slim.facts.hostname == "h" and slim.facts.kernel.release == "6.1.0" and slim.facts.source == facts.source
+    assert slim.facts.interfaces is None and report.facts.interfaces == ()
+    assert fleet.for_rendering(report, ["text", "html"]) is report  # the topology needs the whole model
+    assert fleet.for_rendering(report, ["my-plugin-format"]) is report
+    assert fleet.for_rendering(report, None) is report
