@@ -34,7 +34,7 @@ OPERATIONS = ("read_bytes", "list_dir", "read_link", "exists", "is_dir")
 
 def record(root: Path) -> List[Op]:
     """The collector's questions to a root-directory source of ``root``, in the order asked."""
-    from sriovcheck.collect import collect_facts
+    from sriovcheck.facts import collect_facts
     from sriovcheck.sources.rootdir import RootDirSource
 
     ops: List[Op] = []

@@ -446,7 +446,7 @@ SOS_PASSES_SCRIPT = r"""
 import builtins, json, os, sys
 from sriovcheck.fleet import collect
 from sriovcheck.plugins import load_plugins
-from sriovcheck.sources import SourceOptions
+from sriovcheck.runconfig import RunConfig
 target = os.path.abspath(sys.argv[1])
 opened, read = [0], [0]
 real_open = builtins.open
@@ -464,7 +464,7 @@ def counted(file, *args, **kwargs):
         return Counted(handle)
     return handle
 builtins.open = counted
-facts = collect(target, load_plugins(), None, SourceOptions())
+facts = collect(target, RunConfig(registry=load_plugins()))
 print(json.dumps({"opened": opened[0], "read": read[0], "size": os.path.getsize(target), "kind": facts.source.kind}))
 """
 

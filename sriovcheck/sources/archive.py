@@ -702,9 +702,12 @@ class SafeArchive:
             self._add(member)
             if header.islnk():
                 source = normalise_member_name(header.linkname) or ""
-                for store in (self._memory, self._spooled, self._in_place):
-                    if source in store:
-                        store[member.name] = store[source]  # type: ignore[index]
+                if source in self._memory:
+                    self._memory[member.name] = self._memory[source]
+                if source in self._spooled:
+                    self._spooled[member.name] = self._spooled[source]
+                if source in self._in_place:
+                    self._in_place[member.name] = self._in_place[source]
                 self._skip(stream, header, data_size)
             elif member.kind == FILE and keep and not header.sparse:
                 if plain:
@@ -795,8 +798,8 @@ class SafeArchive:
                 return None
             return ArchiveMember(name, LINK, target=target, mtime=mtime)
         if header.islnk():
-            target = normalise_member_name(header.linkname)
-            earlier = self._members.get(target) if target else None
+            source = normalise_member_name(header.linkname)
+            earlier = self._members.get(source) if source else None
             if earlier is None or earlier.kind != FILE:
                 self._problems.append((name, "hard link to something that is not an earlier file; refused"))
                 return None

@@ -240,8 +240,8 @@ class TreeSource(Source):
         self._dangling: Dict[str, str] = {}
         #: Remembered answers: resolution per (host path, follow_last), file contents per physical rel
         #: (with the cap they were read under).  No operation on the snapshot is ever repeated.
-        self._answers: Dict[str, Any] = {}  # follow_last=True
-        self._link_answers: Dict[str, Any] = {}  # follow_last=False
+        self._resolved: Dict[str, Any] = {}  # follow_last=True
+        self._link_resolved: Dict[str, Any] = {}  # follow_last=False
         self._contents: Dict[str, Tuple[bytes, int]] = {}
         self._nodes = self._walk.nodes
 
@@ -271,8 +271,8 @@ class TreeSource(Source):
         else:
             comps = split_host_path(path)
             if not comps or ".." in comps:
-                found = _walk(self._walk, path, list(reversed(comps)), [], 0, follow_last, self._note_dangling)
-                return None if found is None else (found[0], found[1])
+                walked = _walk(self._walk, path, list(reversed(comps)), [], 0, follow_last, self._note_dangling)
+                return None if walked is None else (walked[0], walked[1])
             parent = "/" + "/".join(comps[:-1])
             name = comps[-1]
         if parent in self._dirs:
@@ -332,7 +332,7 @@ class TreeSource(Source):
     def _answer(self, path: str, follow_last: bool = True) -> Optional[Tuple[str, Node]]:
         """:meth:`_resolve`, remembered (errors too): the collector asks about one path several times
         (exists, then read; a link, then whether it is absent) and a snapshot does not change."""
-        answers = self._answers if follow_last else self._link_answers
+        answers = self._resolved if follow_last else self._link_resolved
         found = answers.get(path, _UNSEEN)
         if found is _UNSEEN:
             try:
@@ -345,7 +345,7 @@ class TreeSource(Source):
         return found
 
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
-        found = self._answers.get(path, _UNSEEN)  # _answer inlined: ~35,000 reads on a large host
+        found = self._resolved.get(path, _UNSEEN)  # _answer inlined: ~35,000 reads on a large host
         if found is _UNSEEN or found.__class__ is SourceReadError:
             found = self._answer(path)
         if found is None:

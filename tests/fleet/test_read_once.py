@@ -15,10 +15,10 @@ from typing import Any, Counter, Dict, List, Tuple
 
 import pytest
 
-from sriovcheck.collect import collect_facts
+from sriovcheck.facts import collect_facts
 from sriovcheck.fleet import collect
 from sriovcheck.plugins import load_plugins
-from sriovcheck.sources import SourceOptions
+from sriovcheck.runconfig import RunConfig
 from sriovcheck.sources.archive import ArchiveTree
 from sriovcheck.sources.tree import DirTree, TreeSource
 
@@ -73,7 +73,7 @@ def test_no_operation_on_a_capture_archive_is_repeated(hosts: Dict[str, Path], t
     path = _capture(hosts["small"], tmp_path / "small.tar.gz")
     ops: Counter[Tuple[str, str]] = collections.Counter()
     monkeypatch.setattr("sriovcheck.sources.capture.ArchiveTree", _counting(ArchiveTree, ops))
-    facts = collect(str(path), load_plugins([], entry_points=False), None, SourceOptions())
+    facts = collect(str(path), RunConfig(registry=load_plugins([], entry_points=False)))
     assert facts.pci and sum(1 for op, _ in ops if op == "read") > 50
     assert {key: count for key, count in ops.items() if count > 1} == {}
 
@@ -136,7 +136,7 @@ def test_a_capture_is_read_once_from_detection_to_facts(hosts: Dict[str, Path], 
                                                         suffix: str) -> None:
     path = _repack(_capture(hosts["small"], tmp_path / "c.tar.gz"), tmp_path / f"cap{suffix}", mode)
     spy = _Spy(path, monkeypatch)
-    facts = collect(str(path), load_plugins([], entry_points=False), None, SourceOptions())
+    facts = collect(str(path), RunConfig(registry=load_plugins([], entry_points=False)))
     assert facts.source.kind == "capture" and facts.pci
     assert spy.opened == ["open"]
     if mode != "w":  # a compressed one is read through once (the first block twice: its magic bytes)
@@ -148,7 +148,7 @@ def test_a_sosreport_tar_xz_is_read_in_one_pass(synth: ModuleType, tmp_path: Pat
     path = synth.write_sosreport(synth.SMALL, tmp_path, tar=True)
     assert path.name.endswith(".tar.xz")
     spy = _Spy(path, monkeypatch)
-    facts = collect(str(path), load_plugins([], entry_points=False), None, SourceOptions())
+    facts = collect(str(path), RunConfig(registry=load_plugins([], entry_points=False)))
     assert facts.source.kind == "sosreport" and facts.pci
     assert spy.opened == ["open"]
     assert path.stat().st_size <= spy.read <= path.stat().st_size + 512
