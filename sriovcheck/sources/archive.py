@@ -44,6 +44,7 @@ import gzip
 import lzma
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import zlib
@@ -813,9 +814,17 @@ class SafeArchive:
         return None
 
     def _spool_dir(self) -> str:
-        if self._tmpdir is None:
-            self._tmpdir = tempfile.mkdtemp(prefix="sriovcheck-archive-")
-            os.chmod(self._tmpdir, 0o700)
+        # The name is remembered before the folder exists: a Ctrl-C landing between its creation and
+        # the assignment (mkdtemp returning) would otherwise leave a folder close() does not know of.
+        while self._tmpdir is None:
+            name = os.path.join(tempfile.gettempdir(), f"sriovcheck-archive-{secrets.token_hex(4)}")
+            self._tmpdir = name
+            try:
+                os.mkdir(name, 0o700)
+            except FileExistsError:
+                self._tmpdir = None  # someone else's: try another name
+                continue
+            os.chmod(name, 0o700)
         return self._tmpdir
 
     # -- queries ----------------------------------------------------------------------------------
