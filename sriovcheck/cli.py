@@ -194,8 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("facts", "show what sriovcheck knows about a host and where each fact came from")
     _add_source_options(p)
-    p.add_argument("-f", "--format", choices=("text", "json"), default="text")
-    p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("-f", "--format", choices=("text", "json"), default="text",
+                   help="text for people (default), or json (sriovcheck.facts/1)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
     p = command("capture", "write a snapshot archive of this host's SR-IOV evidence (read-only on the host)")
     p.add_argument("-o", "--output", metavar="FILE",
@@ -207,12 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("rules", "list the rules")
     _add_rule_options(p)
-    p.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    p.add_argument("-f", "--format", choices=("text", "json"), default="text",
+                   help="text table (default; a PROFILES column says which profiles run each rule), or json")
     p.add_argument("--profile", default=None, help="list the rules of this profile only")
     p.add_argument("--validate", action="store_true", help="also compile every fix template (exit 2 on error)")
 
     p = command("explain", "show a rule's description, rationale, fix template and references")
-    p.add_argument("rule", metavar="ID|NAME")
+    p.add_argument("rule", metavar="ID|NAME", help="a rule id (SRIOV201) or name (vf-zero-mac)")
     _add_rule_options(p)
 
     p = command("plugins", "list loaded plugins, their checks, output formats and source kinds")
@@ -221,22 +223,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("fix-script", "write a bash script with the fixes for a host's failures (never run by sriovcheck)")
     _add_source_options(p)
     _add_rule_options(p)
-    p.add_argument("--profile", default=None)
-    p.add_argument("--select", action="append", metavar="RULES")
-    p.add_argument("--ignore", action="append", metavar="RULES")
-    p.add_argument("--waivers", metavar="FILE")
+    p.add_argument("--profile", default=None, help="rule profile: default, or audit (stricter, pre-deployment)")
+    p.add_argument("--select", action="append", metavar="RULES",
+                   help="fix only these rules: ids, names or tags, comma-separated (repeatable)")
+    p.add_argument("--ignore", action="append", metavar="RULES", help="leave these rules out: ids, names or tags")
+    p.add_argument("--waivers", metavar="FILE",
+                   help="YAML file of accepted findings: a waived finding gets no fix")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
 
     p = command("diff", "compare two snapshots of one host: results and facts that changed",
                 "exit codes: 0 nothing changed, 1 something changed (like diff(1)), 2 usage or input error\n\n"
                 "example:\n  sriovcheck diff before.tar.gz after.tar.gz -f markdown")
-    p.add_argument("old", metavar="OLD")
-    p.add_argument("new", metavar="NEW")
-    p.add_argument("--source-kind", metavar="KIND")
+    p.add_argument("old", metavar="OLD", help="the earlier snapshot (capture, sosreport or root directory)")
+    p.add_argument("new", metavar="NEW", help="the later snapshot of the same host")
+    p.add_argument("--source-kind", metavar="KIND",
+                   help="force the kind of both snapshots: root, capture, sosreport")
     _add_rule_options(p)
-    p.add_argument("--profile", default=None)
-    p.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text")
-    p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("--profile", default=None, help="rule profile both are checked with: default, or audit")
+    p.add_argument("--waivers", metavar="FILE",
+                   help="YAML file of accepted findings, applied to both snapshots as in 'check'")
+    p.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text",
+                   help="text (default), json or markdown")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     return parser
 
 
@@ -442,10 +450,18 @@ def cmd_rules(args: argparse.Namespace) -> int:
                  "tags": list(r.tags), "profiles": list(r.profiles), "origin": r.origin} for r in rules]
         _write(None, json.dumps(data, indent=2) + "\n")
         return EXIT_OK
+    from .ruleset import load_profiles
+
+    # Which profiles run each rule: a rule can be limited to some (audit-only), or a profile can select.
+    runs_in = {}
+    for name, each in sorted(load_profiles(registry, [Path(p) for p in args.rules]).items()):
+        for chosen in select_rules(all_rules, registry, each):
+            runs_in.setdefault(chosen.id, []).append(name)
     width = max((len(r.name) for r in rules), default=10)
-    lines = [f"{'ID':<9} {'NAME':<{width}} {'SEVERITY':<8} {'CHECK':<24} TITLE"]
+    lines = [f"{'ID':<9} {'NAME':<{width}} {'SEVERITY':<8} {'PROFILES':<16} {'CHECK':<24} TITLE"]
     for r in rules:
-        lines.append(f"{r.id:<9} {r.name:<{width}} {r.severity.value:<8} {r.check:<24} {r.title}")
+        profiles = ",".join(runs_in.get(r.id, [])) or "(none)"
+        lines.append(f"{r.id:<9} {r.name:<{width}} {r.severity.value:<8} {profiles:<16} {r.check:<24} {r.title}")
     lines.append(f"{len(rules)} rules; 'sriovcheck explain ID' for details")
     _write(None, "\n".join(lines) + "\n")
     return EXIT_OK
@@ -458,7 +474,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     rules = load_rules(registry, [Path(p) for p in args.rules])
     rule = find_rule(rules, args.rule)
     if rule is None:
-        raise UsageError(f"no rule with id or name {args.rule!r} (see 'sriovcheck rules')")
+        import difflib
+
+        names = [r.id for r in rules] + [r.name for r in rules]
+        close = difflib.get_close_matches(args.rule, names, n=1, cutoff=0.6) or difflib.get_close_matches(
+            args.rule.upper(), [r.id for r in rules], n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"no rule with id or name {args.rule!r}{hint} (see 'sriovcheck rules')")
     spec = registry.check(rule.check)
     out = [f"{rule.id} {rule.name} [{rule.severity.value}]: {rule.title}", ""]
     out += ["Description:", *("  " + line for line in rule.description.strip().splitlines()), ""]
@@ -528,9 +550,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
     registry = _registry(args)
     all_rules, profile, _ = _rules_and_profile(args, registry)
     rules = select_rules(all_rules, registry, profile)
-    config = _run_config(args, registry, rules, profile.name)
-    old, new = (run(collect(location, config), config.rules, registry, profile=config.profile)
+    from .waivers import load_waivers
+
+    waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []
+    config = _run_config(args, registry, rules, profile.name, waivers)
+    old, new = (run(collect(location, config), config.rules, registry, profile=config.profile, waivers=waivers)
                 for location in (args.old, args.new))
+    before, after = old.facts.hostname, new.facts.hostname
+    if before and after and before != after:
+        print(f"sriovcheck: warning: OLD is host {_one_line(before)!r} and NEW is host {_one_line(after)!r}: "
+              "a diff compares two snapshots of one host", file=sys.stderr)
     diff = compare(old, new)
     _write(args.output, RENDERERS[args.format](diff))
     return EXIT_OK if diff.empty else EXIT_FINDINGS
@@ -560,8 +589,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"sriovcheck: {args.command} took {time.perf_counter() - started:.3f}s", file=sys.stderr)
         return code
     except SriovcheckError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, but the documented exit code all the same
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
         print(f"sriovcheck: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -186,6 +186,8 @@ def _problems_for(index: Dict[str, List[str]], keys: Sequence[Optional[str]]) ->
 
 def _device_name(fn: PciFunction) -> Optional[str]:
     parts = [p for p in (fn.vendor_name, fn.device_name) if p]
+    if len(parts) == 2 and parts[1].startswith(parts[0]):
+        parts = parts[1:]  # lspci's "Intel Corporation Device 10c9" already names the vendor
     if parts:
         name = " ".join(parts)
         return f"{name} [{fn.vendor_device}]" if fn.vendor_device else name
@@ -240,7 +242,22 @@ def _topology(facts: HostFacts, problems: Dict[str, List[str]]) -> List[PfView]:
     return views
 
 
-def _guests(facts: HostFacts, problems: Dict[str, List[str]]) -> List[GuestView]:
+def _guest_problems(results: Sequence[Result], name: str) -> Tuple[str, ...]:
+    """Rules failing on a guest: their subject is the guest, or one of its devices (``guest/BDF``,
+    labelled ``guest NAME: BDF``)."""
+    found = set()
+    for result in results:
+        if result.status not in _PROBLEM_STATUSES:
+            continue
+        subject = result.subject
+        if (subject.kind == "guest" and (subject.id == name or subject.id.startswith(name + "/"))) \
+                or subject.label.startswith(f"guest {name}:") or subject.label == f"guest {name}":
+            found.add(result.rule)
+    return tuple(sorted(found))
+
+
+def _guests(facts: HostFacts, problems: Dict[str, List[str]],
+            report_results: Sequence[Result] = ()) -> List[GuestView]:
     views = []
     for guest in facts.guests or ():
         devices = tuple(f"{d.address} ({d.via}{', ' + d.driver if d.driver else ''})" for d in guest.devices)
@@ -249,7 +266,7 @@ def _guests(facts: HostFacts, problems: Dict[str, List[str]]) -> List[GuestView]
             cpu = f"{cpu or 'QEMU default'} (default model)"
         os_text = " ".join(p for p in (guest.os_id, guest.arch) if p) or None
         views.append(GuestView(name=guest.name, kind=guest.kind, running=guest.running, os=os_text, cpu=cpu,
-                               devices=devices, problems=_problems_for(problems, [guest.name])))
+                               devices=devices, problems=_guest_problems(report_results, guest.name)))
     return views
 
 
@@ -299,7 +316,8 @@ def _host_view(report: Report, index: int, label: str, timestamp: str, fail_on: 
         index=index, anchor=f"host-{index + 1}", label=label, report=report, verdict=report.verdict(),
         gate_failed=gate_failed(report, fail_on), meta=_meta(report, label, timestamp), counts=counts,
         by_severity=by_severity, bars=_bars(counts), pfs=_topology(facts, problems),
-        pci_known=facts.pci is not None, guests=_guests(facts, problems), results=results, worst=report.worst(),
+        pci_known=facts.pci is not None, guests=_guests(facts, problems, report.results), results=results,
+        worst=report.worst(),
         sections=_sections(results), gate=gate_text(report),
         coverage=report.coverage().summary() if not report.source_error else "",
         judged="-" if report.source_error else f"{report.coverage().count('judged')}/{len(report.coverage().rules)}",

@@ -180,3 +180,38 @@ def test_rules_explain_plugins(capsys) -> None:
     assert code == 0 and out.startswith("SRIOV201 vf-zero-mac [error]") and "Rationale:" in out
     code, out, _ = cli(capsys, "plugins")
     assert code == 0 and "sriovcheck.checks.vf  [built-in]" in out and "vf-zero-mac" in out
+
+
+def test_debug_keeps_the_documented_exit_codes(capsys) -> None:
+    code, _, err = cli(capsys, "--debug", "check", "/nonexistent/snapshot.tar.gz")
+    assert code == 2 and "Traceback" in err and "sriovcheck: error:" in err
+
+
+def test_explain_suggests_the_closest_rule(capsys) -> None:
+    code, _, err = cli(capsys, "explain", "vf-zero-ma")
+    assert code == 2 and "did you mean 'vf-zero-mac'?" in err
+    code, _, err = cli(capsys, "explain", "SRIOV2011")
+    assert code == 2 and "did you mean 'SRIOV201'?" in err
+
+
+def test_rules_marks_the_profiles_that_run_each_rule(capsys) -> None:
+    code, out, _ = cli(capsys, "rules")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:-1]}
+    assert code == 0 and out.splitlines()[0].split()[:4] == ["ID", "NAME", "SEVERITY", "PROFILES"]
+    assert rows["SRIOV001"][3] == "audit,default"
+    assert rows["SRIOV003"][3] == "audit"  # an audit-only rule
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    import argparse
+
+    from sriovcheck.cli import build_parser
+
+    parser = build_parser()
+    missing = []
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.help is None and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []

@@ -76,3 +76,21 @@ def test_vf_mac_changes_from_a_sosreport_vf_table(snapshots: Dict[str, Path],
     assert any(f["old"] == "00:00:00:00:00:00" and f["new"] != "00:00:00:00:00:00" for f in macs.values())
     # The zero-MAC finding went away for those VFs.
     assert any(r["old"] == "fail" and r["new"] == "pass" for r in data["results"])
+
+
+def test_diff_takes_waivers_like_check_and_warns_about_two_hosts(synth: ModuleType, snapshots: Dict[str, Path],
+                                                                 tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers:\n  - rule: kernel-caveats\n    reason: vendor kernel, fix backported\n")
+    code = main(["diff", str(snapshots["root-before"]), str(snapshots["root-after"]), "-f", "json",
+                 "--waivers", str(waivers)])
+    captured = capsys.readouterr()
+    assert code == 1 and "warning" not in captured.err  # one host: no warning
+    changed = json.loads(captured.out)
+    assert "SRIOV002" not in json.dumps(changed.get("results", changed))  # waived on both sides: no change
+    other = tmp_path / "other-host"
+    synth.write_root(replace(synth.SMALL, hostname="storage-01"), other)
+    main(["diff", str(snapshots["root-before"]), str(other)])
+    err = capsys.readouterr().err
+    assert "warning: OLD is host 'compute-07' and NEW is host 'storage-01'" in err

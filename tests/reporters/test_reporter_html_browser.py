@@ -225,3 +225,45 @@ def test_print_layout(browser: Any, failing: Report, tmp_path: Path) -> None:
     pdf = browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})
     assert len(pdf["data"]) > 1000
     assert _console_errors(browser) == []
+
+
+def test_guest_problems_device_names_and_phone_fleet(browser: Any, fleet: List[Report], tmp_path: Path) -> None:
+    from dataclasses import replace as dc_replace
+
+    from sriovcheck.results import Result, Severity, Status, Subject
+
+    failing = fleet[0]
+    # A guest rule keyed guest/BDF (as SRIOV304 reports it) marks the guest's PROBLEMS cell.
+    device_rule = Result(rule="SRIOV304", name="guest-vf-exists", title="Assigned VFs exist", status=Status.FAIL,
+                         severity=Severity.ERROR, subject=Subject("guest", "db01/0000:01:10.0",
+                                                                   "guest db01: 0000:01:10.0"),
+                         message="0000:01:10.0 is assigned to db01 and to win2k8")
+    pci = tuple(dc_replace(fn, device_name="Intel Corporation Device 10c9") if fn.address == "0000:01:00.0" else fn
+                for fn in failing.facts.pci or ())
+    failing = dc_replace(failing, results=failing.results + (device_rule,),
+                         facts=dc_replace(failing.facts, pci=pci))
+    _open(browser, [failing, *fleet[1:]], tmp_path / "fleet.html")
+    rows = {r.find_element(By.CSS_SELECTOR, "td.guest").text: r
+            for r in browser.find_elements(By.CSS_SELECTOR, "table.guests tbody tr")}
+    assert "SRIOV304" in rows["db01"].find_elements(By.TAG_NAME, "td")[-1].text
+    devices = [d.text for d in browser.find_elements(By.CSS_SELECTOR, ".pf-facts dd")]
+    assert any(d.startswith("Intel Corporation Device 10c9") for d in devices)
+    assert not any("Intel Corporation Intel Corporation" in d for d in devices)
+    # No installed path as a subtitle: the rule file's name and line, in the details only.
+    assert not browser.find_elements(By.CSS_SELECTOR, ".rule-title .muted")
+    origins = [o.get_attribute("textContent") for o in browser.find_elements(By.CSS_SELECTOR, "p.origin")]
+    assert origins and all("/" not in o.split(" is defined in ")[1].split(";")[0] for o in origins)
+    # Passes and skips carry a neutral severity badge.
+    sev = browser.find_elements(By.CSS_SELECTOR, "details.result[data-status=pass] .sev")
+    assert sev and all("neutral" in s.get_attribute("class").split() for s in sev)
+    # Phone width: host, verdict and worst finding of every fleet row are on screen.
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    for row in browser.find_elements(By.CSS_SELECTOR, "table.fleet tbody tr"):
+        cells = row.find_elements(By.TAG_NAME, "td")[:3]
+        for cell in cells:
+            rect = browser.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.left, r.right];",
+                                          cell)
+            assert 0 <= rect[0] and rect[1] <= 391, (cell.text, rect)
+    _screenshot(browser, "html-report-fleet-phone", width=390, mobile=True)
+    assert _console_errors(browser) == []
