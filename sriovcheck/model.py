@@ -156,7 +156,20 @@ class SriovInfo:
     #: IOVCtl "ARI Capable Hierarchy" (lspci ARIHierarchy+/-).  Only the lowest-numbered PF of a
     #: device holds it; the other PFs read it as 0 whatever the hierarchy does.
     ari_hierarchy: Optional[bool] = None
+    #: SR-IOV Control: VF Memory Space Enable (config space, lspci IOVCtl MSE+/-).
+    vf_mse: Optional[bool] = None
+    #: True when the capability was read from the function's configuration space bytes.
+    in_config: Optional[bool] = None
     origins: Origins = field(default_factory=_empty_origins)
+
+
+@dataclass(frozen=True)
+class AcsInfo:
+    """Access Control Services: the ACS bits the function has and the ones switched on (lspci's names:
+    SrcValid, TransBlk, ReqRedir, CmpltRedir, UpstreamFwd, EgressCtrl, DirectTrans)."""
+
+    capability: Tuple[str, ...] = ()
+    control: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,14 @@ class PciFunction:
     has_sriov: Optional[bool] = None
     sriov: Optional[SriovInfo] = None
     msix: Optional[MsixInfo] = None
+    #: PCI Express capability present (config space); None unknown.
+    is_express: Optional[bool] = None
+    #: ARI extended capability present; None unknown.
+    ari: Optional[bool] = None
+    #: ACS extended capability; None when unknown or absent (see ``acs_known``).
+    acs: Optional[AcsInfo] = None
+    #: True when the extended capabilities were read, so a missing ``acs`` means "no ACS".
+    acs_known: Optional[bool] = None
     #: For a VF: its PF's address and index (from physfn/virtfnN, nodedev, or offset/stride).
     is_vf: Optional[bool] = None
     physfn: Optional[str] = None
@@ -380,6 +401,65 @@ class NumaNode:
 
 
 @dataclass(frozen=True)
+class KernelLogEvent:
+    """One kernel log line that says something the rules use (see sriovcheck.parsers.kernel_events).
+
+    ``kind`` is one of :data:`sriovcheck.parsers.kernel_events.EVENT_KINDS`: ``sriov_enable_failed``
+    (``reason``: mmio, bus_numbers, iov_bars, errno, partial), ``sriov_enabled``,
+    ``sriov_configure_unsupported``, ``module_param_unknown``, ``module_param_invalid``,
+    ``interface_renamed``, ``iommu_enabled``, ``iommu_disabled``, ``dmar_table``, ``ivrs_table``,
+    ``iommu_default_domain``, ``irq_remapping_enabled``, ``no_interrupt_remapping``,
+    ``software_bounce_buffering``, ``rmrr_ineligible``, ``vf_not_trusted``, ``vf_mac_override_refused``,
+    ``kernel_cmdline``.
+    """
+
+    kind: str
+    line: int
+    text: str
+    timestamp: Optional[float] = None
+    driver: Optional[str] = None
+    address: Optional[str] = None
+    interface: Optional[str] = None
+    old_name: Optional[str] = None
+    module: Optional[str] = None
+    parameter: Optional[str] = None
+    value: Optional[str] = None
+    count: Optional[int] = None
+    errno: Optional[str] = None
+    reason: Optional[str] = None
+    vf: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class KernelLogFacts:
+    """What the kernel log told, as events; the log's origin and whether it covers the boot."""
+
+    origin: str
+    events: Tuple[KernelLogEvent, ...] = ()
+    #: The first line's ``[ seconds ]`` stamp; None when the log has no monotonic stamps.
+    first_timestamp: Optional[float] = None
+    #: True: the log starts within the first second after boot, so a missing boot message means
+    #: something; False: it starts later (the ring buffer wrapped); None: cannot tell.
+    covers_boot: Optional[bool] = None
+
+    def of_kind(self, *kinds: str) -> Tuple[KernelLogEvent, ...]:
+        return tuple(e for e in self.events if e.kind in kinds)
+
+    def vf_enable_failures(self, address: Optional[str] = None) -> Tuple[KernelLogEvent, ...]:
+        """``sriov_enable_failed`` events (of one PF when ``address`` is given)."""
+        return tuple(e for e in self.of_kind("sriov_enable_failed") if address is None or e.address == address)
+
+    @property
+    def interrupt_remapping(self) -> Optional[bool]:
+        """True when the log shows IR switched on; False when vfio refused for lack of it; else None."""
+        if self.of_kind("irq_remapping_enabled"):
+            return True
+        if self.of_kind("no_interrupt_remapping"):
+            return False
+        return None
+
+
+@dataclass(frozen=True)
 class HostFacts:
     source: SourceInfo
     hostname: Optional[str] = None
@@ -403,6 +483,8 @@ class HostFacts:
     kvm_device: Optional[bool] = None
     #: Host NUMA nodes and their CPUs (/sys/devices/system/node/nodeN/cpulist); None unknown.
     numa_nodes: Optional[Tuple[NumaNode, ...]] = None
+    #: The kernel log as typed events; None when no log was available.
+    kernel_events: Optional[KernelLogFacts] = None
     problems: Tuple[CollectionProblem, ...] = ()
     origins: Origins = field(default_factory=_empty_origins)
 
@@ -511,7 +593,7 @@ def iter_facts(obj: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
 
 __all__ = [
     "NONE", "SourceInfo", "CollectionProblem", "KernelInfo", "CmdlineInfo", "CpuInfo", "IommuInfo",
-    "SriovInfo", "MsixInfo", "PciFunction", "VfEntry", "NetInterface", "ModuleParam", "KernelModule",
-    "ModprobeOption", "PersistenceConfig", "GuestDevice", "Guest", "IommuGroupMember", "IommuGroup", "NumaNode",
-    "HostFacts", "iter_facts", "replace",
+    "SriovInfo", "AcsInfo", "MsixInfo", "KernelLogEvent", "KernelLogFacts", "PciFunction", "VfEntry",
+    "NetInterface", "ModuleParam", "KernelModule", "ModprobeOption", "PersistenceConfig", "GuestDevice", "Guest",
+    "IommuGroupMember", "IommuGroup", "NumaNode", "HostFacts", "iter_facts", "replace",
 ]

@@ -30,6 +30,7 @@ from .provider import Provider
 #: The built-in providers, in the order a full collection computes them (problems come out in this order).
 BUILTIN_PROVIDERS: Tuple[Provider, ...] = (
     kernel.PROVIDER, hostname.PROVIDER, cmdline.PROVIDER, cpu.PROVIDER, kernel_log.DMESG, kernel_log.PROVIDER,
+    kernel_log.EVENTS,
     iommu.PROVIDER, guests.PROVIDER, interfaces.PROVIDER, pci.PROVIDER, modules.PROVIDER, modprobe.PROVIDER,
     persistence.PROVIDER, field.IOMMU_GROUPS_PROVIDER, field.KVM_PROVIDER, field.NUMA_PROVIDER,
 )

@@ -31,12 +31,15 @@ from sriovcheck.parsers import (
     dmesg,
     ethtool,
     iplink,
+    kernel_events,
     libvirt_domain,
     lsmod,
     lspci,
     modinfo,
     modprobe,
     nodedev,
+    pci_config,
+    proc_bus_pci,
     qemu_argv,
     sysfs_values,
     uname,
@@ -216,6 +219,21 @@ PLAN = {
         None, why="DPDK JSON log lines and dpdk-devbind.py status: no parser for these formats"),
     "iommu/github_VoltCyclone_PCILeechFWGenerator_issue77_group15_bridge_and_endpoint.txt": Plan(
         None, why="ls -la of /sys/kernel/iommu_groups/15/devices: no parser for this format"),
+    # dmesg/ added for the kernel-log events (their values: tests/parsers/test_parse_kernel_events.py)
+    **{f"dmesg/{name}": Plan(lambda t: [dmesg.parse_dmesg_iommu(t), kernel_events.parse_kernel_events(t)])
+       for name in (
+        "github_strongtz_i915-sriov-dkms_issue246_not_enough_MMIO_ENOMEM.txt",
+        "github_strongtz_i915-sriov-dkms_issue96_unknown_parameter_max_vfs.txt",
+        "github_strongtz_i915-sriov-dkms_issue96_title_no_sriov_configure.txt",
+        "github_Xilinx_dma_ip_drivers_issue115_DMAR_RMRR_IRQ_remapping_x2apic.txt",
+        "github_larixer_hid-asus-dkms_issue33_DMAR-IR_xapic_mode.txt",
+        "github_opencomputeproject_OpenNetworkLinux_issue739_ixgbe_renamed_from_eth.txt",
+        "github_systemd_issue14879_journal_igb_renamed_from_eth.txt",
+    )},
+    # procbuspci/ (values: tests/parsers/test_parse_proc_bus_pci.py)
+    "procbuspci/build-vm_virtio_proc_bus_pci_devices.txt": Plan(raw(proc_bus_pci.parse_proc_bus_pci_devices)),
+    "procbuspci/build-vm_virtio_lspci-xxxx-D.txt": Plan(
+        lambda t: [pci_config.parse_pci_config(data) for _, data in pci_config.parse_config_hex_dump(t)]),
     # libvirt/
     "libvirt/cmd_handbook_virsh_nodedev-dumpxml_82576_VF.txt": Plan(
         blocks(nodedev.parse_nodedev_xml, r"virsh nodedev-dumpxml ")),
@@ -334,6 +352,9 @@ ALL_PARSERS: Tuple[Tuple[str, Callable[[str], Any]], ...] = (
     ("qemu_argv_words", lambda t: qemu_argv.parse_qemu_argv(t.split())),
     ("ps", qemu_argv.parse_ps),
     ("dmesg", dmesg.parse_dmesg_iommu),
+    ("kernel_events", kernel_events.parse_kernel_events),
+    ("proc_bus_pci", proc_bus_pci.parse_proc_bus_pci_devices),
+    ("config_hex_dump", pci_config.parse_config_hex_dump),
     ("sysfs_int", sysfs_values.parse_int),
     ("sysfs_bdf", sysfs_values.normalise_bdf),
 )
