@@ -225,7 +225,10 @@ def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
     def make(kind: str, **extra: object) -> KernelEvent:
         return KernelEvent(kind=kind, **{**base, **extra})  # type: ignore[arg-type]
 
-    for reason, pattern in _FAIL_PATTERNS:
+    lower = msg.lower()
+    # Cheap substring tests first: the regular expressions below only run on lines that can match.
+    sriov_line = "vf" in lower or "sr-iov" in lower or "sriov" in lower
+    for reason, pattern in _FAIL_PATTERNS if sriov_line else ():
         m = pattern.search(msg)
         if m:
             found = _count(m) if reason == "partial" else None
@@ -238,16 +241,17 @@ def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
                         errno=_errno(msg[m.end():]) if reason == "errno" else None)
     if "does not support SR-IOV configuration via sysfs" in msg or "support SRIOV configuration via sysfs" in msg:
         return make("sriov_configure_unsupported")
-    m = _SUCCESS.search(msg)
+    m = _SUCCESS.search(msg) if sriov_line else None
     if m:
         return make("sriov_enabled", count=_count(m))
-    m = _PARAM_UNKNOWN.search(msg)
+    # kernel/params.c prints these at the start of the message: "<module>: ..."
+    m = _PARAM_UNKNOWN.match(msg) if "unknown parameter" in msg else None
     if m:
         return make("module_param_unknown", module=m.group(1), parameter=m.group(2))
-    m = _PARAM_INVALID.search(msg)
+    m = _PARAM_INVALID.match(msg) if "invalid for parameter" in msg else None
     if m:
         return make("module_param_invalid", module=m.group(1), value=m.group(2), parameter=m.group(3))
-    m = _RENAMED.search(msg)
+    m = _RENAMED.search(msg) if "renamed from" in msg else None
     if m and msg.endswith(m.group(0)):
         interface = base.get("interface")
         if interface is None:
@@ -274,10 +278,10 @@ def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
         return make("software_bounce_buffering")
     if _RMRR.search(msg):
         return make("rmrr_ineligible")
-    if _MAC_OVERRIDE.search(msg):
+    if "administratively set MAC" in msg and _MAC_OVERRIDE.search(msg):
         vf = _VF.search(msg)
         return make("vf_mac_override_refused", vf=int(vf.group(1)) if vf else None)
-    if _NOT_TRUSTED.search(msg):
+    if "trusted" in lower and _NOT_TRUSTED.search(msg):
         vf = _VF.search(msg)
         return make("vf_not_trusted", vf=int(vf.group(1)) if vf else None)
     m = _CMDLINE.match(msg)

@@ -43,7 +43,19 @@ ADAPTERS: Dict[str, Callable[[Callable[..., Any], str], Any]] = {
     "persistence.from_netplan": lambda fn, text: fn(text, "/etc/netplan/01.yaml"),
     "persistence.from_shell_lines": lambda fn, text: fn(text, "/etc/rc.local", "other"),
     "persistence.from_modprobe": lambda fn, text: fn(_modprobe_options(text)),
+    # configuration space: bytes (the text's, padded to each legitimate length, and as they are)
+    "pci_config.parse_pci_config": lambda fn, text: [_try(fn, text.encode("utf-8", "surrogatepass")[:n].ljust(n, b"\0"))
+                                                     for n in (64, 256, 4096, len(text))],
+    "pci_config.format_config_hex_dump": lambda fn, text: fn("0000:01:00.0", text.encode("utf-8", "surrogatepass")),
+    "proc_bus_pci.proc_config_address": lambda fn, text: (fn(text[:7], text[7:12]), fn("00", text)),
 }
+
+
+def _try(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except ParseError:
+        return None
 
 
 def _modprobe_options(text: str) -> Tuple[Any, ...]:
