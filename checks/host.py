@@ -14,16 +14,39 @@ from ._nics import cite, iface_of, is_zero_mac, pf_of_interface, pf_subject, see
 #: A kernel argument safe to put into the sed/grubby lines of a fix script (no '/', quotes, spaces).
 _SAFE_ARG = re.compile(r"[A-Za-z0-9_.,=-]+\Z")
 
-_IOMMU_NEEDS = ("/sys/kernel/iommu_groups, lspci 'IOMMU group' lines, the kernel log (DMAR/AMD-Vi), "
-                "or /proc/cmdline with the CPU vendor and the ACPI tables")
-
 
 # -- SRIOV001 -------------------------------------------------------------------------------------
 
+_X86_MACHINES = ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86")
+
+
+def _is_x86(facts: HostFacts) -> Optional[bool]:
+    """None when neither the machine nor the CPU vendor is known."""
+    if facts.kernel.machine is not None:
+        return facts.kernel.machine in _X86_MACHINES
+    if facts.cpu.vendor is not None:
+        return facts.cpu.vendor in ("GenuineIntel", "AuthenticAMD", "HygonGenuine")
+    return None
+
+
+def _in_vm(facts: HostFacts) -> bool:
+    """cpuinfo's 'hypervisor' flag: this host is itself a virtual machine."""
+    return bool(facts.cpu.flags and "hypervisor" in facts.cpu.flags)
+
+
 def _off_args(facts: HostFacts) -> List[str]:
-    """Kernel arguments on the command line that switch the IOMMU off (the kernel takes the last)."""
+    """Kernel arguments on the command line that switch the IOMMU off (the kernel takes the last).
+
+    intel_iommu= is read only by the Intel driver and amd_iommu= only by the AMD one: amd_iommu=off on
+    an Intel host switches nothing off (and the reverse).
+    """
     found = []
-    for key in ("intel_iommu", "amd_iommu", "iommu"):
+    keys = ["iommu"]
+    if facts.cpu.is_amd is not True:
+        keys.insert(0, "intel_iommu")
+    if facts.cpu.is_intel is not True:
+        keys.insert(-1, "amd_iommu")
+    for key in keys:
         value = facts.cmdline.get(key)
         if value is not None and "off" in value.split(","):
             found.append(f"{key}={value}")
@@ -59,8 +82,9 @@ def _firmware_off(facts: HostFacts) -> Optional[bool]:
 
 def _iommu_context(facts: HostFacts, params: Mapping[str, Any]) -> Dict[str, Any]:
     amd = bool(facts.cpu.is_amd)
+    x86 = _is_x86(facts) is not False
     extra = str(params["extra_args"]).split()
-    args = ([] if amd else ["intel_iommu=on"]) + extra
+    args = (([] if amd else ["intel_iommu=on"]) + extra) if x86 else []
     remove = _off_args(facts)
     firmware = bool(_firmware_off(facts))
     return {
@@ -72,10 +96,20 @@ def _iommu_context(facts: HostFacts, params: Mapping[str, Any]) -> Dict[str, Any
         "firmware_name": "AMD-Vi (AMD IOMMU)" if amd else "VT-d" if facts.cpu.is_intel else "VT-d / AMD-Vi",
         "table": "IVRS" if amd else "DMAR",
         "vendor": facts.cpu.vendor or "unknown CPU vendor",
+        # A VM needs a virtual IOMMU from its host, not a BIOS setting; a non-x86 host has no VT-d at all.
+        "vm": _in_vm(facts),
+        "x86": x86,
+        "machine": facts.kernel.machine or "this architecture",
     }
 
 
 def _cause(facts: HostFacts) -> str:
+    if _is_x86(facts) is False:
+        return (f"on this {facts.kernel.machine or 'non-x86'} host the platform IOMMU (ARM SMMU described by the "
+                "ACPI IORT table, s390 zPCI, POWER) is not active: check the firmware and the kernel's IOMMU support")
+    if _in_vm(facts) and (_firmware_off(facts) or not facts.iommu.dmar_table and not facts.iommu.ivrs_table):
+        return ("this host is a virtual machine (cpuinfo 'hypervisor' flag) without a virtual IOMMU: its host must "
+                "give it one (libvirt <iommu model='intel'/>, QEMU -device intel-iommu,intremap=on)")
     if _firmware_off(facts):
         table = "IVRS" if facts.cpu.is_amd else "DMAR"
         return (f"/sys/firmware/acpi/tables has no {table} table, so the IOMMU is off in the firmware: "
@@ -86,6 +120,32 @@ def _cause(facts: HostFacts) -> str:
     if facts.cpu.is_intel and _intel_requested(facts) is False:
         return "the kernel command line lacks intel_iommu=on and this kernel does not turn VT-d on by default"
     return "the cause is not in this snapshot (check the BIOS setting and the kernel command line)"
+
+
+def _iommu_missing(facts: HostFacts, x86: bool = True) -> str:
+    """What this source lacked to judge the IOMMU -- only that (a source with a kernel log is not told to
+    collect one; it is told its log says nothing about the IOMMU)."""
+    missing = []
+    if facts.iommu.group_count is None:
+        missing.append("/sys/kernel/iommu_groups")
+    if not any(fn.iommu_group is not None for fn in facts.pci or ()):
+        missing.append("lspci 'IOMMU group' lines")
+    if facts.kernel_log is None and facts.kernel_events is None:
+        missing.append("the kernel log (DMAR/AMD-Vi lines)")
+    else:
+        missing.append("a kernel log line that says whether the IOMMU was enabled (this log has none)")
+    if not x86:
+        return " or ".join(missing)
+    indirect = []
+    if not facts.cmdline.known:
+        indirect.append("/proc/cmdline")
+    if facts.cpu.vendor is None:
+        indirect.append("the CPU vendor (/proc/cpuinfo)")
+    if facts.iommu.acpi_tables_visible is None:
+        indirect.append("the ACPI table list (/sys/firmware/acpi/tables)")
+    if indirect:
+        missing.append(" with ".join(indirect))
+    return ", ".join(missing[:-1]) + (" or " if len(missing) > 1 else "") + missing[-1]
 
 
 def _cmdline_evidence(facts: HostFacts) -> List[Evidence]:
@@ -142,7 +202,24 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
             yield failed(HOST, f"the IOMMU is off according to the kernel log; {_cause(facts)}", ev,
                          *_cmdline_evidence(facts), see("dmesg | grep -i -e DMAR -e IOMMU -e AMD-Vi"), **ctx)
         return
-    # 4. Indirect: firmware tables and the command line.
+    # 3b. A log that covers the boot, shows the DMAR table and no line turning the IOMMU on: off.
+    log = facts.kernel_events
+    intel_arg = facts.cmdline.get("intel_iommu") if facts.cmdline.known else None
+    if (log is not None and log.covers_boot and facts.cpu.is_intel and log.of_kind("dmar_table")
+            and not log.of_kind("iommu_enabled") and facts.cmdline.known
+            and (intel_arg is None or "on" not in intel_arg.split(","))):
+        table = log.of_kind("dmar_table")[0]
+        yield failed(HOST, "the IOMMU is off: the kernel log covers the boot and shows the ACPI DMAR table but no line "
+                           "that turns DMA remapping on, and the command line has no intel_iommu=on",
+                     Evidence(source=log.origin, detail=f"line {table.line}: {table.text}"),
+                     *_cmdline_evidence(facts), see("dmesg | grep -i -e DMAR -e IOMMU"), **ctx)
+        return
+    # 4. Indirect: firmware tables and the command line -- x86 only (VT-d / AMD-Vi).
+    if _is_x86(facts) is False:
+        yield unknown(HOST, f"{_iommu_missing(facts, x86=False)}: on a {facts.kernel.machine} host (not x86) the "
+                            "command line and ACPI tables do not say whether the IOMMU is on, and VT-d / AMD-Vi "
+                            "advice does not apply")
+        return
     if _firmware_off(facts):
         yield failed(HOST, f"the IOMMU is off: {_cause(facts)}",
                      cite(iommu.origins, "acpi_tables_visible", f"no {ctx['table']} table",
@@ -168,7 +245,7 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
                            "off and the ACPI IVRS table exists (the IOMMU groups are not in this snapshot)",
                      *_cmdline_evidence(facts), cite(iommu.origins, "ivrs_table", "IVRS table present"))
         return
-    yield unknown(HOST, _IOMMU_NEEDS)
+    yield unknown(HOST, _iommu_missing(facts))
 
 
 # -- SRIOV002 -------------------------------------------------------------------------------------

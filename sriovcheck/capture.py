@@ -269,6 +269,9 @@ def _hostnames(facts: HostFacts, recorder: RecordingSource) -> List[str]:
 
 
 def _finish_text(data: bytes, path: str, redactor: Optional[Redactor]) -> bytes:
+    if path.endswith("/config") and path.startswith("/sys/") or (
+            path.startswith("/proc/bus/pci/") and path != "/proc/bus/pci/devices"):
+        return data  # a PCI configuration space: binary registers, never text to scrub
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -234,6 +234,16 @@ def render_text(facts: HostFacts) -> str:
                 "unknown: no libvirt configuration, virsh output or process list in this source")
     _collection(out, "Kernel log (SR-IOV and IOMMU lines)", facts.kernel_log, facts.origin("kernel_log"),
                 lambda o, line: o.text(line), "unknown: no kernel log in this source")
+    log = facts.kernel_events
+    _collection(out, "Kernel log events", None if log is None else log.events,
+                "" if log is None else f"{log.origin}; covers the boot: {show(log.covers_boot)}",
+                lambda o, e: o.text(f"{e.kind}: line {e.line}"
+                                    + "".join(f", {k} {v}" for k, v in (("address", e.address), ("driver", e.driver),
+                                                                        ("interface", e.interface), ("vf", e.vf),
+                                                                        ("count", e.count), ("reason", e.reason),
+                                                                        ("errno", e.errno), ("module", e.module),
+                                                                        ("parameter", e.parameter)) if v is not None)),
+                "unknown: no kernel log in this source")
     for key, value in sorted(facts.plugin_areas().items()):
         out.head(f"Plugin facts: {printable(key)}")
         scalar = value is None or isinstance(value, (str, bool, int, float))

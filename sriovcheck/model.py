@@ -330,6 +330,11 @@ class GuestDevice:
     mtu: Optional[int] = None
 
 
+#: libosinfo ids of operating systems released only for 64-bit x86 (Windows Server 2008 R2 onwards, Windows 11).
+OS_64_BIT_ONLY = tuple(f"http://microsoft.com/win/{v}" for v in (
+    "2k8r2", "2k12", "2k12r2", "2k16", "2k19", "2k22", "2k25", "11"))
+
+
 @dataclass(frozen=True)
 class Guest:
     name: str
@@ -370,9 +375,17 @@ class Guest:
 
     @property
     def bits(self) -> Optional[int]:
-        if self.arch is None:
-            return None
-        return 32 if self.arch in ("i686", "i386", "i586", "x86") else 64
+        """32 or 64 when the snapshot says so, else None.
+
+        ``<type arch='i686'>`` (or i386/i586) is 32-bit; an OS that exists only in 64 bits (Windows
+        Server 2008 R2 and later, Windows 11) is 64-bit.  ``arch='x86_64'`` is *not* evidence: an
+        x86_64 machine runs 32-bit guests every day.
+        """
+        if self.arch in ("i686", "i386", "i586", "x86"):
+            return 32
+        if self.os_id is not None and any(self.os_id.startswith(p) for p in OS_64_BIT_ONLY):
+            return 64
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,27 @@
-"""PCI functions: sysfs first, then ``lspci -vvv``, then ``virsh nodedev-dumpxml``; PFs and VFs linked."""
+"""PCI functions: sysfs attributes first, then configuration space (sysfs ``config``, or ``/proc/bus/pci`` in a
+sosreport), then ``lspci -vvv``, then ``virsh nodedev-dumpxml``; PFs and VFs linked.
+
+VF Enable is the truth: VF addresses are derived from First VF Offset and VF Stride only when the SR-IOV
+control register has VF Enable set (``IOVCtl: Enable+``), and never onto the address of another real
+function (that conflict is a collection problem, not invented VFs)."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from ..errors import ParseError
 from ..evidence import COMMAND, IOMMU_GROUPS, SYS_PCI
 from ..model import NONE, Guest, KernelInfo, MsixInfo, NetInterface, PciFunction, SriovInfo
 from ..parsers._common import FrozenMap, bdf_or_none
 from .context import MAX_SMALL_BYTES, CollectContext, Draft, basename, safe_name
+from .pci_config import merge_config, merge_proc_row, proc_inventory, sysfs_config
 from .provider import Provider
 
 #: Drivers that mean "handed to a guest or userspace", for PCI functions of any class.
 PASSTHROUGH_DRIVERS = ("vfio-pci", "pci-stub", "pci_stub")
 
 LSPCI = COMMAND["lspci_verbose"]
-COMPUTED_ORIGIN = "lspci (computed from VF offset/stride)"
+COMPUTED_ORIGIN = "computed from First VF Offset/VF Stride (VF Enable set)"
 
 _VIRTFN = re.compile(r"virtfn(\d{1,5})$")
 
@@ -156,7 +162,11 @@ def collect_pci(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[
     assigned = {d.address for g in guests or () for d in g.devices}
     names = ctx.listing(SYS_PCI, "pci")
     lspci, lspci_origin = _lspci(ctx)
-    if names is None and not lspci:
+    # Without a sysfs PCI tree (a sosreport): /proc/bus/pci's table and configuration spaces.
+    proc = proc_inventory(ctx) if names is None else None
+    table = proc[0] if proc else {}
+    configs = proc[1] if proc else {}
+    if names is None and not lspci and not table and not configs:
         return None
     functions: Dict[str, Draft] = {}
     groups_known = ctx.is_dir(IOMMU_GROUPS)
@@ -174,20 +184,41 @@ def collect_pci(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[
                 or (lspci.get(bdf) is not None and (lspci[bdf].sriov is not None
                                                     or lspci[bdf].is_virtual_function)))
             if wanted:
-                functions[bdf] = _sysfs_function(ctx, bdf, groups_known)
+                fn = functions[bdf] = _sysfs_function(ctx, bdf, groups_known)
+                cfg, origin = sysfs_config(ctx, bdf)
+                if cfg is not None:
+                    merge_config(fn, cfg, origin)
     else:
-        ctx.origins["pci"] = lspci_origin
-        for bdf, device in lspci.items():
-            klass = device.class_code or ""
-            if (klass.startswith("02") or bdf in assigned or device.sriov is not None
-                    or device.is_virtual_function or device.driver in PASSTHROUGH_DRIVERS):
-                functions[bdf] = Draft(bdf)
+        ctx.origins["pci"] = lspci_origin or (proc[2] if proc else "")
+        # A VF's own config space reads vendor 0xffff; the table names it with its PF's VF Device ID.
+        vf_ids = {cfg.sriov.vf_device_id for cfg, _ in configs.values() if cfg.sriov is not None}
+        vf_ids |= {d.sriov.vf_device_id for d in lspci.values() if d.sriov is not None and d.sriov.vf_device_id}
+        for bdf in sorted(set(lspci) | set(table) | set(configs)):
+            device = lspci.get(bdf)
+            cfg_entry = configs.get(bdf)
+            cfg = cfg_entry[0] if cfg_entry else None
+            row = table.get(bdf)
+            klass = (cfg.class_code if cfg else None) or (device.class_code if device else None) or ""
+            driver = (row.driver if row else None) or (device.driver if device else None)
+            if (klass.startswith("02") or bdf in assigned or (device is not None and (
+                    device.sriov is not None or device.is_virtual_function))
+                    or (cfg is not None and cfg.sriov is not None) or driver in PASSTHROUGH_DRIVERS
+                    or (row is not None and row.device_id in vf_ids)):
+                fn = functions[bdf] = Draft(bdf)
+                if cfg_entry is not None:
+                    merge_config(fn, cfg_entry[0], cfg_entry[1])
+                if row is not None and proc is not None:
+                    merge_proc_row(fn, row, proc[2])
     for bdf, fn in functions.items():
         if bdf in lspci:
             _merge_lspci(fn, lspci[bdf], lspci_origin)
         if not fn.sysfs and (fn.fields.get("is_vf") is None or fn.fields.get("virtfns") is None):
             _merge_nodedev(ctx, fn)
-    _link_vfs(ctx, functions, lspci)
+    known_ids = {bdf: row.device_id for bdf, row in table.items()}
+    known_ids.update({bdf: d.device_id for bdf, d in lspci.items() if d.device_id})
+    known_ids.update({bdf: cfg.device_id for bdf, (cfg, _) in configs.items() if cfg.device_id})
+    known_ids.update({bdf: fn.fields.get("device_id") for bdf, fn in functions.items()})
+    _link_vfs(ctx, functions, known_ids, {bdf for bdf, d in lspci.items() if d.is_virtual_function})
     pci_config = (kernel.config or {}).get("CONFIG_PCI_IOV")
     by_address: Dict[str, List[str]] = {}
     for iface in interfaces or ():
@@ -199,21 +230,45 @@ def collect_pci(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[
     return tuple(out)
 
 
-def _link_vfs(ctx: CollectContext, functions: Dict[str, Draft], lspci: Dict[str, Any]) -> None:
-    """Make every VF know its PF and index and every PF its VFs, from whichever side told."""
-    from ..parsers.lspci import vf_addresses
+def _link_vfs(ctx: CollectContext, functions: Dict[str, Draft], known_ids: Dict[str, Any],
+              named_vfs: Set[str]) -> None:
+    """Make every VF know its PF and index and every PF its VFs, from whichever side told.
+
+    Without virtfnN links (no sysfs, or the kernel did not take the capability) the VF addresses come
+    from First VF Offset and VF Stride -- only when VF Enable is set: ``IOVCtl: Enable-`` with
+    ``Number of VFs: 7`` means no VF exists.  A computed address where another real function lives
+    (a different device id than the VF Device ID, or a PF) is a collection problem, not a VF.
+    """
+    from ..parsers.lspci import LspciSriov, vf_addresses
 
     for fn in functions.values():
-        # No virtfnN links (no sysfs, or the kernel did not take the capability): lspci's offset/stride.
-        if fn.fields.get("virtfns") is None and fn.sriov.get("vf_offset") is not None:
-            device = lspci.get(fn.address)
-            if device is not None and device.sriov is not None and device.sriov.num_vfs is not None:
-                try:
-                    computed = vf_addresses(fn.address, device.sriov)
-                except ParseError as exc:
-                    ctx.problem(f"{LSPCI} ({fn.address})", str(exc), "pci")
-                    continue
-                fn.put("virtfns", tuple(enumerate(computed)), COMPUTED_ORIGIN)
+        if fn.fields.get("virtfns") is not None or fn.sriov.get("vf_offset") is None:
+            continue
+        enable = fn.sriov.get("vf_enable")
+        where = fn.sriov_origins.get("vf_enable", "")
+        if enable is False:
+            fn.put("virtfns", (), f"{where} (VF Enable clear: no VFs exist)")
+            continue
+        count = fn.sriov.get("num_vfs")
+        if enable is not True or count is None:
+            continue
+        try:
+            computed = vf_addresses(fn.address, LspciSriov(num_vfs=count, vf_offset=fn.sriov.get("vf_offset"),
+                                                           vf_stride=fn.sriov.get("vf_stride")))
+        except ParseError as exc:
+            ctx.problem(f"{where} ({fn.address})", str(exc), "pci")
+            continue
+        vf_device = fn.sriov.get("vf_device_id")
+        clash = [a for a in computed if a == fn.address or (
+            a in known_ids and known_ids[a] is not None and vf_device is not None and known_ids[a] != vf_device)
+            or (a in functions and functions[a].sriov.get("total_vfs") is not None)]
+        if clash:
+            ctx.problem(f"{where} ({fn.address})",
+                        f"VF offset {fn.sriov.get('vf_offset')} and stride {fn.sriov.get('vf_stride')} put VFs on "
+                        f"{', '.join(clash[:3])}, where another function lives: the VF addresses are not trusted",
+                        "pci")
+            continue
+        fn.put("virtfns", tuple(enumerate(computed)), COMPUTED_ORIGIN)
     for pf in functions.values():
         origin = pf.origins.get("virtfns", "")
         for index, vf_address in pf.fields.get("virtfns") or ():
@@ -224,7 +279,7 @@ def _link_vfs(ctx: CollectContext, functions: Dict[str, Draft], lspci: Dict[str,
             vf.put("physfn", pf.address, origin)
             vf.put("vf_index", index, origin)
     for vf in functions.values():
-        if vf.fields.get("is_vf") is None and vf.address in lspci and lspci[vf.address].is_virtual_function:
+        if vf.fields.get("is_vf") is None and vf.address in named_vfs:
             vf.put("is_vf", True, "lspci (device name says Virtual Function)")
 
 
@@ -233,14 +288,17 @@ def _freeze(ctx: CollectContext, fn: Draft, kernel: KernelInfo, pci_config: Opti
     values = dict(fn.fields)
     origins = dict(fn.origins)
     sriov = fn.sriov
-    if sriov.get("in_sysfs") or sriov.get("in_lspci") or (sriov.get("total_vfs") is not None
-                                                          and fn.fields.get("virtfns") is not None):
+    if sriov.get("in_sysfs") or sriov.get("in_config") or sriov.get("in_lspci") or (
+            sriov.get("total_vfs") is not None and fn.fields.get("virtfns") is not None):
         values["has_sriov"] = True
-        origins["has_sriov"] = (fn.sriov_origins.get("in_sysfs") or "") if sriov.get("in_sysfs") else (
-            fn.sriov_origins.get("in_lspci") or fn.sriov_origins.get("total_vfs", ""))
+        origins["has_sriov"] = next((fn.sriov_origins[k] for k in ("in_sysfs", "in_config", "in_lspci", "total_vfs")
+                                     if sriov.get(k) and k in fn.sriov_origins), "")
     elif values.get("is_vf"):
         values["has_sriov"] = False  # a VF never has the SR-IOV capability itself
         origins["has_sriov"] = origins.get("is_vf", "")
+    elif sriov.get("in_config") is False:
+        values["has_sriov"] = False
+        origins["has_sriov"] = fn.sriov_origins.get("in_config", "")
     elif sriov.get("in_lspci") is False:
         values["has_sriov"] = False
         origins["has_sriov"] = fn.sriov_origins.get("in_lspci", "")
@@ -248,7 +306,7 @@ def _freeze(ctx: CollectContext, fn: Draft, kernel: KernelInfo, pci_config: Opti
         # The kernel supports SR-IOV and shows sriov_totalvfs for every usable PF: this is none.
         values["has_sriov"] = False
         origins["has_sriov"] = f"{fn.sriov_origins.get('in_sysfs', '')} (no sriov_totalvfs; CONFIG_PCI_IOV=y)"
-    if values.get("has_sriov") or any(k not in ("in_sysfs", "in_lspci") for k in sriov):
+    if values.get("has_sriov") or any(k not in ("in_sysfs", "in_lspci", "in_config") for k in sriov):
         values["sriov"] = SriovInfo(origins=FrozenMap(sorted(fn.sriov_origins.items())), **sriov)
         origins["sriov"] = fn.sriov_origins.get("total_vfs") or fn.sriov_origins.get("in_sysfs", "")
     names = tuple(sorted(set(values.get("interfaces") or ()) | set(interfaces)))
@@ -259,4 +317,5 @@ def _freeze(ctx: CollectContext, fn: Draft, kernel: KernelInfo, pci_config: Opti
 
 
 PROVIDER = Provider(key="pci", compute=collect_pci, needs=("kernel", "guests", "interfaces"),
-                    evidence=("sysfs_pci", "iommu_groups", "lspci_verbose", "libvirt_nodedev"))
+                    evidence=("sysfs_pci", "pci_config", "proc_bus_pci", "iommu_groups", "lspci_verbose",
+                              "libvirt_nodedev"))

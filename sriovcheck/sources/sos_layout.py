@@ -341,6 +341,8 @@ COVERAGE: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
     ("/proc/cmdline", ("kernel",), ""),
     ("/proc/modules", ("kernel",), ""),
     ("/proc/cpuinfo", ("processor", "hardware"), ""),
+    # sos's pci plugin copies /proc/bus/pci (the table and every function's configuration space)
+    ("/proc/bus/pci", ("pci",), ""),
     ("/etc/modprobe.d", ("kernel",), ""),
     ("/etc/modprobe.conf", ("kernel",), ""),
     ("/lib/modprobe.d", ("kernel",), ""),

@@ -102,7 +102,8 @@ RELEVANT_PLUGINS = frozenset({
 _KEEP_HOST = ("etc/", "sys/", "boot/", "run/", "var/run/", "lib/modprobe.d/", "usr/lib/modprobe.d/",
               "lib/udev/rules.d/", "usr/lib/udev/rules.d/", "lib/systemd/system/", "usr/lib/systemd/system/",
               "lib/modules/", "usr/lib/modules/", "sos_strings/")
-_KEEP_PROC = re.compile(r"proc/(cmdline|cpuinfo|modules|version|mounts|bus/pci/devices|sys/kernel/\w+|iomem)$")
+_KEEP_PROC = re.compile(r"proc/(cmdline|cpuinfo|modules|version|mounts|bus/pci/devices|sys/kernel/\w+|iomem|"
+                        r"bus/pci/(?:[0-9a-f]{4,8}:)?[0-9a-f]{2}(?:/[0-9a-f]{2}\.[0-7])?)$")
 #: Only the boot-time kernel log: syslog files can be hundreds of MB and the journal/dmesg outputs say the same.
 _KEEP_VARLOG = re.compile(r"var/log/dmesg$")
 
@@ -833,7 +834,7 @@ def open_source(path: Path, options: "SourceOptions") -> SosreportSource:
 
 
 #: Host files that make a sosreport usable for SR-IOV at all (any one, non-empty, is enough).
-_USABLE_FILES = ("proc/cmdline", "proc/cpuinfo", "proc/modules")
+_USABLE_FILES = ("proc/cmdline", "proc/cpuinfo", "proc/modules", "proc/bus/pci/devices")
 _USABLE_DIRS = ("etc/modprobe.d", "sys/module", "etc/libvirt/qemu", "run/libvirt/qemu", "var/run/libvirt/qemu")
 #: Command families that do not count: they say nothing about SR-IOV.
 _NOT_EVIDENCE = ("hostname", "date-utc")
@@ -854,6 +855,15 @@ def _require_something(source: SosreportSource, location: str) -> None:
         if family not in _NOT_EVIDENCE:
             rels.extend(place.files + place.links)
     if any(non_empty(rel) for rel in rels) or any(source._has(rel) for rel in _USABLE_DIRS):
+        return
+    # A kernel log alone (the logs plugin's journal) is evidence: IOMMU, VF enabling, trust refusals.
+    journal = source._node(JOURNAL_DIR)
+    try:
+        journal_names = source.tree.children(journal[0]) if journal is not None and journal[1] == DIR else []
+    except SourceReadError:
+        journal_names = []
+    choice = pick_journal(journal_names)
+    if choice is not None and non_empty(f"{JOURNAL_DIR}/{choice}"):
         return
     node = source._node(MARKER)
     try:

@@ -371,12 +371,32 @@ def test_passthrough_driver_unbound_device(run_rules) -> None:
 
 # -- SRIOV301-304 ----------------------------------------------------------------------------------
 
-def test_cpu_msix_passes_for_64_bit_and_named_models(run_rules) -> None:
+def test_cpu_msix_passes_for_64_bit_only_os_and_named_models(run_rules) -> None:
     guest = win2k8_guest("0000:06:10.1")
-    for changed in (replace(guest, arch="x86_64", emulator="/usr/bin/qemu-system-x86_64"),
+    for changed in (replace(guest, arch="x86_64", emulator="/usr/bin/qemu-system-x86_64",
+                            os_id="http://microsoft.com/win/2k8r2"),  # Server 2008 R2 exists only in 64 bits
                     replace(guest, cpu_mode="custom", cpu_model="SandyBridge", cpu_default=False)):
         results = run_rules(replace(healthy(), guests=(changed,)), "SRIOV301")
         assert [r.status for r in results] == [Status.PASS]
+
+
+def test_cpu_msix_x86_64_emulator_is_not_evidence_of_64_bit(run_rules) -> None:
+    """The seed's case: qemu-system-x86_64 running a Windows 2008 guest (that exists in 32 bits) with a VF and
+    no -cpu: bitness unknown, so a warning with the CPU-model fix -- never "guest is 64-bit"."""
+    guest = replace(win2k8_guest("0000:06:10.1"), arch="x86_64", emulator="/usr/bin/qemu-system-x86_64",
+                    kind="qemu-process", cpu_model="qemu64")
+    result = one_fail(run_rules(replace(healthy(), guests=(guest,)), "SRIOV301"))
+    assert result.severity.value == "warning"
+    assert "whether it is 32-bit is not in this snapshot" in result.message and "64-bit" not in result.message
+    assert "-cpu SandyBridge" in (result.fix or "")
+    libvirt = replace(guest, kind="libvirt")
+    assert "host-model" in (one_fail(run_rules(replace(healthy(), guests=(libvirt,)), "SRIOV301")).fix or "")
+
+
+def test_cpu_msix_interface_hostdev_is_a_vf_without_pci_data(run_rules) -> None:
+    guest = win2k8_guest("0000:06:10.1")  # <interface type='hostdev'>: libvirt accepts only VFs there
+    result = one_fail(run_rules(replace(healthy(), pci=None, guests=(guest,)), "SRIOV301"))
+    assert "32-bit Windows" in result.message
 
 
 def test_cpu_msix_plain_qemu_fix_names_a_cpu_model(run_rules) -> None:

@@ -77,7 +77,36 @@ def test_cpu_and_pci_agree_with_the_live_host(sos_facts: HostFacts, live_facts: 
         seen = sos_facts.function(address)
         assert seen is not None, f"{address} is in the live host but not in the sosreport's lspci"
         assert (seen.vendor_id, seen.device_id) == (live.vendor_id, live.device_id)
-        assert seen.origin("device_id") == "sos_commands/pci/lspci_-nnvv"
+        # Configuration space ranks above lspci's text (sysfs > config space > lspci > nodedev).
+        assert seen.origin("device_id") in (f"/proc/bus/pci/{address[5:7]}/{address[8:]}",
+                                            "sos_commands/pci/lspci_-nnvv")
+
+
+def test_without_lspci_proc_bus_pci_judges_sr_iov_capability(real_sosreport: Path, live_facts: HostFacts,
+                                                             tmp_path: Path) -> None:
+    """Issue 11's acceptance: the same report with its lspci outputs removed (a host without pciutils) still
+    has a PCI inventory, from /proc/bus/pci, and SRIOV101 judges this machine's virtio NICs: a fail."""
+    from sriovcheck.engine import run
+    from sriovcheck.plugins import load_plugins
+    from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+
+    subprocess.run(["tar", "-xf", str(real_sosreport), "-C", str(tmp_path)], check=True)
+    (top,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    for lspci in (top / "sos_commands" / "pci").glob("lspci*"):
+        lspci.unlink()
+    with open_source(top, SourceOptions()) as source:
+        facts = collect_facts(source)
+    live_net = {fn.address: fn for fn in live_facts.pci or () if fn.is_network}
+    assert live_net
+    for address, live in live_net.items():
+        seen = facts.function(address)
+        assert seen is not None and (seen.vendor_id, seen.device_id) == (live.vendor_id, live.device_id)
+        assert seen.origin("class_code").startswith("/proc/bus/pci/")
+        assert seen.has_sriov is False and seen.origin("has_sriov").startswith("/proc/bus/pci/")
+    registry = load_plugins([], entry_points=False)
+    rules = select_rules(load_rules(registry, []), registry, load_profiles(registry, [])["default"], ["SRIOV101"])
+    (result,) = run(facts, rules, registry).results
+    assert result.status.value == "fail" and "/proc/bus/pci/" in " ".join(str(e) for e in result.evidence)
 
 
 def test_what_sos_never_holds_stays_unknown(sos_facts: HostFacts) -> None:
