@@ -214,7 +214,7 @@ def collect_pci(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[
             _merge_lspci(fn, lspci[bdf], lspci_origin)
         if not fn.sysfs and (fn.fields.get("is_vf") is None or fn.fields.get("virtfns") is None):
             _merge_nodedev(ctx, fn)
-    known_ids = {bdf: row.device_id for bdf, row in table.items()}
+    known_ids: Dict[str, Optional[str]] = {bdf: row.device_id for bdf, row in table.items()}
     known_ids.update({bdf: d.device_id for bdf, d in lspci.items() if d.device_id})
     known_ids.update({bdf: cfg.device_id for bdf, (cfg, _) in configs.items() if cfg.device_id})
     known_ids.update({bdf: fn.fields.get("device_id") for bdf, fn in functions.items()})
