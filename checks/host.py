@@ -157,7 +157,7 @@ def _cmdline_evidence(facts: HostFacts) -> List[Evidence]:
     return out
 
 
-@check("iommu-enabled", needs=("cmdline", "cpu", "iommu", "kernel", "pci"), params={
+@check("iommu-enabled", needs=("cmdline", "cpu", "iommu", "kernel", "kernel_events", "kernel_log", "pci"), params={
     "extra_args": Param(str, default="iommu=pt",
                         help="arguments proposed with intel_iommu=on (iommu=pt keeps host DMA fast)"),
 })
