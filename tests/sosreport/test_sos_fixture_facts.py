@@ -240,7 +240,7 @@ def test_cli_facts_cites_sos_files(sos4_path: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert f"({'sosreport'})" in out.splitlines()[0]
     assert "[sos_commands/pci/lspci_-nnvv]" in out and "[sos_commands/networking/ip_-s_-d_link]" in out
-    assert "[lspci (computed from VF offset/stride)]" in out
+    assert "[computed from First VF Offset/VF Stride (VF Enable set)]" in out
 
 
 def test_cli_facts_json(sos4_path: Path, capsys: pytest.CaptureFixture) -> None:
