@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from sriovcheck import derived
 from sriovcheck.model import Guest, HostFacts, NetInterface, PciFunction, VfEntry
 from sriovcheck.results import Evidence, Subject
 
 ZERO_MAC = "00:00:00:00:00:00"
 
 _BDF_FULL = re.compile(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z")
-_BDF_SHORT = re.compile(r"[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z")
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
 #: Characters a sysfs interface name may safely hold in a udev rule or a sed expression.
 _PLAIN = re.compile(r"[A-Za-z0-9_.:@-]+\Z")
@@ -26,12 +26,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9_.:@-]+\Z")
 
 def full_bdf(address: str) -> str:
     """``06:00.0`` -> ``0000:06:00.0``; full addresses are lower-cased; anything else is returned as is."""
-    text = address.strip()
-    if _BDF_SHORT.match(text):
-        return "0000:" + text.lower()
-    if _BDF_FULL.match(text):
-        return text.lower()
-    return text
+    return derived.bdf(address)
 
 
 def is_bdf(text: str) -> bool:
@@ -75,16 +70,8 @@ def guest_subject(guest: Guest) -> Subject:
 
 
 def vf_address(facts: HostFacts, pf: Optional[PciFunction], index: int) -> Optional[str]:
-    """The BDF of VF ``index`` of ``pf``: from its virtfnN links, else from a VF's physfn + index."""
-    if pf is None:
-        return None
-    for number, address in pf.virtfns or ():
-        if number == index:
-            return address
-    for vf in facts.virtual_functions(pf):
-        if vf.vf_index == index:
-            return vf.address
-    return None
+    """The BDF of VF ``index`` of ``pf`` (one answer for every rule: :func:`sriovcheck.derived.vf_address`)."""
+    return derived.vf_address(facts, pf, index)
 
 
 def vf_label(pf_name: str, index: int, address: Optional[str]) -> str:
@@ -103,33 +90,16 @@ def pf_of_interface(facts: HostFacts, iface: NetInterface) -> Optional[PciFuncti
 
 
 def pf_of_vf(facts: HostFacts, vf: PciFunction) -> Optional[PciFunction]:
-    if vf.physfn:
-        return facts.function(vf.physfn)
-    for fn in facts.pci or ():
-        if any(address == vf.address for _, address in fn.virtfns or ()):
-            return fn
-    return None
+    return derived.pf_of_vf(facts, vf)
 
 
 def vf_index_of(facts: HostFacts, vf: PciFunction) -> Optional[int]:
-    if vf.vf_index is not None:
-        return vf.vf_index
-    pf = pf_of_vf(facts, vf)
-    for number, address in (pf.virtfns if pf else None) or ():
-        if address == vf.address:
-            return number
-    return None
+    return derived.vf_index_of(facts, vf)
 
 
 def is_vf(facts: HostFacts, fn: PciFunction) -> Optional[bool]:
-    """True/False when known: the function's own flag, else whether some PF links to it."""
-    if fn.is_vf is not None:
-        return fn.is_vf
-    if fn.physfn:
-        return True
-    if any(any(address == fn.address for _, address in pf.virtfns or ()) for pf in facts.pci or ()):
-        return True
-    return None
+    """True/False when known (one answer for every rule: :func:`sriovcheck.derived.is_vf`)."""
+    return derived.is_vf(facts, fn)
 
 
 # -- evidence -------------------------------------------------------------------------------------
@@ -180,6 +150,13 @@ class Target:
     function: Optional[PciFunction]
     model: Optional[Mapping[str, Any]] = None
     why: str = ""  # "listed in params.devices" / "Intel I350 (8086:1521) is SR-IOV capable" / ...
+    #: Why the host counts as using it for SR-IOV (:func:`sriovcheck.derived.sriov_use`); named in
+    #: params.devices counts too.  A target nobody uses is judged at info severity at most.
+    used: Tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return bool(self.used)
 
 
 def resolve_device(facts: HostFacts, spec: str) -> Optional[PciFunction]:
@@ -203,7 +180,8 @@ def targets(facts: HostFacts, params: Mapping[str, Any]) -> List[Target]:
 
     ``params.devices`` when given; else every NIC in the table of SR-IOV capable models,
     plus any other network function that shows the SR-IOV capability (it is evidently capable).
-    VFs are never targets.  Requires ``facts.pci`` to be known (callers check).
+    VFs are never targets.  Each target says whether the host uses it for SR-IOV (``used``): only
+    those, and the ones params.devices names, are required to have the capability and VFs.  Requires ``facts.pci`` to be known (callers check).
     """
     models = params.get("models", ())
     devices = [str(d) for d in params.get("devices", ()) or ()]
@@ -211,7 +189,8 @@ def targets(facts: HostFacts, params: Mapping[str, Any]) -> List[Target]:
     if devices:
         for spec in devices:
             fn = resolve_device(facts, spec)
-            out.append(Target(spec, fn, find_model(models, fn) if fn else None, "listed in params.devices"))
+            out.append(Target(spec, fn, find_model(models, fn) if fn else None, "listed in params.devices",
+                              ("listed in params.devices",)))
         return out
     for fn in facts.pci or ():
         if is_vf(facts, fn):
@@ -219,9 +198,10 @@ def targets(facts: HostFacts, params: Mapping[str, Any]) -> List[Target]:
         model = find_model(models, fn)
         if model is not None:
             out.append(Target(fn.address, fn, model,
-                              f"{model.get('name', 'a NIC')} ({fn.vendor_device}) is an SR-IOV capable model"))
+                              f"{model.get('name', 'a NIC')} ({fn.vendor_device}) is an SR-IOV capable model",
+                              derived.sriov_use(facts, fn)))
         elif fn.has_sriov and fn.is_network is not False:
-            out.append(Target(fn.address, fn, None, "it shows the SR-IOV capability"))
+            out.append(Target(fn.address, fn, None, "it shows the SR-IOV capability", derived.sriov_use(facts, fn)))
     return out
 
 
@@ -374,7 +354,7 @@ def vf_tables(facts: HostFacts) -> Iterable[Tuple[NetInterface, Optional[PciFunc
 
 
 def guests_of(facts: HostFacts, address: str) -> List[str]:
-    return sorted(g.name for g in facts.guests_using(address))
+    return sorted({a.guest.name for a in derived.assignments_of(facts, address)})
 
 
 def context_defaults(keys: Mapping[str, Any], **given: Any) -> Dict[str, Any]:

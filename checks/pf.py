@@ -5,7 +5,7 @@ import difflib
 import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from sriovcheck.api import HOST, Finding, Param, check, failed, passed, skipped, unknown
+from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, passed, skipped, unknown
 from sriovcheck.model import HostFacts, ModprobeOption, PciFunction
 from sriovcheck.results import Evidence, Subject
 
@@ -74,6 +74,7 @@ def _capability_context(facts: HostFacts, target: Target, cause: str, params: Ma
         "vendor": vendor,
         "model": model,
         "num_vfs": params["firmware_vfs"],
+        "required": target.required,
     }
 
 
@@ -114,15 +115,30 @@ def sriov_capability(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
         label = pf_label(facts, fn)
         sriov = fn.sriov
         command = see(lspci_sriov(fn.address))
+        # A port the host does not use for SR-IOV may well have it off on purpose: say so, as info only.
+        severity = None if target.required else Severity.INFO
+        unused = ("" if target.required else
+                  "; the host does not use this port for SR-IOV (no VFs configured in sysfs, modprobe.d, boot-time "
+                  "configuration or guests), so this is information: it matters only if you mean to use it")
+        used = [Evidence("SR-IOV use", reason) for reason in target.used[:3]]
         if sriov is not None and sriov.in_lspci and sriov.in_sysfs is False:
             yield failed(subject, f"{label}: lspci shows the SR-IOV capability but sysfs has no sriov_totalvfs, "
                                   f"so the kernel rejected it (CONFIG_PCI_IOV off, TotalVFs 0, or no room for the "
-                                  f"VF BARs: try pci=realloc)",
+                                  f"VF BARs: try pci=realloc){unused}",
                          cite(sriov.origins, "in_lspci", "Single Root I/O Virtualization (SR-IOV) capability"),
                          cite(sriov.origins, "in_sysfs", "no sriov_totalvfs",
                               f"/sys/bus/pci/devices/{fn.address}/sriov_totalvfs"),
-                         *_kernel_log(facts, fn.address, ("SR-IOV", "IOV", "MMIO", "BAR")), command,
-                         **_capability_context(facts, target, "kernel", params))
+                         *_kernel_log(facts, fn.address, ("SR-IOV", "IOV", "MMIO", "BAR")), command, *used,
+                         severity=severity, **_capability_context(facts, target, "kernel", params))
+        elif fn.has_sriov and sriov is not None and sriov.total_vfs == 0:
+            # The capability is there but offers no VF: the NIC firmware was set to none (mlx5: SRIOV_EN=0 or
+            # NUM_OF_VFS=0).  Writing sriov_numvfs cannot help; only the firmware setting can.
+            yield failed(subject, f"{label} shows the SR-IOV capability with Total VFs 0: its firmware offers no "
+                                  f"VF (on ConnectX: SRIOV_EN=0 or NUM_OF_VFS=0), so sriov_numvfs cannot create "
+                                  f"any{unused}",
+                         cite(sriov.origins, "total_vfs", "Total VFs 0", f"/sys/bus/pci/devices/{fn.address}/"
+                                                                          f"sriov_totalvfs"), command, *used,
+                         severity=severity, **_capability_context(facts, target, "firmware-zero", params))
         elif fn.has_sriov:
             total = sriov.total_vfs if sriov is not None else None
             detail = f" (Total VFs {total})" if total is not None else ""
@@ -131,9 +147,9 @@ def sriov_capability(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
         elif fn.has_sriov is False:
             why = f": {target.why}, but it" if target.why else ""
             yield failed(subject, f"{label}{why} shows no SR-IOV capability: SR-IOV is disabled in the BIOS or in "
-                                  f"the NIC's firmware",
-                         cite(fn.origins, "has_sriov", "no SR-IOV capability"), command,
-                         **_capability_context(facts, target, "firmware", params))
+                                  f"the NIC's firmware{unused}",
+                         cite(fn.origins, "has_sriov", "no SR-IOV capability"), command, *used,
+                         severity=severity, **_capability_context(facts, target, "firmware", params))
         else:
             yield unknown(subject, f"the PCI capabilities of {fn.address}: 'lspci -vvv' run as root (without root "
                                    f"it prints <access denied>) or /sys/bus/pci/devices/{fn.address}/sriov_totalvfs")
@@ -141,8 +157,15 @@ def sriov_capability(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
 
 # -- SRIOV102 -------------------------------------------------------------------------------------
 
-def _era(facts: HostFacts) -> str:
-    """How VFs are enabled on this kernel: sysfs (>= 3.8), module parameter (< 3.8), or both when unknown."""
+#: PF drivers that do not implement sriov_numvfs: their VFs come only from a module option.
+_MODULE_ONLY_DRIVERS = ("mlx4_core",)
+
+
+def _era(facts: HostFacts, fn: Optional[PciFunction] = None) -> str:
+    """How VFs are enabled: sysfs (kernel >= 3.8), module parameter (< 3.8), both when the kernel is unknown,
+    or "mlx4" for mlx4_core, which has no sriov_numvfs support (options mlx4_core num_vfs=N probe_vf=M)."""
+    if fn is not None and fn.driver in _MODULE_ONLY_DRIVERS:
+        return "mlx4"
     newer = facts.kernel.at_least(3, 8)
     return "sysfs" if newer else "module" if newer is False else "both"
 
@@ -175,6 +198,15 @@ def vfs_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
         counted = vf_count(facts, fn)
         iface = iface_of(facts, fn)
         total = fn.sriov.total_vfs if fn.sriov is not None else None
+        if total == 0:
+            yield skipped(subject, f"{label} offers no VF (Total VFs 0, set in its firmware): writing sriov_numvfs "
+                                   f"cannot help (see SRIOV101 for the firmware fix)")
+            continue
+        if not target.required and counted.enabled is False:
+            yield skipped(subject, f"not applicable: {label} has no VFs and the host does not use it for SR-IOV (no "
+                                   f"VFs configured in sysfs, modprobe.d, boot-time configuration or guests); name "
+                                   f"it in params.devices to require VFs on it")
+            continue
         if counted.count is None and counted.enabled is None:
             yield unknown(subject, f"the number of VFs of {label}: {vf_count_needs(fn, iface)}")
             continue
@@ -194,44 +226,81 @@ def vfs_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
         yield failed(subject, f"{label} has {current} VFs enabled, fewer than the {min_vfs} wanted{limit}",
                      *counted.evidence, see(f"cat {numvfs_path(facts, fn)}; {lspci_sriov(fn.address)}"),
                      pf=iface or fn.address, address=fn.address, want=want, current=current, total=total or 0,
-                     path=numvfs_path(facts, fn), driver=fn.driver or "", era=_era(facts))
+                     path=numvfs_path(facts, fn), driver=fn.driver or "", era=_era(facts, fn),
+                     module_line=f"options mlx4_core num_vfs={want} probe_vf=0")
 
 
 # -- SRIOV103 -------------------------------------------------------------------------------------
 
-def _known_params(facts: HostFacts, module: str, table: Mapping[str, Any]) -> Tuple[Optional[List[str]], str]:
-    """The parameters ``module`` accepts and where that list came from (modinfo beats the shipped table)."""
+def _known_params(facts: HostFacts, module: str,
+                  table: Mapping[str, Any]) -> Tuple[Optional[List[str]], Dict[str, Optional[str]], str]:
+    """The parameters ``module`` accepts, their types (None: not known) and where that came from.
+
+    modinfo's parm lines beat the shipped table; only modinfo knows the types, and the types differ
+    between the in-tree drivers (igb/ixgbe max_vfs: uint) and Intel's out-of-tree ones (array of int).
+    """
     mod = facts.module(module)
     if mod is not None and mod.known_parameters is not None:
-        return [p.name for p in mod.known_parameters], mod.origins.get("known_parameters") or f"modinfo {module}"
+        types = {p.name: p.type for p in mod.known_parameters}
+        return ([p.name for p in mod.known_parameters], types,
+                mod.origins.get("known_parameters") or f"modinfo {module}")
     entry = table.get(module)
     if isinstance(entry, Mapping) and entry.get("params") is not None:
-        return [str(p) for p in entry["params"]], f"the shipped driver table for {module} (rule params)"
-    return None, ""
+        names = [str(p) for p in entry["params"]]
+        return names, {n: None for n in names}, f"the shipped driver table for {module} (rule params)"
+    return None, {}, ""
 
 
-def _check_values(name: str, value: str, bounds: Sequence[Any]) -> Tuple[Optional[str], str]:
-    """(problem, corrected value) for a per-port list of integers that must lie within ``bounds``."""
-    low, high = int(bounds[0]), int(bounds[1])
-    fixed: List[str] = []
+#: modinfo parameter types whose value is one integer (kernel/params.c param_ops_*).
+_SCALAR_INT_TYPES = ("int", "uint", "short", "ushort", "long", "ulong", "ullong", "byte", "hexint")
+
+
+def _check_values(name: str, value: str, bounds: Optional[Sequence[Any]],
+                  ptype: Optional[str]) -> Tuple[List[str], Optional[str], str]:
+    """(problems, open question, corrected value) for one ``name=value`` of a modprobe.d line.
+
+    A scalar integer parameter (modinfo type uint, int...) takes one number: the kernel rejects
+    ``2,4`` ("invalid for parameter") and the module then fails to load.  Only ``array of ...``
+    parameters (Intel's out-of-tree igb/ixgbe) take per-port lists.  Without modinfo the type is
+    unknown, so a list is an open question, not a verdict.
+    """
+    parts = [part.strip() for part in value.split(",")]
     problems: List[str] = []
-    for part in value.split(","):
-        part = part.strip()
+    question: Optional[str] = None
+    listed = len(parts) > 1
+    is_array = ptype is not None and ptype.startswith("array")
+    scalar = ptype is not None and ptype in _SCALAR_INT_TYPES
+    if listed and scalar:
+        problems.append(f"{name}={value} is a list, but {name} takes one number (modinfo type {ptype}; per-port "
+                        f"lists work only with Intel's out-of-tree driver, whose {name} is an array): the kernel "
+                        f"rejects the value and the module does not load")
+        parts = parts[:1]
+    elif listed and not is_array:
+        question = (f"whether {name} takes a per-port list: 'modinfo -p' type (the in-tree driver's uint rejects "
+                    f"{value!r} and the module does not load; Intel's out-of-tree driver declares an array)")
+    if bounds is None and not scalar and not is_array:
+        return problems, question, ",".join(parts)
+    low, high = (int(bounds[0]), int(bounds[1])) if bounds else (None, None)
+    fixed: List[str] = []
+    for part in parts:
         try:
             number = int(part, 0)
         except ValueError:
             problems.append(f"{name}={part!r} is not a number")
-            fixed.append(str(low))
+            fixed.append(str(low if low is not None else 0))
             continue
-        if not low <= number <= high:
+        if low is not None and high is not None and not low <= number <= high:
             problems.append(f"{name}={number} is outside {low}-{high}")
             number = min(max(number, low), high)
         fixed.append(str(number))
-    return ("; ".join(problems) or None), ",".join(fixed)
+    return problems, question, ",".join(fixed)
 
 
-def _examine_line(opt: ModprobeOption, known: List[str], ranges: Mapping[str, Any]) -> Tuple[List[str], str]:
+def _examine_line(opt: ModprobeOption, known: List[str], types: Mapping[str, Optional[str]],
+                  ranges: Mapping[str, Any]) -> Tuple[List[str], List[str], str]:
+    """(problems, open questions, corrected line) for one ``options`` line."""
     problems: List[str] = []
+    questions: List[str] = []
     new_params: List[str] = []
     for name, value in opt.params:
         if name not in known and name not in _GENERIC_MODULE_PARAMS:
@@ -242,16 +311,47 @@ def _examine_line(opt: ModprobeOption, known: List[str], ranges: Mapping[str, An
             else:
                 problems.append(f"{opt.module} has no parameter {name!r} (it has: {', '.join(known) or 'none'})")
                 continue
-        if name in ranges:
-            problem, value = _check_values(name, value, ranges[name])
-            if problem:
-                problems.append(problem)
+        if name in ranges or types.get(name) is not None or "," in value:
+            found, question, value = _check_values(name, value, ranges.get(name), types.get(name))
+            problems.extend(found)
+            if question:
+                questions.append(question)
         new_params.append(f"{name}={value}")
     new = " ".join(["options", opt.module, *new_params])
-    return problems, new
+    return problems, questions, new
 
 
-_103_KEYS = {"kind": "", "file": "", "line": 0, "old": "", "new": "", "sed": "", "backup": "", "pf": "",
+def _overridden(options: Sequence[ModprobeOption]) -> Dict[Tuple[str, int], Tuple[ModprobeOption, List[str]]]:
+    """Lines of a file whose every parameter a later line of the same file sets again for the same module.
+
+    modprobe passes all the options in order and the kernel keeps the last value of a parameter, so
+    such a line does nothing; keeping both invites editing the one that does not count.
+    (file, line) -> (the later line that wins, the parameters it overrides).
+    """
+    out: Dict[Tuple[str, int], Tuple[ModprobeOption, List[str]]] = {}
+    by_file: Dict[Tuple[str, str], List[ModprobeOption]] = {}
+    for opt in options:
+        by_file.setdefault((opt.file, opt.module), []).append(opt)
+    for lines in by_file.values():
+        lines = sorted(lines, key=lambda o: o.line)
+        for i, opt in enumerate(lines):
+            names = [n for n, _ in opt.params]
+            if not names:
+                continue
+            later = lines[i + 1:]
+            winners = [next((o for o in reversed(later) if any(n == name for n, _ in o.params)), None)
+                       for name in names]
+            if all(w is not None for w in winners):
+                last = max((w for w in winners if w is not None), key=lambda o: o.line)
+                out[(opt.file, opt.line)] = (last, names)
+    return out
+
+
+def _typed(name: str, types: Mapping[str, Optional[str]]) -> str:
+    return f"{name} ({types[name]})" if types.get(name) else name
+
+
+_103_KEYS = {"kind": "", "keep_line": 0, "file": "", "line": 0, "old": "", "new": "", "sed": "", "backup": "", "pf": "",
              "address": "", "path": "", "want": 0, "total": 0, "present": 0, "requested": 0, "driver": ""}
 
 
@@ -271,6 +371,11 @@ def _requested_vfs(facts: HostFacts, pf: PciFunction, param: str) -> Optional[Tu
             if name != param:
                 continue
             parts = [p.strip() for p in value.split(",")]
+            mod = facts.module(opt.module)
+            ptype = next((p.type for p in (mod.known_parameters if mod is not None else None) or ()
+                          if p.name == name), None)
+            if len(parts) > 1 and ptype in _SCALAR_INT_TYPES:
+                continue  # rejected by the kernel: the line's own finding says so
             position = port_position(facts, pf)
             text = parts[position] if position < len(parts) else (parts[0] if len(parts) == 1 else "0")
             try:
@@ -291,24 +396,40 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
         yield unknown(HOST, "/etc/modprobe.d and the PCI devices")
         return
     # 1. modprobe.d lines.
+    overridden = _overridden(facts.modprobe or ())
     for opt in facts.modprobe or ():
-        known, known_from = _known_params(facts, opt.module, table)
+        known, types, known_from = _known_params(facts, opt.module, table)
+        subject = Subject("file", f"{opt.file}:{opt.line}", f"{opt.file} line {opt.line}")
+        old = opt.raw or " ".join(["options", opt.module, *(f"{k}={v}" for k, v in opt.params)])
+        where = Evidence(f"{opt.file}:{opt.line}", old)
+        winner = overridden.get((opt.file, opt.line))
+        if winner is not None:
+            later, names = winner
+            kept = later.raw or f"options {later.module} ..."
+            yield failed(subject, f"'{old}' does nothing: line {later.line} of the same file sets "
+                                  f"{', '.join(names)} for {opt.module} again, and the kernel keeps the last value. "
+                                  f"Keep line {later.line} ('{kept}') and delete line {opt.line}",
+                         where, Evidence(f"{later.file}:{later.line}", kept),
+                         **_ctx103(kind="duplicate", file=opt.file, line=opt.line, old=old, new=kept,
+                                   keep_line=later.line, sed=f"{opt.line}s/^/# overridden by line {later.line}: /", backup=f"{opt.file}.sriovcheck.bak", driver=opt.module))
+            continue
         if known is None:
             continue
         found = table.get(opt.module)
         entry: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         ranges = entry.get("ranges") or {}
-        subject = Subject("file", f"{opt.file}:{opt.line}", f"{opt.file} line {opt.line}")
-        old = opt.raw or " ".join(["options", opt.module, *(f"{k}={v}" for k, v in opt.params)])
-        problems, new = _examine_line(opt, known, ranges)
-        where = Evidence(f"{opt.file}:{opt.line}", old)
+        problems, questions, new = _examine_line(opt, known, types, ranges)
+        if not problems and questions:
+            yield unknown(subject, f"{'; '.join(questions)} for '{old}'")
+            continue
         if not problems:
-            yield passed(subject, f"'{old}': every parameter exists and is in range", where)
+            yield passed(subject, f"'{old}': every parameter exists and its value fits", where)
             continue
         sed = f"{opt.line}s/.*/{new}/" if _SED_SAFE.match(new) else ""
         yield failed(subject, f"'{old}' does not do what it says: {'; '.join(problems)}. The module ignores or "
                               f"rejects it, so no VFs come from this line", where,
-                     Evidence(known_from, f"{opt.module} parameters: {', '.join(known) or 'none'}"),
+                     Evidence(known_from, f"{opt.module} parameters: "
+                                          f"{', '.join(_typed(n, types) for n in known) or 'none'}"),
                      see(f"modinfo -p {opt.module}"),
                      **_ctx103(kind="line", file=opt.file, line=opt.line, old=old, new=new, sed=sed,
                                backup=f"{opt.file}.sriovcheck.bak", driver=opt.module))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
+from sriovcheck import derived
 from sriovcheck.api import HOST, Finding, Severity, check, failed, passed, skipped, unknown
 from sriovcheck.model import HostFacts, NetInterface, PciFunction, VfEntry
 from sriovcheck.results import Evidence, Subject
@@ -60,6 +61,8 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
         subject = _vf_subject(iface, address, entry.index)
         ev = cite(iface.origins, "vfs", f"vf {entry.index} MAC {entry.mac}", f"ip link show {iface.name}")
         mac = norm_mac(entry.mac)
+        # The severity depends on who will give the VF a MAC: nobody (<hostdev>: error), libvirt
+        # (<interface type='hostdev'>: pass), or whoever gets the VF later (unassigned: warning).
         if mac is None:
             yield unknown(subject, f"the MAC of vf {entry.index} in 'ip link show {iface.name}' "
                                    f"(the line has none, e.g. an InfiniBand VF)")
@@ -67,16 +70,46 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
         if mac != ZERO_MAC:
             yield passed(subject, f"{subject.label} has MAC {mac}", ev)
             continue
-        guests = guests_of(facts, address) if address else []
-        used = (f"assigned to guest {', '.join(guests)}" if guests
-                else "not assigned to any known guest" if facts.guests is not None and address
-                else "guest use unknown")
         new_mac = propose_mac(facts.hostname, _pf_key(iface, pf), entry.index, taken)
-        yield failed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 ({used}): a guest with an older "
-                              f"igbvf/ixgbevf driver sees no address, newer ones pick a random MAC at every boot",
-                     ev, see(f"ip link show {iface.name}"),
-                     pf=iface.name, index=entry.index, mac=new_mac, vf_address=address or "",
-                     guests=", ".join(guests), has_guest=bool(guests))
+        context = dict(pf=iface.name, index=entry.index, mac=new_mac, vf_address=address or "", guests="",
+                       has_guest=False, case="", libvirt=False)
+        users = derived.assignments_of(facts, address) if address else ()
+        by_libvirt = [a for a in users if a.sets_mac]
+        unset = [a for a in users if not a.sets_mac]
+        if unset:
+            # <hostdev> or QEMU -device vfio-pci: nothing sets a MAC, the guest sees the zero MAC.
+            names = ", ".join(sorted({a.guest.name for a in unset}))
+            how = "; ".join(sorted({f"guest {a.guest.name} assigns it as "
+                                    f"{'<hostdev>' if a.libvirt else '-device vfio-pci'}" for a in unset}))
+            yield failed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 and {how}: nothing sets a MAC when "
+                                  f"the guest starts, so the guest sees an all-zero address (older igbvf/ixgbevf "
+                                  f"drivers fail) or picks a random one at every boot",
+                         ev, *(Evidence(a.guest.origin, f"{a.device.via} {a.address}") for a in unset),
+                         see(f"ip link show {iface.name}"),
+                         **dict(context, guests=names, has_guest=True, case="hostdev",
+                                libvirt=any(a.libvirt for a in unset)))
+            continue
+        if by_libvirt:
+            names = ", ".join(sorted({a.guest.name for a in by_libvirt}))
+            yield passed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 now, but guest {names} assigns it as "
+                                  f"<interface type='hostdev'>, so libvirt sets the guest's MAC on it when the guest "
+                                  f"starts", ev, *(Evidence(a.guest.origin, f"<interface type='hostdev'> {a.address}"
+                                                            + (f" <mac address='{a.device.mac}'/>" if a.device.mac
+                                                               else "")) for a in by_libvirt))
+            continue
+        if facts.guests is not None and address:
+            message = (f"{subject.label} has MAC 00:00:00:00:00:00 and no guest assigns it: a zero MAC is the "
+                       f"default, and the guest or container that gets it later picks a random MAC at every boot "
+                       f"(a new one each time), which breaks DHCP reservations and MAC-based filters")
+            case = "unassigned"
+        else:
+            why = "guest definitions" if facts.guests is None else "the VF's PCI address (its PF's virtfnN links)"
+            message = (f"{subject.label} has MAC 00:00:00:00:00:00; whether a guest assigns it is not in this "
+                       f"snapshot (needs {why}): a guest that gets it through <hostdev> sees no usable address, "
+                       f"one that gets it through <interface type='hostdev'> gets its MAC from libvirt")
+            case = "unknown"
+        yield failed(subject, message, ev, see(f"ip link show {iface.name}"), severity=Severity.WARNING,
+                     **dict(context, case=case))
 
 
 # -- SRIOV202 -------------------------------------------------------------------------------------

@@ -514,6 +514,10 @@ class HostFacts:
             index = self.__dict__[key] = build()
         return index
 
+    def cached(self, name: str, build: Callable[[], Dict[Any, Any]]) -> Dict[Any, Any]:
+        """A derived index or answer, built on first use and kept with these facts (sriovcheck.derived)."""
+        return self._index(name, build)
+
     def __getstate__(self) -> Dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if not k.startswith(_INDEX_PREFIX)}
 

@@ -56,6 +56,7 @@ BCM_STANZA = "lspci/linuxhw_B650D4U-2L2T-BCM_BCM57416_09-00.0_stanza_noSRIOV.txt
 I82576_DENIED = "lspci/linuxhw_H8DG6_82576_02-00.x_stanzas_nonroot_access_denied.txt"
 KATA_ZERO = "iplink/github_kata-containers_agent_pr414_vf0_mac_zero.txt"
 IGB_MODINFO = "modinfo/insights-core_test_modinfo_MODINFO_IGB.txt"
+IGB_OUT_OF_TREE_MODINFO = "modinfo/ubuntuforums_lost-network-interfaces_igb_out-of-tree_parm_array.txt"
 IXGBE_MODINFO = "more/modinfo-ixgbe-max_vfs.txt"
 NET_HOSTDEV = "libvirt/net-hostdev.xml"
 HOSTDEV_VFIO = "libvirt/hostdev-vfio.xml"
@@ -299,6 +300,13 @@ def i82576_denied_pf(address: str = "0000:02:00.0") -> PciFunction:
                        has_sriov=None, is_vf=False)
 
 
+def meant_for_sriov(facts: HostFacts, iface: str, vfs: int = 8) -> HostFacts:
+    """The host asks for ``vfs`` VFs on ``iface`` at boot (a udev rule), so it uses that port for SR-IOV."""
+    rule = PersistenceConfig("udev", "/etc/udev/rules.d/70-sriov.rules:2", target=iface, num_vfs=vfs,
+                             detail=f'KERNEL=="{iface}", ATTR{{device/sriov_numvfs}}="{vfs}"')
+    return replace(facts, persistence=(facts.persistence or ()) + (rule,))
+
+
 def only(facts: HostFacts, *functions: PciFunction, interfaces: Tuple[NetInterface, ...] = ()) -> HostFacts:
     """The host with just these PCI functions (and interfaces), no guests."""
     return replace(facts, pci=tuple(functions), interfaces=interfaces, guests=())
@@ -354,7 +362,8 @@ def _capability_skip() -> HostFacts:
 
 
 def _vfs_enabled_fail() -> HostFacts:
-    return add_functions(healthy(), x520_pf())
+    """The X520 port is meant for SR-IOV (a udev rule asks for 8 VFs on it) but has none."""
+    return meant_for_sriov(add_functions(healthy(), x520_pf()), "enp1s0f0")
 
 
 def _vfs_enabled_skip() -> HostFacts:

@@ -7,6 +7,7 @@ from typing import List
 
 from rule_hosts import (
     I350_IPLINK,
+    IGB_OUT_OF_TREE_MODINFO,
     I350_PF0,
     I350_PF1,
     IXGBE_MODINFO,
@@ -19,6 +20,7 @@ from rule_hosts import (
     corpus,
     healthy,
     legacy_guest,
+    meant_for_sriov,
     modinfo_params,
     only,
     vf_table,
@@ -161,6 +163,7 @@ def test_caveats_that_cannot_be_evaluated_are_reported(run_rules) -> None:
 def test_capability_rejected_by_the_kernel_suggests_pci_realloc(run_rules) -> None:
     pf = replace(x520_pf(), sriov=replace(x520_pf().sriov, in_sysfs=False), has_sriov=True)  # type: ignore[arg-type]
     facts = replace(only(healthy(), pf), kernel_log=("pci 0000:01:00.0: not enough MMIO resources for SR-IOV",))
+    facts = meant_for_sriov(facts, "enp1s0f0")
     result = one_fail(run_rules(facts, "SRIOV101"))
     assert "kernel rejected" in result.message and "pci=realloc" in (result.fix or "")
     assert "pci=realloc" in (result.fix_script or "")
@@ -188,17 +191,23 @@ def test_devices_param_targets_only_the_named_devices(run_rules, registry, built
 def test_mellanox_firmware_fix_uses_mstconfig(run_rules) -> None:
     cx4 = PciFunction("0000:08:00.0", vendor_id="15b3", device_id="1015", class_code="0200", driver="mlx5_core",
                       has_sriov=False, interfaces=("enp8s0f0np0",))
-    result = one_fail(run_rules(only(healthy(), cx4), "SRIOV101"))
-    assert "ConnectX-4 Lx" in result.message
+    result = one_fail(run_rules(meant_for_sriov(only(healthy(), cx4), "enp8s0f0np0"), "SRIOV101"))
+    assert "ConnectX-4 Lx" in result.message and result.severity.value == "error"
     assert result.fix_script is not None
     assert "mstconfig -y -d 0000:08:00.0 set SRIOV_EN=1 NUM_OF_VFS=8" in result.fix_script
+    assert "mstfwreset -d 0000:08:00.0 reset" in (result.fix or "")
+    # The same port, not used for SR-IOV by anything on the host: information, and no firmware change scripted.
+    result = one_fail(run_rules(only(healthy(), cx4), "SRIOV101"))
+    assert result.severity.value == "info" and "does not use this port for SR-IOV" in result.message
+    assert (result.fix or "").startswith("Only if you mean to use enp8s0f0np0 for SR-IOV")
+    assert "mstconfig" not in (result.fix_script or "")
 
 
 # -- SRIOV102 --------------------------------------------------------------------------------------
 
 def test_vfs_enabled_on_an_old_kernel_reloads_the_driver(run_rules) -> None:
     facts = replace(only(healthy(), x520_pf()), kernel=KernelInfo(release="3.2.0", version=(3, 2, 0)))
-    result = one_fail(run_rules(facts, "SRIOV102"))
+    result = one_fail(run_rules(meant_for_sriov(facts, "enp1s0f0"), "SRIOV102"))
     assert "modprobe -r ixgbe && modprobe ixgbe max_vfs=1" in (result.fix or "")
     assert result.fix_script == "modprobe -r ixgbe && modprobe ixgbe max_vfs=1"
 
@@ -232,14 +241,53 @@ def _igb_line(*params: tuple) -> ModprobeOption:
     return ModprobeOption("/etc/modprobe.d/sriov.conf", 3, "igb", tuple(params), raw)
 
 
-def test_config_value_out_of_range_per_port(run_rules) -> None:
-    facts = replace(healthy(), modprobe=(_igb_line(("max_vfs", "8,9")),))
+def _with_igb_modinfo(facts: HostFacts, rel: str) -> HostFacts:
+    igb = KernelModule("igb", loaded=True, known_parameters=modinfo_params(corpus(rel)),
+                       origins={"known_parameters": "modinfo igb"})
+    return replace(facts, modules=tuple(igb if m.name == "igb" else m for m in facts.modules or ()))
+
+
+def test_config_value_out_of_range_per_port_with_the_out_of_tree_driver(run_rules) -> None:
+    # Intel's out-of-tree igb declares max_vfs as an array: a per-port list is valid, each value in range.
+    facts = _with_igb_modinfo(replace(healthy(), modprobe=(_igb_line(("max_vfs", "8,9")),)), IGB_OUT_OF_TREE_MODINFO)
     results = run_rules(facts, "SRIOV103")
     line = next(r for r in results if r.subject.kind == "file")
     assert line.status is Status.FAIL
     assert "max_vfs=8 is outside 0-7" in line.message and "max_vfs=9 is outside 0-7" in line.message
     assert "options igb max_vfs=7,7" in (line.fix or "")
     assert "sed -i '3s/.*/options igb max_vfs=7,7/' /etc/modprobe.d/sriov.conf" in (line.fix_script or "")
+    ok = _with_igb_modinfo(replace(healthy(), modprobe=(_igb_line(("max_vfs", "2,4")),)), IGB_OUT_OF_TREE_MODINFO)
+    assert next(r for r in run_rules(ok, "SRIOV103") if r.subject.kind == "file").status is Status.PASS
+
+
+def test_config_list_for_the_in_tree_uint_parameter_is_rejected(run_rules) -> None:
+    # The in-tree igb (modinfo: max_vfs ... (uint)) refuses "2,4": the module does not load at all.
+    facts = replace(healthy(), modprobe=(_igb_line(("max_vfs", "2,4")),))
+    line = next(r for r in run_rules(facts, "SRIOV103") if r.subject.kind == "file")
+    assert line.status is Status.FAIL and line.severity.value == "error"
+    assert "takes one number (modinfo type uint" in line.message and "does not load" in line.message
+    assert "options igb max_vfs=2" in (line.fix or "")
+    assert any("max_vfs (uint)" in e.detail for e in line.evidence)
+    # No VF count is read from the rejected line, so the PFs get no second, contradicting finding.
+    assert not [r for r in fails(run_rules(facts, "SRIOV103")) if r.subject.kind == "pf"]
+    # Without modinfo the type is unknown: the shipped table cannot tell in-tree from out-of-tree.
+    unknown_type = replace(facts, modules=tuple(m for m in facts.modules or () if m.name != "igb"))
+    line = next(r for r in run_rules(unknown_type, "SRIOV103") if r.subject.kind == "file")
+    assert line.status is Status.SKIP and "whether max_vfs takes a per-port list" in line.message
+
+
+def test_config_second_line_for_the_same_parameter_says_which_to_keep(run_rules) -> None:
+    first = ModprobeOption("/etc/modprobe.d/igb.conf", 1, "igb", (("max_vfs", "4"),), "options igb max_vfs=4")
+    second = ModprobeOption("/etc/modprobe.d/igb.conf", 3, "igb", (("max_vfs", "7"),), "options igb max_vfs=7")
+    facts = replace(healthy(), modprobe=(first, second))
+    results = run_rules(facts, "SRIOV103")
+    dup = next(r for r in results if r.subject.id == "/etc/modprobe.d/igb.conf:1")
+    assert dup.status is Status.FAIL and "Keep line 3" in dup.message and "delete line 1" in dup.message
+    assert "keep line 3" in (dup.fix or "") and "delete line 1" in (dup.fix or "")
+    # The script comments the line out, so the other line numbers of the file stay valid for other fixes.
+    assert "sed -i '1s/^/# overridden by line 3: /' /etc/modprobe.d/igb.conf" in (dup.fix_script or "")
+    kept = next(r for r in results if r.subject.id == "/etc/modprobe.d/igb.conf:3")
+    assert kept.status is Status.PASS
 
 
 def test_config_uses_the_shipped_table_without_modinfo(run_rules) -> None:
@@ -252,7 +300,7 @@ def test_config_uses_the_shipped_table_without_modinfo(run_rules) -> None:
     with_modinfo = replace(facts, modules=(facts.modules or ()) + (
         KernelModule("ixgbe", known_parameters=modinfo_params(corpus(IXGBE_MODINFO)), origins={}),))
     line = next(r for r in run_rules(with_modinfo, "SRIOV103") if r.subject.kind == "file")
-    assert any(e.source == "modinfo ixgbe" and "max_vfs, debug" in e.detail for e in line.evidence)
+    assert any(e.source == "modinfo ixgbe" and "max_vfs (uint), debug (int)" in e.detail for e in line.evidence)
 
 
 def test_config_max_vfs_asked_but_fewer_present(run_rules) -> None:
@@ -319,7 +367,32 @@ def test_zero_mac_names_the_guest_using_the_vf(run_rules) -> None:
                                                             for e in table))
     result = next(r for r in fails(run_rules(facts, "SRIOV201")) if r.subject.id == "0000:06:10.0")
     assert str(result.subject) == "enp6s0f0 vf 0 (0000:06:10.0)"
-    assert "assigned to guest web01" in result.message and "Guest web01 sees the new MAC" in (result.fix or "")
+    assert "guest web01 assigns it as <hostdev>" in result.message and result.severity.value == "error"
+    assert "Guest web01 sees the new MAC" in (result.fix or "")
+    assert "<interface type='hostdev' managed='yes'> with <mac address=" in (result.fix or "")
+
+
+def test_zero_mac_severity_follows_who_sets_the_mac(run_rules) -> None:
+    # db01 assigns ens1f0 vf 0 as <interface type='hostdev'> with a <mac>: libvirt sets it when db01 starts.
+    facts = healthy()
+    ens = facts.interface("ens1f0")
+    assert ens is not None and ens.vfs is not None
+    zero = with_interface(facts, "ens1f0", vfs=tuple(replace(e, mac="00:00:00:00:00:00") for e in ens.vfs))
+    by_id = {r.subject.id: r for r in run_rules(zero, "SRIOV201")}
+    assert by_id["0000:3b:02.0"].status is Status.PASS and "libvirt sets" in by_id["0000:3b:02.0"].message
+    # vf 1 is assigned to nobody: the zero MAC is the default, a warning that the MAC changes at every boot.
+    spare = by_id["0000:3b:02.1"]
+    assert spare.status is Status.FAIL and spare.severity.value == "warning"
+    assert "no guest assigns it" in spare.message and (spare.fix or "").startswith("No guest uses vf 1 of ens1f0")
+    # Without guest definitions nobody can say who sets the MAC: a warning, never an error.
+    unknown_guests = {r.subject.id: r for r in run_rules(replace(zero, guests=None), "SRIOV201")}
+    assert unknown_guests["0000:3b:02.0"].severity.value == "warning"
+    assert "not in this snapshot" in unknown_guests["0000:3b:02.0"].message
+    # Plain QEMU with -device vfio-pci sets no MAC either.
+    qemu = Guest("vm7", origin="ps -ef (pid 22673)", kind="qemu-process", running=True,
+                 devices=(GuestDevice("0000:3b:02.1", driver="vfio", via="qemu-device"),))
+    plain = {r.subject.id: r for r in run_rules(add_guest(zero, qemu), "SRIOV201")}
+    assert plain["0000:3b:02.1"].severity.value == "error" and "-device vfio-pci" in (plain["0000:3b:02.1"].fix or "")
 
 
 def test_zero_mac_skips_a_pf_whose_table_is_missing(run_rules) -> None:

@@ -1,0 +1,245 @@
+"""Answers derived from the host model, computed once so that every rule gives the same answer.
+
+Several rules ask the same questions about a host: which devices a guest assigns, whether a PCI
+function is a VF, which PF a VF belongs to, which driver a device will have when its guest starts,
+whether the host uses a PF for SR-IOV at all.  When each rule answered them its own way, rules
+contradicted each other on one host (one rule said no guest assigns a device while another failed four
+of them).  The answers live here, on top of :class:`~sriovcheck.model.HostFacts`, and the checks use
+only these.  Like the model, every answer keeps *unknown* apart from *no*: ``None`` means the facts do
+not tell.
+
+Nothing here reads a file.  Each answer that needs a walk over the host is built once per
+``HostFacts`` and cached with it (see :meth:`HostFacts.cached`), so asking per VF stays linear on hosts
+with thousands of VFs.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from .model import Guest, GuestDevice, HostFacts, NetInterface, PciFunction
+
+__all__ = [
+    "Assignment", "assignments", "assignments_of", "assigned_devices", "bdf", "guests_with_devices",
+    "is_vf", "pf_of_vf", "sriov_use", "vf_address", "vf_index_of", "VF_COUNT_PARAMS",
+]
+
+_BDF_FULL = re.compile(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z")
+_BDF_SHORT = re.compile(r"[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z")
+
+#: Module parameters that create VFs when the driver loads (igb/ixgbe max_vfs, mlx4_core num_vfs...).
+VF_COUNT_PARAMS = ("max_vfs", "num_vfs", "num_vf")
+
+
+def bdf(address: str) -> str:
+    """The one spelling of a PCI address every answer uses: ``06:00.0`` -> ``0000:06:00.0``, lower case."""
+    text = address.strip()
+    if _BDF_SHORT.match(text):
+        return "0000:" + text.lower()
+    if _BDF_FULL.match(text):
+        return text.lower()
+    return text
+
+
+# -- VFs and their PFs ----------------------------------------------------------------------------
+
+def _virtfn_owner(facts: HostFacts) -> Dict[str, Tuple[str, int]]:
+    """VF address -> (PF address, index), from every PF's virtfnN links."""
+    def build() -> Dict[Any, Any]:
+        owner: Dict[Any, Any] = {}
+        for fn in facts.pci or ():
+            for index, address in fn.virtfns or ():
+                owner.setdefault(bdf(address), (fn.address, index))
+        return owner
+
+    return facts.cached("derived_virtfn_owner", build)
+
+
+def is_vf(facts: HostFacts, fn: PciFunction) -> Optional[bool]:
+    """True/False when known: the function's own flag or physfn link, else whether a PF links to it."""
+    if fn.is_vf is not None:
+        return fn.is_vf
+    if fn.physfn:
+        return True
+    if fn.address in _virtfn_owner(facts):
+        return True
+    return None
+
+
+def pf_of_vf(facts: HostFacts, vf: PciFunction) -> Optional[PciFunction]:
+    if vf.physfn:
+        return facts.function(bdf(vf.physfn))
+    owner = _virtfn_owner(facts).get(vf.address)
+    return facts.function(owner[0]) if owner else None
+
+
+def vf_index_of(facts: HostFacts, vf: PciFunction) -> Optional[int]:
+    if vf.vf_index is not None:
+        return vf.vf_index
+    owner = _virtfn_owner(facts).get(vf.address)
+    if owner is None:
+        return None
+    pf = pf_of_vf(facts, vf)
+    return owner[1] if pf is not None and pf.address == owner[0] else None
+
+
+def vf_address(facts: HostFacts, pf: Optional[PciFunction], index: int) -> Optional[str]:
+    """The BDF of VF ``index`` of ``pf``: from its virtfnN links, else from a VF's physfn + index."""
+    if pf is None:
+        return None
+    for number, address in pf.virtfns or ():
+        if number == index:
+            return bdf(address)
+    for vf in facts.virtual_functions(pf):
+        if vf.vf_index == index:
+            return vf.address
+    return None
+
+
+# -- guests and what they assign ------------------------------------------------------------------
+
+def assigned_devices(guest: Guest) -> Tuple[GuestDevice, ...]:
+    """The host PCI devices ``guest`` assigns, each once, addresses in :func:`bdf` form, in document order."""
+    seen: Dict[str, GuestDevice] = {}
+    for dev in guest.devices:
+        address = bdf(dev.address)
+        if address not in seen:
+            seen[address] = dev if dev.address == address else GuestDevice(
+                address, driver=dev.driver, via=dev.via, managed=dev.managed, mac=dev.mac, vlan=dev.vlan)
+    return tuple(seen.values())
+
+
+def guests_with_devices(facts: HostFacts) -> Tuple[Guest, ...]:
+    """Guests that assign at least one host PCI device, by name."""
+    return tuple(sorted((g for g in facts.guests or () if g.devices), key=lambda g: g.name))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One host PCI device assigned to one guest, with what the host knows about that device."""
+
+    guest: Guest
+    device: GuestDevice
+    #: The host's PCI function at that address; None when the host has none or its devices are unknown.
+    function: Optional[PciFunction]
+    #: True/False: the address exists on the host / does not; None: the host's PCI devices are unknown.
+    exists: Optional[bool]
+    #: Whether the device is a VF (None: unknown, or it does not exist).
+    vf: Optional[bool]
+    #: "vfio" (libvirt's default and -device vfio-pci), "kvm" (legacy pci-assign) or "xen".
+    method: str
+    #: The driver the device will have when the guest starts: "vfio-pci" when libvirt binds it
+    #: (managed='yes'), else the driver bound now ("" none), None when unknown or not VFIO.
+    driver_at_start: Optional[str]
+    #: Who binds it for the guest: "libvirt" (managed='yes'), "admin" (managed no/absent, plain QEMU).
+    binder: str
+
+    @property
+    def address(self) -> str:
+        return self.device.address
+
+    @property
+    def libvirt(self) -> bool:
+        return self.guest.kind == "libvirt"
+
+    @property
+    def sets_mac(self) -> bool:
+        """libvirt sets the VF's MAC when the guest starts (<interface type='hostdev'>, with or without <mac>:
+        libvirt writes one into the definition when it defines the guest)."""
+        return self.libvirt and self.device.via == "interface"
+
+
+def _assignment(facts: HostFacts, guest: Guest, dev: GuestDevice) -> Assignment:
+    fn = facts.function(dev.address) if facts.pci is not None else None
+    exists: Optional[bool] = None if facts.pci is None else fn is not None
+    vf = is_vf(facts, fn) if fn is not None else None
+    method = dev.driver if dev.driver in ("kvm", "xen") else "vfio"
+    binder = "libvirt" if guest.kind == "libvirt" and dev.managed else "admin"
+    driver: Optional[str] = None
+    if method == "vfio" and exists is not False:
+        if binder == "libvirt":
+            driver = "vfio-pci"
+        elif fn is not None:
+            driver = fn.driver
+    return Assignment(guest, dev, fn, exists, vf, method, driver, binder)
+
+
+def assignments(facts: HostFacts) -> Tuple[Assignment, ...]:
+    """Every (guest, assigned device), guests by name, devices in document order."""
+    def build() -> Dict[Any, Any]:
+        return {None: tuple(_assignment(facts, g, d) for g in guests_with_devices(facts) for d in assigned_devices(g))}
+
+    return facts.cached("derived_assignments", build)[None]
+
+
+def assignments_of(facts: HostFacts, address: str) -> Tuple[Assignment, ...]:
+    """The guests that assign ``address``, as assignments."""
+    def build() -> Dict[Any, Any]:
+        index: Dict[Any, Any] = {}
+        for item in assignments(facts):
+            index.setdefault(item.address, []).append(item)
+        return index
+
+    return tuple(facts.cached("derived_assignments_by_address", build).get(bdf(address), ()))
+
+
+# -- which PFs the host uses for SR-IOV ------------------------------------------------------------
+
+def _names_of(facts: HostFacts, fn: PciFunction) -> List[str]:
+    names = list(fn.interfaces) or [i.name for i in facts.interfaces_of(fn.address)]
+    return [n for n in names if n]
+
+
+def _port_value(value: str, position: int) -> Optional[int]:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        return None
+    chosen = parts[position] if position < len(parts) else parts[0] if len(parts) == 1 else "0"
+    try:
+        return int(chosen, 0)
+    except ValueError:
+        return None
+
+
+def _port_position(facts: HostFacts, pf: PciFunction) -> int:
+    same = sorted(fn.address for fn in facts.pci or () if fn.driver == pf.driver and is_vf(facts, fn) is not True)
+    return same.index(pf.address) if pf.address in same else 0
+
+
+def sriov_use(facts: HostFacts, fn: PciFunction) -> Tuple[str, ...]:
+    """Why the host counts as using ``fn`` for SR-IOV: VFs configured anywhere (sysfs or lspci, a VF table,
+    a module option, boot-time configuration, a guest assigning one of its VFs).  ``()`` when nothing
+    found says so (which is not proof that nobody meant to use it)."""
+    reasons: List[str] = []
+    sriov = fn.sriov
+    if sriov is not None and sriov.num_vfs:
+        reasons.append(f"{sriov.num_vfs} VFs enabled")
+    elif fn.virtfns:
+        reasons.append(f"{len(fn.virtfns)} VFs enabled")
+    elif facts.virtual_functions(fn):
+        reasons.append(f"{len(facts.virtual_functions(fn))} VFs present")
+    elif sriov is not None and sriov.vf_enable:
+        reasons.append("VFs enabled (IOVCtl: Enable+)")
+    names = _names_of(facts, fn)
+    for name in names:
+        iface: Optional[NetInterface] = facts.interface(name)
+        if iface is not None and iface.vfs:
+            reasons.append(f"{len(iface.vfs)} VFs in 'ip link show {name}'")
+            break
+    for opt in facts.modprobe or ():
+        if fn.driver and opt.module == fn.driver:
+            for name, value in opt.params:
+                wanted = _port_value(value, _port_position(facts, fn)) if name in VF_COUNT_PARAMS else None
+                if wanted:
+                    reasons.append(f"{opt.file}:{opt.line} sets {name}={value}")
+    targets = {fn.address, fn.address[5:] if fn.address.startswith("0000:") else fn.address, *names}
+    for config in facts.persistence or ():
+        if config.kind != "modprobe" and config.target in targets and config.num_vfs != 0:
+            reasons.append(f"{config.file} creates VFs at boot ({config.kind})")
+    for vf in facts.virtual_functions(fn):
+        users = assignments_of(facts, vf.address)
+        if users:
+            reasons.append(f"guest {users[0].guest.name} assigns its VF {vf.address}")
+            break
+    return tuple(dict.fromkeys(reasons))
