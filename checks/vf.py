@@ -11,7 +11,6 @@ from sriovcheck.results import Evidence, Subject
 from ._nics import (
     ZERO_MAC,
     cite,
-    guests_of,
     host_macs,
     is_bdf,
     is_unicast,

@@ -7,9 +7,9 @@ from typing import List
 
 from rule_hosts import (
     I350_IPLINK,
-    IGB_OUT_OF_TREE_MODINFO,
     I350_PF0,
     I350_PF1,
+    IGB_OUT_OF_TREE_MODINFO,
     IXGBE_MODINFO,
     RHEL_UNAME,
     XXV710_PF,
