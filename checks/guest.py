@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
-from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, manual, passed, unknown
-from sriovcheck.model import Guest, GuestDevice, HostFacts, PciFunction
+from sriovcheck import derived
+from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, manual, passed, skipped, unknown
+from sriovcheck.model import Guest, HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 
-from ._nics import full_bdf, guest_subject, is_vf, pf_of_vf, see
+from ._nics import guest_subject, is_vf, pf_of_vf, see
 
 _GUEST_NEEDS = "guest definitions (libvirt domain XML under /etc/libvirt/qemu, or QEMU command lines)"
-
-
-def _function(facts: HostFacts, dev: GuestDevice) -> Optional[PciFunction]:
-    return facts.function(full_bdf(dev.address))
 
 
 def _assigns_vf(facts: HostFacts, guest: Guest) -> Optional[bool]:
@@ -21,15 +18,12 @@ def _assigns_vf(facts: HostFacts, guest: Guest) -> Optional[bool]:
     # libvirt accepts only SR-IOV VFs in <interface type='hostdev'>: such a device is a VF even without PCI data.
     if any(dev.via == "interface" for dev in guest.devices):
         return True
-    if facts.pci is None:
-        return None
-    answers = []
-    for dev in guest.devices:
-        fn = _function(facts, dev)
-        answers.append(is_vf(facts, fn) if fn is not None else None)
+    answers = [item.vf for item in derived.assignments(facts) if item.guest is guest]
     if any(a is True for a in answers):
         return True
-    if answers and all(a is False for a in answers):
+    if answers and all(a is False or item_missing for a, item_missing in
+                       zip(answers, (item.exists is False for item in derived.assignments(facts)
+                                     if item.guest is guest))):
         return False
     return None
 
@@ -129,14 +123,15 @@ def guest_legacy_assignment(facts: HostFacts, params: Mapping[str, Any]) -> Iter
         if not guest.devices:
             continue
         subject = guest_subject(guest)
-        legacy = [dev.address for dev in guest.devices if dev.driver == "kvm"]
+        devices = derived.assigned_devices(guest)
+        legacy = [dev.address for dev in devices if dev.driver == "kvm"]
         if not legacy:
-            yield passed(subject, f"guest {guest.name} assigns its {len(guest.devices)} devices through VFIO",
-                         Evidence(guest.origin, ", ".join(d.address for d in guest.devices)))
+            yield passed(subject, f"guest {guest.name} assigns its {len(devices)} devices through VFIO",
+                         Evidence(guest.origin, ", ".join(d.address for d in devices)))
             continue
         how = "<driver name='kvm'/>" if guest.kind == "libvirt" else "-device pci-assign"
         yield failed(subject, f"guest {guest.name} assigns {', '.join(legacy)} with legacy KVM assignment ({how}): "
-                              f"removed in Linux 4.12, QEMU 2.12 and libvirt 5.7, so the guest will not start on "
+                              f"removed from Linux (4.12) and from QEMU (2.12, per its removed-features list), so the guest will not start on "
                               f"a current host", Evidence(guest.origin, f"{how} for {', '.join(legacy)}"),
                      guest=guest.name, addresses=legacy, libvirt=guest.kind == "libvirt")
 
@@ -171,15 +166,24 @@ def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
         return
     table: Mapping[str, Any] = params["vf_drivers"]
     windows_table: Mapping[str, Any] = params["windows_drivers"]
-    for guest in sorted(facts.guests, key=lambda g: g.name):
-        vfs = [(dev, fn) for dev in guest.devices for fn in [_function(facts, dev)]
-               if fn is not None and is_vf(facts, fn)]
+    for guest in derived.guests_with_devices(facts):
+        items = [item for item in derived.assignments(facts) if item.guest is guest]
+        vfs = [(item.device, item.function) for item in items if item.vf and item.function is not None]
         if not vfs:
+            subject = guest_subject(guest)
+            if any(item.vf is None and item.exists is not False for item in items):
+                yield unknown(subject, f"whether the devices guest {guest.name} assigns "
+                                       f"({', '.join(i.address for i in items)}) are VFs (physfn links or lspci)")
+            else:
+                yield skipped(subject, f"not applicable: guest {guest.name} assigns no VF of this host "
+                                       f"({', '.join(i.address for i in items)}: not VFs, or not on this host: "
+                                       f"see SRIOV304)")
             continue
         subject = guest_subject(guest)
+        fns = [fn for _, fn in vfs if fn is not None]
         drivers: List[str] = []
         vendors: List[str] = []
-        for _, fn in vfs:
+        for fn in fns:
             driver = _vf_driver(facts, fn, table)
             if driver and driver not in drivers:
                 drivers.append(driver)
@@ -209,7 +213,7 @@ def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
 
 def _free_vfs(facts: HostFacts, limit: int = 3) -> List[str]:
     """VFs on the host no guest uses: candidates for a guest whose address is wrong."""
-    used = {full_bdf(d.address) for g in facts.guests or () for d in g.devices}
+    used = {item.address for item in derived.assignments(facts)}
     free = sorted(fn.address for fn in facts.pci or () if is_vf(facts, fn) and fn.address not in used)
     return free[:limit]
 
@@ -227,51 +231,49 @@ def guest_vf_exists(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
     if facts.pci is None:
         yield unknown(HOST, "the host's PCI devices (lspci -D -nn, or /sys/bus/pci/devices)")
         return
-    for guest in sorted(facts.guests, key=lambda g: g.name):
-        for dev in guest.devices:
-            address = full_bdf(dev.address)
-            subject = Subject("guest", f"{guest.name}/{address}", f"guest {guest.name}: {address}")
-            ev = Evidence(guest.origin, f"{dev.via} {address}")
-            ctx = dict(_304_KEYS, guest=guest.name, address=address, libvirt=guest.kind == "libvirt")
-            fn = facts.function(address)
-            if fn is None:
-                ctx.update(kind="missing", free=_free_vfs(facts))
-                yield failed(subject, f"guest {guest.name} is assigned {address}, which does not exist on this host "
-                                      f"(VFs not enabled, or the PCI numbering changed): the guest will not start",
-                             ev, Evidence(facts.origin("pci") or "lspci -D", f"no {address}"),
-                             see(f"lspci -D -s {address}"), **ctx)
-                continue
-            vf = is_vf(facts, fn)
-            if vf is None:
-                yield unknown(subject, f"whether {address} is a VF (its physfn link, or lspci -nn device id)")
-                continue
-            if vf is False:
-                what = "an SR-IOV PF" if fn.has_sriov else f"not a VF ({fn.device_name or fn.vendor_device or 'PCI device'})"
-                ctx.update(kind="not-vf", what=what, free=_free_vfs(facts))
-                yield failed(subject, f"guest {guest.name} is assigned {address}, which is {what}: the whole "
-                                      f"device goes to the guest, which is fine if intended", ev,
-                             _cite_fn(fn), severity=Severity.INFO, **ctx)
-                continue
-            others = [g for g in facts.guests_using(address) if g.name != guest.name]
-            if not others:
-                yield passed(subject, f"{address} is a VF, assigned to guest {guest.name} only", ev, _cite_fn(fn))
-                continue
-            clash = [g.name for g in others if g.running and guest.running]
-            open_question = [g.name for g in others if g.running is None or guest.running is None]
-            if clash:
-                ctx.update(kind="shared", others=clash, free=_free_vfs(facts))
-                yield failed(subject, f"VF {address} is assigned to guest {guest.name} and to running guest(s) "
-                                      f"{', '.join(clash)} at the same time: only one can own it", ev,
-                             *(Evidence(g.origin, f"also assigns {address}") for g in others), **ctx)
-            elif open_question:
-                yield unknown(subject, f"whether guests {guest.name} and {', '.join(open_question)}, which both "
-                                       f"use {address}, run at the same time (virsh list, or the QEMU processes)")
-            else:
-                yield passed(subject, f"{address} is a VF; guests {', '.join(g.name for g in others)} use it too, but "
-                                      f"never at the same time as {guest.name}", ev)
+    for item in derived.assignments(facts):
+        guest, dev, address, fn = item.guest, item.device, item.address, item.function
+        subject = Subject("guest", f"{guest.name}/{address}", f"guest {guest.name}: {address}")
+        ev = Evidence(guest.origin, f"{dev.via} {address}")
+        ctx = dict(_304_KEYS, guest=guest.name, address=address, libvirt=guest.kind == "libvirt")
+        if fn is None:
+            ctx.update(kind="missing", free=_free_vfs(facts))
+            yield failed(subject, f"guest {guest.name} is assigned {address}, which does not exist on this host "
+                                  f"(VFs not enabled, or the PCI numbering changed): the guest will not start",
+                         ev, Evidence(facts.origin("pci") or "lspci -D", f"no {address}"),
+                         see(f"lspci -D -s {address}"), **ctx)
+            continue
+        vf = item.vf
+        if vf is None:
+            yield unknown(subject, f"whether {address} is a VF (its physfn link, or lspci -nn device id)")
+            continue
+        if vf is False:
+            what = "an SR-IOV PF" if fn.has_sriov else f"not a VF ({fn.device_name or fn.vendor_device or 'PCI device'})"
+            ctx.update(kind="not-vf", what=what, free=_free_vfs(facts))
+            yield failed(subject, f"guest {guest.name} is assigned {address}, which is {what}: the whole "
+                                  f"device goes to the guest, which is fine if intended", ev,
+                         _cite_fn(facts, fn), severity=Severity.INFO, **ctx)
+            continue
+        others = [a.guest for a in derived.assignments_of(facts, address) if a.guest.name != guest.name]
+        if not others:
+            yield passed(subject, f"{address} is a VF, assigned to guest {guest.name} only", ev, _cite_fn(facts, fn))
+            continue
+        clash = [g.name for g in others if g.running and guest.running]
+        open_question = [g.name for g in others if g.running is None or guest.running is None]
+        if clash:
+            ctx.update(kind="shared", others=clash, free=_free_vfs(facts))
+            yield failed(subject, f"VF {address} is assigned to guest {guest.name} and to running guest(s) "
+                                  f"{', '.join(clash)} at the same time: only one can own it", ev,
+                         *(Evidence(g.origin, f"also assigns {address}") for g in others), **ctx)
+        elif open_question:
+            yield unknown(subject, f"whether guests {guest.name} and {', '.join(open_question)}, which both "
+                                   f"use {address}, run at the same time (virsh list, or the QEMU processes)")
+        else:
+            yield passed(subject, f"{address} is a VF; guests {', '.join(g.name for g in others)} use it too, but "
+                                  f"never at the same time as {guest.name}", ev)
 
 
-def _cite_fn(fn: PciFunction) -> Evidence:
-    kind = "VF" if fn.is_vf else "PF" if fn.has_sriov else "function"
+def _cite_fn(facts: HostFacts, fn: PciFunction) -> Evidence:
+    kind = "VF" if is_vf(facts, fn) else "PF" if fn.has_sriov else "function"
     return Evidence(fn.origins.get("is_vf") or fn.origins.get("device_id") or "lspci -D -nn",
                     f"{fn.address} {fn.vendor_device or ''} {kind}".strip())

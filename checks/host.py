@@ -4,12 +4,13 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from sriovcheck import derived
 from sriovcheck.api import HOST, Finding, Param, check, failed, passed, unknown
 from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 from sriovcheck.templating import ShellQuoted, render
 
-from ._nics import cite, iface_of, is_zero_mac, pf_of_interface, pf_subject, see
+from ._nics import cite, iface_of, is_zero_mac, numvfs_path, pf_of_interface, pf_subject, see
 
 #: A kernel argument safe to put into the sed/grubby lines of a fix script (no '/', quotes, spaces).
 _SAFE_ARG = re.compile(r"[A-Za-z0-9_.,=-]+\Z")
@@ -285,8 +286,9 @@ class _Hit:
 
 
 def _pf_values(facts: HostFacts, fn: PciFunction) -> Dict[str, Any]:
+    # path: the PF's sriov_numvfs by its interface when known, else by its PCI address (never a made-up name).
     return {"pf": iface_of(facts, fn) or fn.address, "address": fn.address, "driver": fn.driver or "",
-            "guests": "", "vfs": []}
+            "guests": "", "vfs": [], "path": numvfs_path(facts, fn)}
 
 
 def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], Optional[str]]:
@@ -306,7 +308,7 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
             hits.append(_Hit(HOST, f"guests using legacy KVM assignment: {names}",
                              tuple(Evidence(g.origin, "legacy KVM device assignment") for g in facts.guests
                                    if g.name in legacy),
-                             {"pf": "", "address": "", "driver": "", "guests": names, "vfs": []}))
+                             {"pf": "", "address": "", "driver": "", "guests": names, "vfs": [], "path": ""}))
         return hits, None
     if facts.pci is None and condition != "vf-zero-mac":
         return [], "the PCI devices (lspci -nnk or /sys/bus/pci/devices)"
@@ -340,7 +342,7 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
             for user in users or [None]:
                 subject = pf_subject(facts, user) if user else HOST
                 values: Dict[str, Any] = _pf_values(facts, user) if user else {
-                    "pf": "", "address": "", "driver": driver, "guests": "", "vfs": []}
+                    "pf": "", "address": "", "driver": driver, "guests": "", "vfs": [], "path": ""}
                 hits.append(_Hit(subject, f"{driver} {param} is set", tuple(evidence), values))
         if not known:
             return [], "/etc/modprobe.d or /sys/module/DRIVER/parameters"
@@ -355,7 +357,10 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
         pf_driver = (pf.driver if pf is not None else None) or iface.driver
         if drivers and pf_driver not in drivers:
             continue
-        zero = [e.index for e in iface.vfs if is_zero_mac(e.mac)]
+        # VFs that libvirt gives a MAC when their guest starts (<interface type='hostdev'>) are not affected
+        # (the same answer as SRIOV201).
+        zero = [e.index for e in iface.vfs if is_zero_mac(e.mac) and not any(
+            a.sets_mac for a in derived.assignments_of(facts, derived.vf_address(facts, pf, e.index) or ""))]
         if not zero:
             continue
         if pf is not None:
@@ -363,7 +368,7 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
         else:
             subject = Subject("pf", iface.address or iface.name, iface.name)
             values = {"pf": iface.name, "address": iface.address or "", "driver": pf_driver or "", "guests": "",
-                      "vfs": []}
+                      "vfs": [], "path": ""}
         values["pf"] = iface.name
         values["vfs"] = zero
         hits.append(_Hit(subject, f"VFs {', '.join(map(str, zero))} have MAC 00:00:00:00:00:00",

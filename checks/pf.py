@@ -12,6 +12,7 @@ from sriovcheck.results import Evidence, Subject
 from ._nics import (
     Target,
     cite,
+    full_bdf,
     iface_of,
     interface_of,
     is_bdf,
@@ -493,19 +494,41 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
 _UDEV_FILE = "/etc/udev/rules.d/70-sriov-vfs.rules"
 
 
-def _persisting(facts: HostFacts, fn: PciFunction) -> List[Evidence]:
+def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List[Evidence], List[str]]:
+    """What recreates the VFs of ``fn`` at boot: (valid, invalid, undecided).
+
+    valid: configs that target ``fn`` and ask for VFs it can have; invalid: ones that target it but ask
+    for more VFs than it has (the write fails at boot, see SRIOV103); undecided: configs naming an
+    interface this source cannot tie to a PCI address (no 'ip link' / sysfs net links), so whether they
+    are for ``fn`` is unknown.
+    """
     names = {n for n in (iface_of(facts, fn), fn.address, short_bdf(fn.address), fn.driver) if n}
-    found: List[Evidence] = []
+    total = fn.sriov.total_vfs if fn.sriov is not None else None
+    pf_names_known = iface_of(facts, fn) is not None
+    valid: List[Evidence] = []
+    invalid: List[Evidence] = []
+    undecided: List[str] = []
     for config in facts.persistence or ():
         if config.num_vfs == 0:
             continue  # e.g. NetworkManager sriov.total-vfs=0 keeps VFs off
+        ev = Evidence(config.file, f"{config.kind}: {config.detail or 'creates VFs at boot'}")
         if config.target is None or config.target in names:
-            found.append(Evidence(config.file, f"{config.kind}: {config.detail or 'creates VFs at boot'}"))
+            if config.num_vfs is not None and total is not None and config.num_vfs > total and config.kind != "modprobe":
+                invalid.append(ev)
+            else:
+                valid.append(ev)
+            continue
+        if is_bdf(full_bdf(config.target)) or config.kind == "modprobe":
+            continue  # another device or another module
+        other = facts.interface(config.target)
+        tied = other is not None and other.address is not None
+        if not tied and not pf_names_known:
+            undecided.append(f"{config.file} ({config.kind}, for {config.target!r})")
     for opt in facts.modprobe or ():
         if opt.module == fn.driver and any(k in ("max_vfs", "num_vfs", "num_vf") and v not in ("0", "")
                                            for k, v in opt.params):
-            found.append(Evidence(f"{opt.file}:{opt.line}", opt.raw or "module option creating VFs"))
-    return found
+            valid.append(Evidence(f"{opt.file}:{opt.line}", opt.raw or "module option creating VFs"))
+    return valid, invalid, undecided
 
 
 @check("vfs-persistent", needs=("interfaces", "modprobe", "modules", "pci", "persistence"))
@@ -525,24 +548,32 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
     if not with_vfs:
         return
     if facts.persistence is None:
-        yield unknown(HOST, "the host's /etc (udev rules, systemd units, NetworkManager, netplan, modprobe.d): "
-                            "this source has none")
+        yield unknown(HOST, "the host's /etc (udev rules, systemd units, NetworkManager, netplan, ifupdown, "
+                            "systemd-networkd .link files, modprobe.d): this source has none")
         return
     for fn, count in with_vfs:
         subject = pf_subject(facts, fn)
         label = pf_label(facts, fn)
-        found = _persisting(facts, fn)
+        found, too_many, undecided = _persisting(facts, fn)
         if found:
             yield passed(subject, f"the VFs of {label} are recreated at boot by {found[0].source}", *found)
+            continue
+        if undecided:
+            yield unknown(subject, f"the interface names of the PCI functions ('ip link' or /sys/class/net), to "
+                                   f"tell whether {', '.join(undecided[:3])} create the VFs of {label}")
             continue
         iface = iface_of(facts, fn) or ""
         udev = (f'ACTION=="add", SUBSYSTEM=="net", KERNELS=="{fn.address}", ATTR{{device/sriov_numvfs}}="{count}"'
                 if is_bdf(fn.address) else "")
-        yield failed(subject, f"{label} has {count} VFs but nothing recreates them at boot (no udev rule, systemd "
-                              f"unit, NetworkManager sriov.total-vfs, netplan virtual-function-count or max_vfs "
-                              f"option for it): they are gone after a reboot",
+        invalid = (f"; {', '.join(e.source for e in too_many)} asks for more VFs than {label} supports "
+                   f"({fn.sriov.total_vfs if fn.sriov else '?'}), so that write fails at boot (SRIOV103)"
+                   if too_many else "")
+        yield failed(subject, f"{label} has {count} VFs but nothing valid recreates them at boot (no udev rule, "
+                              f"systemd unit, NetworkManager sriov.total-vfs, netplan virtual-function-count, ifupdown "
+                              f"post-up, systemd-networkd SR-IOVVirtualFunctions= or max_vfs option for it){invalid}: "
+                              f"they are gone after a reboot",
                      Evidence(facts.origin("persistence") or "/etc", "searched udev, systemd, NetworkManager, "
-                              "netplan and modprobe.d"),
+                              "netplan, ifupdown, systemd-networkd and modprobe.d"), *too_many,
                      pf=iface or fn.address, iface=iface, address=fn.address, want=count, udev_rule=udev,
                      udev_file=_UDEV_FILE)
 

@@ -1,7 +1,7 @@
 """Checks about virtual functions: zero and duplicate MACs, the driver a passed-through VF is bound to."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck import derived
 from sriovcheck.api import HOST, Finding, Severity, check, failed, passed, skipped, unknown
@@ -116,10 +116,12 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
 class _Holder:
     """Something that holds a MAC: a VF table entry, an interface, or a guest's configured MAC."""
 
-    def __init__(self, key: str, label: str, kind: str, evidence: Evidence,
+    def __init__(self, address: Optional[str], label: str, kind: str, evidence: Evidence,
                  iface: Optional[NetInterface] = None, pf: Optional[PciFunction] = None,
                  entry: Optional[VfEntry] = None, running: Optional[bool] = None) -> None:
-        self.key = key  # identity: the same device seen twice (VF table + its netdev) is one holder
+        #: The PCI address of the device holding the MAC, when known (a VF table line whose VF address
+        #: the source cannot tell has none: it is then known only as PF iface + index).
+        self.address = address
         self.label = label
         self.kind = kind  # vf | interface | guest
         self.evidence = evidence
@@ -128,35 +130,82 @@ class _Holder:
         self.entry = entry
         self.running = running
 
+    @property
+    def slot(self) -> Optional[Tuple[str, int]]:
+        """(PF interface, VF index) for a VF table line."""
+        return (self.iface.name, self.entry.index) if self.iface is not None and self.entry is not None else None
+
+
+def _same_device(facts: HostFacts, a: _Holder, b: _Holder) -> Optional[bool]:
+    """True/False when the facts tell whether two holders are one device, None when they cannot.
+
+    Without the VF addresses (no virtfn links, no lspci) a VF table line cannot be tied to the
+    address a guest or a netdev names: that pair is unknown, never "two devices" (issue 16 §5).
+    """
+    if a.address is not None and b.address is not None:
+        return a.address == b.address
+    if a.slot is not None and b.slot is not None:
+        return a.slot == b.slot
+    line, other = (a, b) if a.address is None else (b, a)
+    if line.slot is None or other.address is None:
+        return None
+    fn = facts.function(other.address)
+    if fn is None:
+        return None
+    if is_vf(facts, fn) is False:
+        return False
+    pf = pf_of_vf(facts, fn)
+    index = vf_index_of(facts, fn)
+    if pf is None or index is None:
+        return None
+    if line.pf is not None:
+        return pf.address == line.pf.address and index == line.slot[1]
+    return None
+
 
 def _holders(facts: HostFacts) -> Dict[str, List[_Holder]]:
-    by_mac: Dict[str, Dict[str, _Holder]] = {}
+    by_mac: Dict[str, List[_Holder]] = {}
 
     def add(mac: Optional[str], holder: _Holder) -> None:
         mac = norm_mac(mac)
         if mac is None or mac == ZERO_MAC or not is_unicast(mac):
             return
-        by_mac.setdefault(mac, {}).setdefault(holder.key, holder)
+        by_mac.setdefault(mac, []).append(holder)
 
     for iface, pf, entry in vf_tables(facts):
         address = vf_address(facts, pf, entry.index)
-        key = address or f"{iface.name}/vf{entry.index}"
-        add(entry.mac, _Holder(key, vf_label(iface.name, entry.index, address), "vf",
+        add(entry.mac, _Holder(address, vf_label(iface.name, entry.index, address), "vf",
                                cite(iface.origins, "vfs", f"vf {entry.index} MAC {entry.mac}",
                                     f"ip link show {iface.name}"), iface, pf, entry))
     for iface in facts.interfaces or ():
         # Only interfaces of a PCI function: bonds, VLANs and bridges share their ports' MACs by design.
         if not iface.address:
             continue
-        add(iface.mac, _Holder(iface.address, f"interface {iface.name} ({iface.address})", "interface",
+        add(iface.mac, _Holder(derived.bdf(iface.address), f"interface {iface.name} ({iface.address})", "interface",
                                cite(iface.origins, "mac", f"{iface.name} MAC {iface.mac}",
                                     f"ip link show {iface.name}")))
-    for guest in facts.guests or ():
-        for dev in guest.devices:
-            add(dev.mac, _Holder(dev.address, f"guest {guest.name} (configured for {dev.address})", "guest",
-                                 Evidence(guest.origin, f"<mac address='{dev.mac}'/> for {dev.address}"),
-                                 running=guest.running))
-    return {mac: list(holders.values()) for mac, holders in by_mac.items()}
+    for item in derived.assignments(facts):
+        add(item.device.mac, _Holder(item.address, f"guest {item.guest.name} (configured for {item.address})", "guest",
+                                     Evidence(item.guest.origin, f"<mac address='{item.device.mac}'/> for "
+                                                                 f"{item.address}"),
+                                     running=item.guest.running))
+    return by_mac
+
+
+def _devices(facts: HostFacts, holders: List[_Holder]) -> Tuple[List[List[_Holder]], bool]:
+    """Holders grouped into devices (a VF seen as a table line, its netdev and the guest that set its MAC
+    are one), and whether every pair of groups is known to be two devices."""
+    groups: List[List[_Holder]] = []
+    for holder in holders:
+        for group in groups:
+            if any(_same_device(facts, holder, member) for member in group):
+                group.append(holder)
+                break
+        else:
+            groups.append([holder])
+    certain = all(all(_same_device(facts, a, b) is False for a in g1 for b in g2)
+                  for i, g1 in enumerate(groups) for g2 in groups[i + 1:])
+    return groups, certain
 
 
 @check("vf-duplicate-mac", needs=("guests", "hostname", "interfaces", "pci"))
@@ -169,12 +218,24 @@ def vf_duplicate_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
     taken = host_macs(facts)
     duplicates = 0
     vf_macs = 0
+    open_questions = 0
     for mac in sorted(holders):
-        group = holders[mac]
-        if not any(h.kind == "vf" for h in group):
+        everything = holders[mac]
+        if not any(h.kind == "vf" for h in everything):
             continue
         vf_macs += 1
-        if len(group) < 2:
+        groups, certain = _devices(facts, everything)
+        if len(groups) < 2:
+            continue
+        # One holder per device: the VF table line when there is one (it is what ip link can change).
+        group = [next((h for h in g if h.kind == "vf"), None) or next((h for h in g if h.kind == "interface"), g[0])
+                 for g in groups]
+        names = "; ".join(h.label for h in group)
+        if not certain:
+            open_questions += 1
+            yield unknown(Subject("mac", mac, mac),
+                          f"whether {names} are one device or several (they share MAC {mac}): the VFs' PCI "
+                          f"addresses (the PFs' virtfnN links or 'lspci -D'), to tie VF table lines to addresses")
             continue
         duplicates += 1
         # Keep the MAC on a physical interface if one holds it, else on the first VF; change the other VFs.
@@ -188,13 +249,12 @@ def vf_duplicate_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
                             "mac": propose_mac(facts.hostname, key, holder.entry.index, taken)})
         # Holders no ip command can change (other interfaces, guest configs): a human edits them.
         by_hand = [h.label for h in group if h.kind != "vf" and h is not keep]
-        names = "; ".join(h.label for h in group)
         yield failed(Subject("mac", mac, mac), f"MAC {mac} is held by {len(group)} devices: {names}. Frames for it "
                                                 f"reach only one of them",
-                     *(h.evidence for h in group), see("ip link show | grep -i " + mac),
+                     *(h.evidence for h in everything), see("ip link show | grep -i " + mac),
                      mac=mac, holders=[h.label for h in group], keep=keep.label, changes=changes,
                      by_hand=by_hand)
-    if not duplicates and vf_macs:
+    if not duplicates and not open_questions and vf_macs:
         yield passed(HOST, f"the {vf_macs} non-zero VF MACs on this host are all unique",
                      Evidence(facts.origin("interfaces") or "ip link show", "all VF tables"))
 
@@ -207,45 +267,40 @@ def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterat
     if facts.guests is None:
         yield unknown(HOST, "guest definitions (libvirt domain XML or QEMU command lines)")
         return
-    for guest in sorted(facts.guests, key=lambda g: g.name):
-        for dev in guest.devices:
-            fn = facts.function(dev.address) if facts.pci is not None else None
-            subject = Subject("vf" if fn is not None and is_vf(facts, fn) else "device", dev.address,
-                              _device_label(facts, fn, dev.address))
-            if dev.driver in ("kvm", "xen"):
-                yield skipped(subject, f"guest {guest.name} uses {dev.driver} assignment for {dev.address}, "
-                                       f"not VFIO (see SRIOV302)")
-                continue
-            if guest.kind == "libvirt" and dev.managed:
-                yield passed(subject, f"guest {guest.name} assigns {dev.address} with managed='yes': libvirt "
-                                      f"binds it to vfio-pci when the guest starts",
-                             Evidence(guest.origin, f"managed='yes' for {dev.address}"))
-                continue
-            if facts.pci is None:
-                yield unknown(subject, f"the driver bound to {dev.address} (/sys/bus/pci/devices/{dev.address}/"
-                                       f"driver or lspci -k)")
-                continue
-            if fn is None:
-                yield skipped(subject, f"{dev.address} (guest {guest.name}) is not on this host (see SRIOV304)")
-                continue
-            how = ("plain QEMU" if guest.kind != "libvirt"
-                   else "managed='no'" if dev.managed is False else "no managed attribute (libvirt's default is no)")
-            if fn.driver is None:
-                yield unknown(subject, f"the driver bound to {dev.address} (/sys/bus/pci/devices/{dev.address}/"
-                                       f"driver or lspci -k)")
-                continue
-            ev = cite(fn.origins, "driver", f"driver {fn.driver or 'none'}",
-                      f"/sys/bus/pci/devices/{dev.address}/driver")
-            if fn.driver == "vfio-pci":
-                yield passed(subject, f"{subject.label} (guest {guest.name}, {how}) is bound to vfio-pci", ev)
-                continue
-            bound = f"bound to {fn.driver}" if fn.driver else "bound to no driver"
-            yield failed(subject, f"{subject.label} is assigned to guest {guest.name} with {how}, but it is {bound}, "
-                                  f"not vfio-pci: QEMU's -device vfio-pci cannot open it and the guest fails to "
-                                  f"start", ev, Evidence(guest.origin, f"{dev.via} {dev.address}"),
-                         see(f"lspci -k -s {dev.address}"),
-                         address=dev.address, driver=fn.driver, guest=guest.name,
-                         libvirt=guest.kind == "libvirt", bdf_ok=is_bdf(dev.address))
+    for item in derived.assignments(facts):
+        guest, dev, fn = item.guest, item.device, item.function
+        kind = "vf" if item.vf else "device"
+        subject = Subject(kind, dev.address, _device_label(facts, fn, dev.address))
+        if item.method != "vfio":
+            yield skipped(subject, f"guest {guest.name} uses {item.method} assignment for {dev.address}, "
+                                   f"not VFIO (see SRIOV302)")
+            continue
+        if item.exists is False:
+            yield skipped(subject, f"{dev.address} (guest {guest.name}) is not on this host (see SRIOV304)")
+            continue
+        if item.binder == "libvirt":
+            yield passed(subject, f"guest {guest.name} assigns {dev.address} with managed='yes': libvirt "
+                                  f"binds it to vfio-pci when the guest starts",
+                         Evidence(guest.origin, f"managed='yes' for {dev.address}"))
+            continue
+        if fn is None or item.driver_at_start is None:
+            yield unknown(subject, f"the driver bound to {dev.address} (/sys/bus/pci/devices/{dev.address}/"
+                                   f"driver or lspci -k)")
+            continue
+        how = ("plain QEMU" if guest.kind != "libvirt"
+               else "managed='no'" if dev.managed is False else "no managed attribute (libvirt's default is no)")
+        ev = cite(fn.origins, "driver", f"driver {fn.driver or 'none'}",
+                  f"/sys/bus/pci/devices/{dev.address}/driver")
+        if item.driver_at_start == "vfio-pci":
+            yield passed(subject, f"{subject.label} (guest {guest.name}, {how}) is bound to vfio-pci", ev)
+            continue
+        bound = f"bound to {fn.driver}" if fn.driver else "bound to no driver"
+        yield failed(subject, f"{subject.label} is assigned to guest {guest.name} with {how}, but it is {bound}, "
+                              f"not vfio-pci: QEMU's -device vfio-pci cannot open it and the guest fails to "
+                              f"start", ev, Evidence(guest.origin, f"{dev.via} {dev.address}"),
+                     see(f"lspci -k -s {dev.address}"),
+                     address=dev.address, driver=fn.driver, guest=guest.name,
+                     libvirt=guest.kind == "libvirt", bdf_ok=is_bdf(dev.address))
 
 
 def _device_label(facts: HostFacts, fn: Optional[PciFunction], address: str) -> str:

@@ -492,7 +492,19 @@ def test_vf_driver_for_windows_names_the_vendor_package(run_rules) -> None:
     assert result.status is Status.MANUAL and result.severity.value == "info"
     assert "Windows has no inbox driver" in result.message and "Intel" in (result.fix or "")
     linux = next(r for r in run_rules(healthy(), "SRIOV303") if r.subject.id == "web01")
-    assert "igbvf" in linux.message and "lsmod | grep -w igbvf" in (linux.fix or "")
+    assert "igbvf" in linux.message and "lsmod | grep -w -e igbvf lists" in (linux.fix or "")
+    # Prose carries no shell quoting: the Windows package name reads as written.
+    windows = result.fix or ""
+    assert "'" not in windows and "the Intel Ethernet Adapter Complete Driver Pack" in windows
+
+
+def test_vf_driver_grep_line_for_two_vf_families(run_rules) -> None:
+    # One guest with an I350 VF (igbvf) and an XXV710 VF (iavf): one grep with one -e per driver.
+    guest = Guest("mixed", origin="/etc/libvirt/qemu/mixed.xml", running=True, os_id="http://debian.org/debian/12",
+                  arch="x86_64", devices=(GuestDevice("0000:06:10.1", managed=True),
+                                          GuestDevice("0000:3b:02.1", managed=True)))
+    result = next(r for r in run_rules(add_guest(healthy(), guest), "SRIOV303") if r.subject.id == "mixed")
+    assert "lsmod | grep -w -e igbvf -e iavf lists" in (result.fix or "")
 
 
 def test_guest_assigned_a_pf_is_info_only(run_rules) -> None:
