@@ -423,9 +423,10 @@ def modprobe_conf(plan_: HostPlan) -> Dict[str, str]:
                           f"options vfio-pci ids=8086:{nic.vf_device_id}\n"
                           "softdep {vf} pre: vfio-pci\n".format(vf=nic.vf_driver)}
     if nic.driver == "ixgbe" and plan_.spec.persistence:
-        counts = ",".join(str(plan_.spec.vfs_per_pf) for _ in plan_.pfs())
+        # One value for every port: the in-tree ixgbe declares max_vfs as uint and refuses a per-port list
+        # ("4,4" is valid only for Intel's out-of-tree driver, whose max_vfs is an array).
         files["ixgbe.conf"] = ("# max_vfs is deprecated (kernel >= 3.8 uses sriov_numvfs) but still honoured\n"
-                               f"options ixgbe max_vfs={counts}\n")
+                               f"options ixgbe max_vfs={plan_.spec.vfs_per_pf}\n")
     return files
 
 

@@ -16,6 +16,7 @@ from ._nics import (
     iface_of,
     interface_of,
     is_bdf,
+    is_vf,
     lspci_sriov,
     numvfs_path,
     pf_label,
@@ -91,6 +92,14 @@ def sriov_capability(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
         return
     found = targets(facts, params)
     if not found:
+        # A function whose ids or capabilities this source does not show could be an SR-IOV NIC: no verdict.
+        unseen = [fn for fn in facts.pci if fn.is_network is not False and is_vf(facts, fn) is not True
+                  and (fn.vendor_device is None or fn.has_sriov is None)]
+        if unseen:
+            yield unknown(HOST, f"the PCI ids and capabilities of {', '.join(fn.address for fn in unseen[:5])} "
+                                f"('lspci -nn -vvv' as root, or /sys/bus/pci/devices/*/vendor, device and "
+                                f"sriov_totalvfs), to tell whether this host has an SR-IOV capable NIC")
+            return
         nics = [fn for fn in facts.pci if fn.is_network]
         # Cite each NIC where its ids were read (at most five), or the PCI listing when there is none.
         evidence = [cite(fn.origins, "device_id", f"{fn.address} [{fn.vendor_device or '?'}] "
@@ -122,7 +131,10 @@ def sriov_capability(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
                   "; the host does not use this port for SR-IOV (no VFs configured in sysfs, modprobe.d, boot-time "
                   "configuration or guests), so this is information: it matters only if you mean to use it")
         used = [Evidence("SR-IOV use", reason) for reason in target.used[:3]]
-        if sriov is not None and sriov.in_lspci and sriov.in_sysfs is False:
+        # sysfs files the kernel creates only for a capability it accepted (sriov_numvfs, virtfnN links) overrule
+        # a missing sriov_totalvfs: a snapshot that lacks one file does not prove the kernel rejected anything.
+        accepted = sriov is not None and ("sriov_numvfs" in sriov.origins.get("num_vfs", "") or bool(fn.virtfns))
+        if sriov is not None and sriov.in_lspci and sriov.in_sysfs is False and not accepted:
             yield failed(subject, f"{label}: lspci shows the SR-IOV capability but sysfs has no sriov_totalvfs, "
                                   f"so the kernel rejected it (CONFIG_PCI_IOV off, TotalVFs 0, or no room for the "
                                   f"VF BARs: try pci=realloc){unused}",

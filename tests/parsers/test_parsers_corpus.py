@@ -291,6 +291,7 @@ PLAN = {
     "more/lspci-vvvxxxx-cavium-thunderx-sriov-128vfs-pciutils.txt": Plan(raw(lspci.parse_lspci)),
     "more/lspci-vvvxxxx-intel-82576-sriov-pciutils.txt": Plan(raw(lspci.parse_lspci)),
     "more/modinfo-igb-max_vfs.txt": Plan(raw(modinfo.parse_modinfo)),
+    "modinfo/ubuntuforums_lost-network-interfaces_igb_out-of-tree_parm_array.txt": Plan(raw(modinfo.parse_modinfo)),
     "more/modinfo-ixgbe-max_vfs.txt": Plan(raw(modinfo.parse_modinfo)),
     "more/ps-aux-with-qemu-kvm.txt": Plan(raw(qemu_argv.parse_ps)),
     "more/qemu-cmdline-vfio-pci-json-libvirt.args": Plan(qemu_args),
