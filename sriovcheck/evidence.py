@@ -125,6 +125,9 @@ NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system
 IFCFG_DIR = "/etc/sysconfig/network-scripts"
 NETPLAN_DIRS = ("/etc/netplan", "/run/netplan", "/lib/netplan", "/usr/lib/netplan")
 RC_LOCAL = ("/etc/rc.local", "/etc/rc.d/rc.local")
+IFUPDOWN_FILES = ("/etc/network/interfaces",)
+IFUPDOWN_DIRS = ("/etc/network/interfaces.d",)
+NETWORKD_DIRS = ("/etc/systemd/network", "/run/systemd/network")
 SRIOV_OPERATOR = "/etc/sriov-operator"
 LIBVIRT_DEFINED = "/etc/libvirt/qemu"
 LIBVIRT_RUNNING = "/run/libvirt/qemu"
@@ -216,6 +219,8 @@ SPECS: Tuple[EvidenceSpec, ...] = (
     _files("ifcfg", "persistence", "ifcfg network scripts", IFCFG_DIR),
     _files("netplan", "persistence", "netplan files", *NETPLAN_DIRS),
     _files("rc_local", "persistence", "rc.local", *RC_LOCAL),
+    _files("ifupdown", "persistence", "ifupdown interfaces files", *IFUPDOWN_FILES, *IFUPDOWN_DIRS),
+    _files("networkd_links", "persistence", "systemd-networkd .link files", *NETWORKD_DIRS),
     _files("sriov_operator", "persistence", "the SR-IOV network operator's configuration", SRIOV_OPERATOR),
     _files("libvirt_xml", "guests", "libvirt domain XML (defined and running)", LIBVIRT_DEFINED, LIBVIRT_RUNNING,
            "/etc/libvirt"),
@@ -272,8 +277,10 @@ LIVE_PREFIXES: Tuple[LivePrefixes, ...] = (
     LivePrefixes(("/proc/",), "`cmdline`, `cpuinfo`, `modules`, `version`, `sys/kernel/{osrelease,hostname,arch}`, "
                               "`<pid>/cmdline`"),
     LivePrefixes(("/etc/",), "`hostname`, modprobe.d, udev rules, systemd units, NetworkManager, ifcfg, netplan, "
+                             "ifupdown `network/interfaces`, systemd-networkd `.link` files, "
                              "`rc.local`, libvirt domain XML, `sriov-operator/`"),
-    LivePrefixes(("/run/",), "runtime copies of modprobe.d, udev rules, systemd units, NetworkManager connections, "
+    LivePrefixes(("/run/",), "runtime copies of modprobe.d, udev rules, systemd units, systemd-networkd `.link` "
+                             "files, NetworkManager connections, "
                              "netplan; running libvirt domains (`/run/libvirt/qemu/*.xml`)"),
     LivePrefixes(("/boot/",), "`config-RELEASE` (only SR-IOV/IOMMU/VFIO/KVM/NIC-driver `CONFIG_*` keys are kept)"),
     LivePrefixes(("/lib/modules/", "/usr/lib/modules/"), "`RELEASE/modules.builtin` (is a driver built in?)"),

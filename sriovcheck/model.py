@@ -307,7 +307,7 @@ class ModprobeOption:
 class PersistenceConfig:
     """Something that recreates VFs at boot."""
 
-    kind: str  # udev | systemd | networkmanager | netplan | modprobe | sriov-operator | other
+    kind: str  # udev | systemd | networkmanager | netplan | ifupdown | networkd | modprobe | sriov-operator | other
     file: str
     #: Interface name, BDF or module it targets; None when it applies to any.
     target: Optional[str] = None

@@ -24,6 +24,8 @@ LSPCI = COMMAND["lspci_verbose"]
 COMPUTED_ORIGIN = "computed from First VF Offset/VF Stride (VF Enable set)"
 
 _VIRTFN = re.compile(r"virtfn(\d{1,5})$")
+#: lspci's names of PCI class 02 (network controllers), for output without class codes.
+_NETWORK_CLASS_NAMES = ("Ethernet controller", "Network controller", "Infiniband controller", "Fabric controller")
 
 
 def _lspci(ctx: CollectContext) -> Tuple[Dict[str, Any], str]:
@@ -64,15 +66,19 @@ def _sysfs_function(ctx: CollectContext, bdf: str, groups_known: bool) -> Draft:
     # A partial sysfs copy without /sys/kernel/iommu_groups says nothing about groups.
     if group or (groups_known and ctx.absent(f"{base}/iommu_group")):
         fn.put("iommu_group", basename(group) if group else NONE, ctx.source.describe(f"{base}/iommu_group"))
-    if ctx.exists(f"{base}/sriov_totalvfs"):
-        fn.put_sriov("in_sysfs", True, ctx.source.describe(f"{base}/sriov_totalvfs"))
+    # The kernel creates sriov_totalvfs and sriov_numvfs together for a PF whose capability it accepted: either
+    # one proves it (a snapshot missing one file must not turn a PF into "no SR-IOV capability").
+    shown = next((f"{base}/{name}" for name in ("sriov_totalvfs", "sriov_numvfs") if ctx.exists(f"{base}/{name}")),
+                 None)
+    if shown is not None:
+        fn.put_sriov("in_sysfs", True, ctx.source.describe(shown))
         value("sriov_totalvfs", parse_int, "total_vfs", sriov=True)
         value("sriov_numvfs", parse_int, "num_vfs", sriov=True)
         value("sriov_offset", parse_int, "vf_offset", sriov=True)
         value("sriov_stride", parse_int, "vf_stride", sriov=True)
         value("sriov_vf_device", parse_hex_id, "vf_device_id", sriov=True)
         value("sriov_drivers_autoprobe", lambda t: parse_int(t) != 0, "drivers_autoprobe", sriov=True)
-    elif ctx.absent(f"{base}/sriov_totalvfs"):
+    elif ctx.absent(f"{base}/sriov_totalvfs") and ctx.absent(f"{base}/sriov_numvfs"):
         fn.put_sriov("in_sysfs", False, ctx.source.describe(base))
     entries = ctx.listing(base, "pci") or []
     if "net" in entries:
@@ -105,8 +111,11 @@ def _merge_lspci(fn: Draft, device: Any, origin: str) -> None:
     fn.put("class_code", device.class_code, origin)
     fn.put("vendor_name", device.vendor_name, origin)
     fn.put("device_name", device.device_name or device.description, origin)
-    # lspci -v prints "Kernel driver in use" whenever one is bound.
-    fn.put("driver", device.driver or NONE, origin)
+    # lspci -v / -k prints "Kernel driver in use" whenever one is bound; plain `lspci` (one line per function,
+    # nothing indented under it) never does, so there no driver line says nothing.
+    detailed = bool(device.driver or device.modules or device.capabilities_listed or device.subsystem is not None
+                    or device.iommu_group is not None or device.numa_node is not None)
+    fn.put("driver", device.driver or (NONE if detailed else None), origin)
     fn.put("modules", tuple(device.modules), origin)
     fn.put("numa_node", device.numa_node, origin)
     fn.put("iommu_group", str(device.iommu_group) if device.iommu_group is not None else None, origin)
@@ -180,7 +189,8 @@ def collect_pci(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[
             klass = ctx.parsed(f"{base}/class", parse_class, "pci", MAX_SMALL_BYTES)
             wanted = (
                 (klass is not None and klass.startswith("02")) or bdf in assigned
-                or ctx.exists(f"{base}/sriov_totalvfs") or ctx.link(f"{base}/physfn", "pci") is not None
+                or ctx.exists(f"{base}/sriov_totalvfs") or ctx.exists(f"{base}/sriov_numvfs")
+                or ctx.link(f"{base}/physfn", "pci") is not None
                 or (lspci.get(bdf) is not None and (lspci[bdf].sriov is not None
                                                     or lspci[bdf].is_virtual_function)))
             if wanted:
@@ -200,7 +210,10 @@ def collect_pci(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[
             row = table.get(bdf)
             klass = (cfg.class_code if cfg else None) or (device.class_code if device else None) or ""
             driver = (row.driver if row else None) or (device.driver if device else None)
-            if (klass.startswith("02") or bdf in assigned or (device is not None and (
+            # Plain `lspci` (no -n) names the class without its code: a network class still counts.
+            named = device is not None and device.class_code is None and (
+                device.class_name or "") in _NETWORK_CLASS_NAMES
+            if (klass.startswith("02") or named or bdf in assigned or (device is not None and (
                     device.sriov is not None or device.is_virtual_function))
                     or (cfg is not None and cfg.sriov is not None) or driver in PASSTHROUGH_DRIVERS
                     or (row is not None and row.device_id in vf_ids)):

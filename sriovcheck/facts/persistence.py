@@ -1,4 +1,5 @@
-"""Persistence: what recreates VFs at boot (udev, systemd, NetworkManager, ifcfg, netplan, rc.local, modprobe)."""
+"""Persistence: what recreates VFs at boot (udev, systemd, NetworkManager, ifcfg, netplan, ifupdown,
+systemd-networkd .link files, rc.local, modprobe)."""
 from __future__ import annotations
 
 from typing import Any, Callable, List, Mapping, Optional, Set, Tuple
@@ -6,8 +7,11 @@ from typing import Any, Callable, List, Mapping, Optional, Set, Tuple
 from ..errors import ParseError
 from ..evidence import (
     IFCFG_DIR,
+    IFUPDOWN_DIRS,
+    IFUPDOWN_FILES,
     MODPROBE_DIRS,
     NETPLAN_DIRS,
+    NETWORKD_DIRS,
     NM_DIRS,
     RC_LOCAL,
     SRIOV_OPERATOR,
@@ -53,6 +57,9 @@ def collect_persistence(ctx: CollectContext, deps: Mapping[str, Any]) -> Optiona
     each(ctx.config_files(NM_DIRS, "persistence"), p.from_nm_keyfile)
     each(ctx.config_files((IFCFG_DIR,), "persistence", prefix="ifcfg-"), p.from_ifcfg)
     each(ctx.config_files(NETPLAN_DIRS, "persistence", (".yaml", ".yml")), p.from_netplan)
+    each([path for path in IFUPDOWN_FILES if ctx.exists(path) and not ctx.is_dir(path)], p.from_ifupdown)
+    each(ctx.config_files(IFUPDOWN_DIRS, "persistence"), p.from_ifupdown)
+    each(ctx.config_files(NETWORKD_DIRS, "persistence", (".link",)), p.from_networkd_link)
     each([path for path in RC_LOCAL if ctx.exists(path) and not ctx.is_dir(path)],
          lambda text, file: p.from_shell_lines(text, file, "other"))
     if ctx.is_dir(SRIOV_OPERATOR):
@@ -79,4 +86,4 @@ def _enabled_units(ctx: CollectContext) -> Optional[Set[str]]:
 
 PROVIDER = Provider(key="persistence", compute=collect_persistence, needs=("modprobe",),
                     evidence=("udev_rules", "systemd_units", "nm_connections", "ifcfg", "netplan", "rc_local",
-                              "sriov_operator", "modprobe_d"))
+                              "ifupdown", "networkd_links", "sriov_operator", "modprobe_d"))

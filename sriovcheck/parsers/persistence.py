@@ -19,8 +19,8 @@ from ..errors import ParseError
 from ..model import ModprobeOption, PersistenceConfig
 
 __all__ = [
-    "VF_MODULE_PARAMS", "from_ifcfg", "from_modprobe", "from_netplan", "from_nm_keyfile", "from_shell_lines",
-    "from_systemd_unit", "from_udev_rules", "target_of_path",
+    "VF_MODULE_PARAMS", "from_ifcfg", "from_ifupdown", "from_modprobe", "from_netplan", "from_networkd_link",
+    "from_nm_keyfile", "from_shell_lines", "from_systemd_unit", "from_udev_rules", "target_of_path",
 ]
 
 #: Module parameters that create VFs at load time (sriov-facts.md §2).
@@ -253,3 +253,106 @@ def from_modprobe(options: Sequence[ModprobeOption]) -> Tuple[PersistenceConfig,
                                          num_vfs=max(numbers) if numbers else None,
                                          detail=_detail(f"options {option.module} {name}={value}")))
     return tuple(out)
+
+
+_IFACE_STANZA = re.compile(r"(?:iface|interface)\s+(\S{1,64})\s")
+_IFUPDOWN_HOOK = re.compile(r"(pre-up|up|post-up)\s+(.*)$")
+_IFACE_VARIABLE = re.compile(r"\$\{?IFACE\}?")
+
+
+def from_ifupdown(text: str, file: str) -> Tuple[PersistenceConfig, ...]:
+    """ifupdown's ``/etc/network/interfaces`` (and ``interfaces.d``): ``post-up echo N > .../sriov_numvfs``.
+
+    ``up``, ``pre-up`` and ``post-up`` lines of an ``iface NAME`` stanza run when the interface comes
+    up at boot (Debian, Proxmox).  The target is the interface the written path names; a path built
+    from ``$IFACE`` means the stanza's own interface.
+    """
+    out: List[PersistenceConfig] = []
+    stanza: Optional[str] = None
+    for number, line in _logical_lines(text):
+        stripped = line.strip()
+        head = _IFACE_STANZA.match(stripped + " ")
+        if head:
+            stanza = head.group(1)
+            continue
+        first = stripped.split(" ", 1)[0]
+        if first in ("auto", "mapping", "source", "source-directory") or first.startswith("allow-"):
+            stanza = None  # another stanza begins: options below it no longer belong to the iface above
+            continue
+        hook = _IFUPDOWN_HOOK.match(stripped)
+        if not hook or "sriov_numvfs" not in hook.group(2):
+            continue
+        command = _IFACE_VARIABLE.sub(stanza or "IFACE", hook.group(2))
+        for echo in _ECHO.finditer(command):
+            target = target_of_path(echo.group(2))
+            out.append(PersistenceConfig(kind="ifupdown", file=f"{file}:{number}", target=target or stanza,
+                                         num_vfs=int(echo.group(1)),
+                                         detail=_detail(f"iface {stanza}: {stripped}" if stanza else stripped)))
+    return tuple(out)
+
+
+_PCI_MATCH_PATH = re.compile(r"pci-([0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\Z")
+
+
+def from_networkd_link(text: str, file: str) -> Tuple[PersistenceConfig, ...]:
+    """A systemd ``.link`` file creating VFs (systemd 251+): ``[Link] SR-IOVVirtualFunctions=N``, or, when
+    that is unset, as many VFs as its ``[SR-IOV] VirtualFunction=`` sections need (systemd.link(5)).
+
+    The target comes from ``[Match]``: ``OriginalName=`` (one name, no glob), ``Path=pci-BDF``, or
+    ``Driver=`` (every PF of that driver, like a module option); other matches (MAC address, globs)
+    leave it as written, so it only counts for a PF whose name it is.
+    """
+    if "SR-IOV" not in text:
+        return ()
+    sections: List[Tuple[str, Dict[str, str]]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            sections.append((line[1:-1].strip(), {}))
+            continue
+        if "=" not in line:
+            raise ParseError(f"systemd .link file: expected KEY=VALUE or [Section], got {line[:80]!r}", number,
+                             source=file)
+        if not sections:
+            raise ParseError("systemd .link file: a setting before the first [Section]", number, source=file)
+        key, _, value = line.partition("=")
+        sections[-1][1][key.strip()] = value.strip()  # systemd: a later assignment of a key wins
+    link: Dict[str, str] = {}
+    match: Dict[str, str] = {}
+    vf_indexes: List[int] = []
+    for name, values in sections:
+        if name == "Link":
+            link.update(values)
+        elif name == "Match":
+            match.update(values)
+        elif name == "SR-IOV" and values.get("VirtualFunction", "").isdigit():
+            vf_indexes.append(int(values["VirtualFunction"]))
+    count_text = link.get("SR-IOVVirtualFunctions")
+    if count_text:
+        if not count_text.isdigit():
+            raise ParseError(f"systemd .link file: SR-IOVVirtualFunctions={count_text!r} is not a number",
+                             source=file)
+        count: Optional[int] = int(count_text)
+        how = f"SR-IOVVirtualFunctions={count_text}"
+    elif vf_indexes:
+        count = max(vf_indexes) + 1
+        how = f"{len(vf_indexes)} [SR-IOV] sections (VirtualFunction up to {max(vf_indexes)})"
+    else:
+        return ()
+    target: Optional[str] = None
+    names = match.get("OriginalName", "").split()
+    path = _PCI_MATCH_PATH.match(match.get("Path", ""))
+    drivers = match.get("Driver", "").split()
+    if len(names) == 1 and not any(c in names[0] for c in "*?["):
+        target = names[0]
+    elif path:
+        target = path.group(1).lower()
+    elif len(drivers) == 1 and not any(c in drivers[0] for c in "*?["):
+        target = drivers[0]
+    else:
+        target = " ".join(f"{k}={v}" for k, v in sorted(match.items())) or "(no [Match])"
+    return (PersistenceConfig(kind="networkd", file=file, target=target, num_vfs=count,
+                              detail=_detail(f"[Match] {' '.join(f'{k}={v}' for k, v in sorted(match.items()))}; "
+                                             f"[Link] {how}")),)

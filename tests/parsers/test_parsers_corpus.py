@@ -40,6 +40,7 @@ from sriovcheck.parsers import (
     nodedev,
     pci_config,
     proc_bus_pci,
+    persistence,
     qemu_argv,
     sysfs_values,
     uname,
@@ -291,6 +292,10 @@ PLAN = {
     "more/lspci-vvvxxxx-cavium-thunderx-sriov-128vfs-pciutils.txt": Plan(raw(lspci.parse_lspci)),
     "more/lspci-vvvxxxx-intel-82576-sriov-pciutils.txt": Plan(raw(lspci.parse_lspci)),
     "more/modinfo-igb-max_vfs.txt": Plan(raw(modinfo.parse_modinfo)),
+    "persistence/github_canonical_lxd_issue8162_ifupdown_post-up_sriov_numvfs.txt": Plan(
+        lambda text: persistence.from_ifupdown("auto eno1\niface eno1 inet manual\n" + text, "/etc/network/interfaces")),
+    "persistence/systemd_test-network_25-sriov.link": Plan(
+        lambda text: persistence.from_networkd_link(text, "/etc/systemd/network/25-sriov.link")),
     "modinfo/ubuntuforums_lost-network-interfaces_igb_out-of-tree_parm_array.txt": Plan(raw(modinfo.parse_modinfo)),
     "more/modinfo-ixgbe-max_vfs.txt": Plan(raw(modinfo.parse_modinfo)),
     "more/ps-aux-with-qemu-kvm.txt": Plan(raw(qemu_argv.parse_ps)),

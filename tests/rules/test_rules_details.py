@@ -557,3 +557,67 @@ def test_caveat_zero_mac_with_an_interface_not_linked_to_a_pci_function(run_rule
     assert result.subject.id == "enp6s0f0" and "vf 2, 3 of enp6s0f0" in result.message
     no_pci = replace(facts, pci=None)
     assert one_fail(run_rules(no_pci, "SRIOV002")).subject.id == "enp6s0f0"
+
+
+# -- NVIDIA/Mellanox firmware and mlx4 (issue 12: TotalVFs 0, mlx4 module options) ---------------------
+
+CX4LX_STANZA = "lspci/dpdk_playground_ConnectX-4Lx_lspci-vvs_08-00.0.txt"
+CX3_LISTING = "misc/github_xcp-ng_xcp_issue544_lspci_ConnectX-3_Pro_VFs.txt"
+
+
+def _cx4lx_pf(total: int) -> PciFunction:
+    """The dpdk_playground ConnectX-4 Lx PF, its firmware set to offer ``total`` VFs (NUM_OF_VFS)."""
+    text = corpus(CX4LX_STANZA)
+    numbers = re.search(r"Initial VFs: (\d+), Total VFs: (\d+), Number of VFs: (\d+)", text)
+    assert numbers is not None and int(numbers.group(2)) == 8  # the real card offers 8
+    module = re.search(r"Kernel modules: (\S+)", text).group(1)  # type: ignore[union-attr]
+    return PciFunction("0000:08:00.0", vendor_id="15b3", device_id="1015", class_code="0200", driver=module,
+                       modules=(module,), has_sriov=True, is_vf=False, virtfns=(), interfaces=("enp8s0f0np0",),
+                       sriov=SriovInfo(total_vfs=total, initial_vfs=total, num_vfs=0, vf_enable=False,
+                                       in_sysfs=True, in_lspci=True,
+                                       origins={"total_vfs": "/sys/bus/pci/devices/0000:08:00.0/sriov_totalvfs"}),
+                       origins={"has_sriov": CX4LX_STANZA})
+
+
+def test_mlx5_total_vfs_zero_is_a_firmware_fix_not_sriov_numvfs(run_rules) -> None:
+    facts = meant_for_sriov(only(healthy(), _cx4lx_pf(0)), "enp8s0f0np0")
+    result = one_fail(run_rules(facts, "SRIOV101"))
+    assert "Total VFs 0" in result.message and result.severity.value == "error"
+    assert "mstconfig -d 0000:08:00.0 set SRIOV_EN=1 NUM_OF_VFS=8" in (result.fix or "")
+    assert "mlxconfig" in (result.fix or "") and "mstfwreset -d 0000:08:00.0 reset" in (result.fix or "")
+    assert "mstconfig -y -d 0000:08:00.0 set SRIOV_EN=1 NUM_OF_VFS=8" in (result.fix_script or "")
+    # SRIOV102 does not propose echo 1 > sriov_numvfs, which cannot work with TotalVFs 0.
+    (vfs,) = run_rules(facts, "SRIOV102")
+    assert vfs.status is Status.SKIP and "SRIOV101" in vfs.message and "sriov_numvfs" not in (vfs.fix or "")
+    # The same card with its firmware's 8 VFs passes SRIOV101.
+    fixed = meant_for_sriov(only(healthy(), _cx4lx_pf(8)), "enp8s0f0np0")
+    assert [r.status for r in run_rules(fixed, "SRIOV101")] == [Status.PASS]
+
+
+def test_mlx4_vfs_come_from_module_options(run_rules) -> None:
+    listing = corpus(CX3_LISTING)
+    assert "[ConnectX-3 Pro]" in listing and "ConnectX-3 Pro Virtual Function" in listing
+    address = "0000:" + re.search(r"^(\S+) Ethernet controller: .*\[ConnectX-3 Pro\]$", listing, re.M).group(1)  # type: ignore[union-attr]
+    cx3 = PciFunction(address, vendor_id="15b3", device_id="1007", class_code="0200", driver="mlx4_core",
+                      has_sriov=True, is_vf=False, virtfns=(), interfaces=("enp17s0",),
+                      sriov=SriovInfo(total_vfs=63, num_vfs=0, in_sysfs=True, origins={}))
+    facts = meant_for_sriov(only(healthy(), cx3), "enp17s0", vfs=4)
+    result = one_fail(run_rules(facts, "SRIOV102"))
+    assert "options mlx4_core num_vfs=1 probe_vf=0" in (result.fix or "")
+    assert "does not implement sriov_numvfs" in (result.fix or "") and "echo 1 >" not in (result.fix or "")
+    assert "/etc/modprobe.d/mlx4_core.conf" in (result.fix_script or "")
+
+
+def test_unused_capable_ports_are_not_required_in_the_audit_profile(run_rules) -> None:
+    # The X520 port (0 of 64 VFs) and the BCM57416 port (SR-IOV off in its NVM) are used by nothing on the host.
+    facts = add_functions(healthy(), x520_pf(), bcm57416_pf())
+    results = run_rules(facts, "SRIOV101", "SRIOV102", profile="audit")
+    x520 = [r for r in results if r.subject.id == "0000:01:00.0"]
+    assert {r.rule: r.status for r in x520} == {"SRIOV101": Status.PASS, "SRIOV102": Status.SKIP}
+    assert "not applicable" in next(r for r in x520 if r.rule == "SRIOV102").message
+    bcm = next(r for r in results if r.rule == "SRIOV101" and r.subject.id == "0000:09:00.0")
+    assert bcm.status is Status.FAIL and bcm.severity.value == "info"
+    # Once the host asks for VFs on it (a udev rule), the same port is required.
+    named = [r for r in run_rules(meant_for_sriov(facts, "enp9s0f0np0"), "SRIOV101")
+             if r.subject.id == "0000:09:00.0"]
+    assert named[0].severity.value == "error"

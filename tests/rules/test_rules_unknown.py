@@ -57,18 +57,7 @@ def trees(tmp_path_factory) -> Dict[str, Path]:
     return snapshot_trees(tmp_path_factory.mktemp("unknown"))
 
 
-@pytest.mark.parametrize("name", [
-    "sos4",
-    # A root directory without one PF's sriov_totalvfs: the collector concludes "no SR-IOV capability" although
-    # sriov_numvfs and the virtfn links are there (same owner as above).
-    pytest.param("root", marks=pytest.mark.xfail(strict=True, reason="has_sriov False from one missing sysfs "
-                                                                     "file")),
-    # sos 3.4 without lspci -nnvv keeps only plain `lspci` (no class codes): the collector drops every function
-    # and reports "no PCI functions" as known, so SRIOV101 fails "no SR-IOV capable NIC".  The fix belongs to
-    # the PCI fact provider being split out of collect.py (facts14); strict, so it is noticed when fixed.
-    pytest.param("sos3", marks=pytest.mark.xfail(strict=True, reason="plain lspci output: class code unknown, "
-                                                                     "functions dropped by the collector")),
-])
+@pytest.mark.parametrize("name", ["sos4", "sos3", "root"])
 def test_deleting_one_evidence_file_never_flips_a_verdict(name: str, trees, tmp_path: Path, registry,
                                                           run_rules) -> None:
     original = trees[name]
