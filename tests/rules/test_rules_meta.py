@@ -220,3 +220,51 @@ def test_unknown_caveat_condition_is_an_error_result(registry, builtin_rules, ru
 def test_xxv710_fixture_uses_corpus_values() -> None:
     fn = healthy().function(XXV710_PF)
     assert fn is not None and fn.vendor_device == "8086:158a" and fn.driver == "i40e"
+
+
+# -- documentation generated from the rule files -----------------------------------------------------
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_explain_shows_every_reference(rule_id: str, builtin_rules, capsys) -> None:
+    rule = builtin_by_id(builtin_rules)[rule_id]
+    assert main(["explain", rule_id, "--no-entry-points"]) == 0
+    out = capsys.readouterr().out
+    assert rule.references
+    for reference in rule.references:
+        assert reference in out, f"{rule_id}: {reference} missing from explain"
+
+
+def test_every_builtin_rule_has_references_shown_by_explain(builtin_rules, capsys) -> None:
+    # Also the rules other teams add: every built-in rule, not only those with fixture cases.
+    for rule in builtin_rules:
+        assert rule.references, f"{rule.id} has no references"
+        assert main(["explain", rule.id, "--no-entry-points"]) == 0
+        out = capsys.readouterr().out
+        assert all(reference in out for reference in rule.references), rule.id
+
+
+def test_readme_rule_table_is_generated_from_the_rule_files(builtin_rules) -> None:
+    from pathlib import Path
+
+    from sriovcheck.ruletable import rule_table, table_in
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = table_in(readme)
+    assert shown is not None, "README.md lost the rule-table markers"
+    assert shown == rule_table(builtin_rules), (
+        "README.md's rule table differs from rules/*.yaml: run  python -m sriovcheck.ruletable README.md")
+
+
+def test_rule_table_keeps_links_and_cells_intact() -> None:
+    from sriovcheck.results import Severity
+    from sriovcheck.ruletable import replace_table, rule_table
+
+    class FakeRule:
+        id, name, severity, profiles = "SRIOV999", "x-y", Severity.INFO, ("audit",)
+        title = "a | b\nc"
+        references = ("https://docs.example/sr-iov_(x)",)
+
+    table = rule_table([FakeRule()])
+    assert "| a \\| b c |" in table and "(https://docs.example/sr-iov_%28x%29)" in table and "`audit` only" in table
+    with pytest.raises(ValueError):
+        replace_table("no markers here", table)
