@@ -41,6 +41,8 @@ ADAPTERS: Dict[str, Callable[[Callable[..., Any], str], Any]] = {
     "persistence.from_nm_keyfile": lambda fn, text: fn(text, "/etc/NetworkManager/system-connections/a"),
     "persistence.from_ifcfg": lambda fn, text: fn(text, "/etc/sysconfig/network-scripts/ifcfg-eth0"),
     "persistence.from_netplan": lambda fn, text: fn(text, "/etc/netplan/01.yaml"),
+    "persistence.from_ifupdown": lambda fn, text: fn(text, "/etc/network/interfaces"),
+    "persistence.from_networkd_link": lambda fn, text: fn(text, "/etc/systemd/network/25-sriov.link"),
     "persistence.from_shell_lines": lambda fn, text: fn(text, "/etc/rc.local", "other"),
     "persistence.from_modprobe": lambda fn, text: fn(_modprobe_options(text)),
     # configuration space: bytes (the text's, padded to each legitimate length, and as they are)
