@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck import derived
-from sriovcheck.api import HOST, Finding, Param, check, failed, passed, unknown
+from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, passed, unknown
 from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 from sriovcheck.templating import ShellQuoted, render
@@ -377,6 +377,17 @@ def _evaluate(facts: HostFacts, caveat: Mapping[str, Any]) -> Tuple[List[_Hit], 
     return hits, None
 
 
+def _caveat_severity(caveat: Mapping[str, Any]) -> Optional[Severity]:
+    value = caveat.get("severity")
+    if value is None:
+        return None
+    try:
+        return Severity(str(value))
+    except ValueError:
+        raise ValueError(f"kernel caveat {caveat.get('id')!r}: severity {value!r} is not error, warning or "
+                         f"info") from None
+
+
 def _render_caveat(caveat: Mapping[str, Any], hit: _Hit, kernel: str) -> Dict[str, Any]:
     values = dict(hit.values, kernel=kernel)
     text = str(caveat.get("fix", ""))
@@ -395,7 +406,7 @@ def _render_caveat(caveat: Mapping[str, Any], hit: _Hit, kernel: str) -> Dict[st
     "caveats": Param(list, default=[], item_type=dict,
                      help="table of kernel-version caveats: id, min/max (quoted versions, max exclusive), "
                           "drivers, condition (sriov-pf | module-param | vf-zero-mac | legacy-assignment), "
-                          "param (for module-param), message, fix, script"),
+                          "param (for module-param), severity (optional cap: error | warning | info), message, fix, script"),
 })
 def kernel_caveats(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """Known kernel-version pitfalls that apply to this host's kernel, drivers, VFs and guests."""
@@ -428,9 +439,13 @@ def kernel_caveats(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
         rendered = [_render_caveat(caveat, hit, release) for caveat, hit in items]
         summary = "; ".join(f"{c['id']}: {c['message']}" for c in rendered)
         evidence = [kernel_ev, *(e for _, hit in items for e in hit.evidence)]
+        # A caveat may be a note rather than a problem (a deprecated option that still works): its own
+        # severity, when the table gives one, caps the finding's (the worst caveat of the subject counts).
+        levels = [_caveat_severity(caveat) for caveat, _ in items]
+        severity = None if any(level is None for level in levels) else max(levels, key=lambda s: s.rank)
         yield failed(subject, f"kernel {release}: {summary}. Distribution kernels backport fixes, so the "
                               f"version is a hint: check your vendor's kernel notes", *evidence,
-                     caveats=rendered, release=release)
+                     severity=severity, caveats=rendered, release=release)
     if needs and ("host", "") not in by_subject:
         # Some caveats could not be evaluated: say which facts were missing, on the host.
         yield unknown(HOST, "; ".join(needs))

@@ -621,3 +621,17 @@ def test_unused_capable_ports_are_not_required_in_the_audit_profile(run_rules) -
     named = [r for r in run_rules(meant_for_sriov(facts, "enp9s0f0np0"), "SRIOV101")
              if r.subject.id == "0000:09:00.0"]
     assert named[0].severity.value == "error"
+
+
+def test_ixgbe_max_vfs_note_is_info_and_says_it_still_works(run_rules) -> None:
+    facts = _rhel7(add_functions(healthy(), x520_pf()))
+    facts = replace(facts, modprobe=(ModprobeOption("/etc/modprobe.d/ixgbe.conf", 2, "ixgbe", (("max_vfs", "8"),),
+                                                    "options ixgbe max_vfs=8"),))
+    result = one_fail(run_rules(facts, "SRIOV002"))
+    assert result.severity.value == "info" and "still reads it when it probes" in result.message
+    # SRIOV103 validates the same option as a working one: no contradiction between the two rules.
+    line = next(r for r in run_rules(facts, "SRIOV103") if r.subject.kind == "file")
+    assert line.status is Status.PASS
+    # The audit profile fails on warnings, not on this note.
+    audit = [r for r in run_rules(facts, "SRIOV002", profile="audit") if r.status is Status.FAIL]
+    assert all(r.severity.value == "info" for r in audit)
