@@ -14,16 +14,14 @@ _GUEST_NEEDS = "guest definitions (libvirt domain XML under /etc/libvirt/qemu, o
 
 
 def _assigns_vf(facts: HostFacts, guest: Guest) -> Optional[bool]:
-    """True when a device of the guest is a VF; False when all are known not to be; None otherwise."""
+    """True when a device of the guest is a VF; False when each is known not to be one (or not on the host)."""
     # libvirt accepts only SR-IOV VFs in <interface type='hostdev'>: such a device is a VF even without PCI data.
     if any(dev.via == "interface" for dev in guest.devices):
         return True
-    answers = [item.vf for item in derived.assignments(facts) if item.guest is guest]
-    if any(a is True for a in answers):
+    items = [item for item in derived.assignments(facts) if item.guest is guest]
+    if any(item.vf for item in items):
         return True
-    if answers and all(a is False or item_missing for a, item_missing in
-                       zip(answers, (item.exists is False for item in derived.assignments(facts)
-                                     if item.guest is guest))):
+    if items and all(item.vf is False or item.exists is False for item in items):
         return False
     return None
 
