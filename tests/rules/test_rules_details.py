@@ -623,15 +623,21 @@ def test_unused_capable_ports_are_not_required_in_the_audit_profile(run_rules) -
     assert named[0].severity.value == "error"
 
 
-def test_ixgbe_max_vfs_note_is_info_and_says_it_still_works(run_rules) -> None:
+def test_ixgbe_max_vfs_caveat_and_config_rule_agree(run_rules, registry, builtin_rules) -> None:
+    from sriovcheck.engine import evaluate
+
     facts = _rhel7(add_functions(healthy(), x520_pf()))
     facts = replace(facts, modprobe=(ModprobeOption("/etc/modprobe.d/ixgbe.conf", 2, "ixgbe", (("max_vfs", "8"),),
                                                     "options ixgbe max_vfs=8"),))
     result = one_fail(run_rules(facts, "SRIOV002"))
-    assert result.severity.value == "info" and "still reads it when it probes" in result.message
+    assert "still reads it when it probes" in result.message and "still works" in (result.fix or "")
     # SRIOV103 validates the same option as a working one: no contradiction between the two rules.
     line = next(r for r in run_rules(facts, "SRIOV103") if r.subject.kind == "file")
     assert line.status is Status.PASS
-    # The audit profile fails on warnings, not on this note.
-    audit = [r for r in run_rules(facts, "SRIOV002", profile="audit") if r.status is Status.FAIL]
-    assert all(r.severity.value == "info" for r in audit)
+    # A site can make such a caveat a note: a caveat's own severity caps the finding's.
+    rule = next(r for r in builtin_rules if r.id == "SRIOV002")
+    caveats = [dict(c, severity="info") if c["id"] == "ixgbe-max-vfs-deprecated" else c
+               for c in rule.params["caveats"]]
+    (noted,) = [r for r in evaluate(replace(rule, params=dict(rule.params, caveats=caveats)), facts, registry)
+                if r.status is Status.FAIL]
+    assert noted.severity.value == "info"
