@@ -80,7 +80,8 @@ def _capability_context(facts: HostFacts, target: Target, cause: str, params: Ma
     }
 
 
-@check("sriov-capability", needs=("interfaces", "kernel_log", "modules", "pci"), params={
+@check("sriov-capability", needs=("guests", "interfaces", "kernel_log", "modprobe", "modules", "pci", "persistence"),
+       params={
     "devices": _DEVICES,
     "models": _MODELS,
     "firmware_vfs": Param(int, default=8, help="VF count proposed when SR-IOV must be enabled in NIC firmware"),
@@ -183,7 +184,8 @@ def _era(facts: HostFacts, fn: Optional[PciFunction] = None) -> str:
     return "sysfs" if newer else "module" if newer is False else "both"
 
 
-@check("vfs-enabled", needs=("interfaces", "kernel", "kernel_log", "modules", "pci"), params={
+@check("vfs-enabled", needs=("guests", "interfaces", "kernel", "kernel_log", "modprobe", "modules", "pci",
+                             "persistence"), params={
     "devices": _DEVICES,
     "models": _MODELS,
     "min_vfs": Param(int, default=1, help="fewest VFs each targeted PF must have enabled"),
