@@ -153,9 +153,11 @@ def test_contradiction_finder_finds_a_planted_contradiction() -> None:
 # -- hosts collected from snapshot trees -----------------------------------------------------------
 
 def collect_tree(registry, root: Path) -> HostFacts:
-    from sriovcheck.fleet import collect
+    """Open a snapshot the way the CLI does (kind detection included) and collect every fact area."""
+    from sriovcheck.facts import collect_facts
 
-    return collect(str(root), registry, None, SourceOptions())
+    with open_source(str(root), registry, None, SourceOptions()) as source:
+        return collect_facts(source)
 
 
 def snapshot_trees(tmp: Path) -> Dict[str, Path]:
