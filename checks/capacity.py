@@ -1,12 +1,12 @@
-"""Checks about how many VFs a PF can get: ARI (more than 7 VFs on one bus) and, from the kernel log,
-VF enabling that failed."""
+"""Checks about how many VFs a PF can get: ARI (more than 7 VFs on one bus) and VF enabling that failed
+(kernel log)."""
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from sriovcheck.api import Finding, check, failed, passed, unknown
+from sriovcheck.api import HOST, Finding, check, failed, passed, unknown
 from sriovcheck.model import HostFacts, PciFunction
-from sriovcheck.results import Evidence
+from sriovcheck.results import Evidence, Subject
 
 from ._nics import cite, iface_of, is_vf, lspci_sriov, pf_subject, short_bdf, vf_count
 
@@ -131,4 +131,60 @@ def pf_ari(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
                      iface=iface_of(facts, pf) or "")
 
 
-__all__ = ["asked_vfs", "lowest_pf", "pf_ari"]
+# -- SRIOV106 -------------------------------------------------------------------------------------
+
+#: What a failed enable's ``reason`` (sriovcheck.parsers.kernel_events) means for the fix.
+_ERRNO_CAUSE = {"-12": "mmio", "-ENOMEM": "mmio", "-16": "busy", "-EBUSY": "busy", "-28": "resources",
+                "-ENOSPC": "resources", "-34": "bus", "-ERANGE": "bus"}
+
+
+def _cause(event: Any) -> str:
+    if event.reason in ("mmio", "iov_bars"):
+        return "mmio"
+    if event.reason == "bus_numbers":
+        return "bus"
+    if event.reason == "partial":
+        return "resources"
+    return _ERRNO_CAUSE.get(event.errno or "", "failed")
+
+
+@check("vf-enable-failed")
+def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """The kernel log shows no failed attempt to enable VFs on a PF that lacks the VFs it is asked for."""
+    log = facts.kernel_events
+    if log is None:
+        yield unknown(HOST, "the kernel log (dmesg, journalctl -k or /var/log/messages)")
+        return
+    origin = log.origin or facts.origin("kernel_log") or "dmesg"
+    by_pf: Dict[str, List[Any]] = {}
+    for event in log.vf_enable_failures():
+        if event.address:
+            by_pf.setdefault(event.address, []).append(event)
+    for pf in facts.physical_functions():
+        if pf.address not in by_pf and not is_vf(facts, pf):
+            yield passed(pf_subject(facts, pf), f"the kernel log shows no failed VF enabling for {pf.address}",
+                         Evidence(origin, "no 'not enough MMIO resources', 'bus number out of range' or "
+                                          "'Failed to enable' line for this PF"))
+    for address in sorted(by_pf):
+        events = by_pf[address]
+        pf = facts.function(address) if facts.pci is not None else None
+        subject = pf_subject(facts, pf) if pf is not None else Subject("pf", address, address)
+        causes = {_cause(e) for e in events}
+        asked, asked_ev = asked_vfs(facts, pf) if pf is not None else (None, [])
+        present = vf_count(facts, pf).count if pf is not None else None
+        if present is not None and present > 0 and (asked is None or present >= asked):
+            yield passed(subject, f"{subject.label} has {present} VFs now; the kernel log also shows an earlier "
+                                  f"failed attempt: '{events[-1].text}'", Evidence(origin, events[-1].text))
+            continue
+        have = "no" if present == 0 else (str(present) if present is not None else "an unknown number of")
+        tried = max([e.count for e in events if e.count] or [asked or 0])
+        yield failed(subject, f"enabling VFs on {subject.label} failed (it has {have} VFs"
+                              f"{f', {asked} asked' if asked else ''}): "
+                              + "; ".join(f"'{e.text}'" for e in events[-3:]),
+                     *(Evidence(origin, e.text) for e in events[-3:]), *asked_ev,
+                     address=address, mmio="mmio" in causes, bus="bus" in causes, busy="busy" in causes,
+                     resources="resources" in causes, generic="failed" in causes,
+                     fewer=max(1, (tried or present or 2) // 2), iface=(iface_of(facts, pf) if pf is not None else None) or "")
+
+
+__all__ = ["asked_vfs", "lowest_pf", "pf_ari", "vf_enable_failed"]

@@ -1,5 +1,4 @@
-"""Checks about device isolation for passthrough: IOMMU group viability (and, with kernel-log facts,
-interrupt remapping)."""
+"""Checks about device isolation for passthrough: IOMMU group viability and interrupt remapping."""
 from __future__ import annotations
 
 from typing import Any, Iterator, List, Mapping, Optional, Tuple
@@ -8,7 +7,7 @@ from sriovcheck.api import HOST, Finding, check, failed, passed, skipped, unknow
 from sriovcheck.model import NONE, Guest, GuestDevice, HostFacts, IommuGroupMember, PciFunction
 from sriovcheck.results import Evidence, Subject
 
-from ._nics import is_vf, pf_of_vf, vf_index_of, vf_label
+from ._nics import is_vf, pf_of_vf, see, vf_index_of, vf_label
 
 #: Drivers vfio accepts in a group besides its own (drivers/vfio/group.c: vfio_driver_allowed).
 ALLOWED_DRIVERS = ("pci-stub",)
@@ -117,3 +116,72 @@ def iommu_group_viable(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[
             continue
         alone = "alone in" if not others else "sharing only with vfio-pci, unbound or bridge devices"
         yield passed(subject, f"{subject.label} (guest {guest.name}) is {alone} IOMMU group {group.number}", ev)
+
+
+# -- SRIOV005 -------------------------------------------------------------------------------------
+
+def unsafe_interrupts(facts: HostFacts) -> Tuple[Optional[bool], Optional[Evidence]]:
+    """Whether vfio_iommu_type1's allow_unsafe_interrupts is on: the running value, else a setting that
+    applies it at the next load (kernel command line, modprobe.d)."""
+    module = facts.module("vfio_iommu_type1")
+    value = (module.parameters or {}).get("allow_unsafe_interrupts") if module is not None else None
+    if value is not None:
+        where = (module.origins.get("parameters") if module is not None else None) or \
+            "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
+        return value.strip() in ("Y", "1"), Evidence(where, f"allow_unsafe_interrupts = {value.strip()}")
+    arg = facts.cmdline.get("vfio_iommu_type1.allow_unsafe_interrupts")
+    if arg is not None:
+        return arg in ("", "1", "Y", "y", "on"), Evidence(facts.cmdline.origins.get("raw", "/proc/cmdline"),
+                                                          f"vfio_iommu_type1.allow_unsafe_interrupts={arg}")
+    for opt in facts.modprobe or ():
+        if opt.module in ("vfio_iommu_type1", "vfio-iommu-type1"):
+            for name, val in opt.params:
+                if name == "allow_unsafe_interrupts":
+                    return val in ("1", "Y", "y", "on"), Evidence(f"{opt.file}:{opt.line}", opt.raw or f"{name}={val}")
+    return None, None
+
+
+@check("interrupt-remapping")
+def interrupt_remapping(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
+    """Interrupt remapping is on, so vfio accepts device assignment without the unsafe override."""
+    unsafe, unsafe_ev = unsafe_interrupts(facts)
+    log = facts.kernel_events
+    refused = log.of_kind("no_interrupt_remapping") if log is not None else ()
+    enabled = log.of_kind("irq_remapping_enabled") if log is not None else ()
+    off_arg = facts.cmdline.get("intremap")
+    log_origin = (log.origin if log is not None else None) or facts.origin("kernel_log") or "dmesg"
+    if refused:
+        yield failed(HOST, f"vfio refused a device: '{refused[-1].text}'. The platform gives no interrupt "
+                           f"remapping, so a guest could forge interrupts (MSI writes) into the host; guests with "
+                           f"assigned devices do not start"
+                     + ("; allow_unsafe_interrupts is now set, which lets them start without that protection"
+                        if unsafe else ""),
+                     Evidence(log_origin, refused[-1].text), *((unsafe_ev,) if unsafe_ev else ()),
+                     see("dmesg | grep -i -e DMAR-IR -e 'interrupt remapping' -e x2apic"),
+                     unsafe=bool(unsafe), intremap_off=off_arg is not None and off_arg.startswith("off"))
+        return
+    if off_arg is not None and off_arg.startswith("off"):
+        yield failed(HOST, f"the kernel command line has intremap={off_arg}: interrupt remapping is off, and vfio "
+                           f"refuses device assignment unless allow_unsafe_interrupts is set",
+                     Evidence(facts.cmdline.origins.get("raw", "/proc/cmdline"), f"intremap={off_arg}"),
+                     *((unsafe_ev,) if unsafe_ev else ()), unsafe=bool(unsafe), intremap_off=True)
+        return
+    if enabled:
+        yield passed(HOST, f"interrupt remapping is on: '{enabled[-1].text}'"
+                           + ("; the allow_unsafe_interrupts set here has no effect then" if unsafe else ""),
+                     Evidence(log_origin, enabled[-1].text), *((unsafe_ev,) if unsafe_ev else ()))
+        return
+    if unsafe:
+        # The override matters only where the platform lacks remapping: say what would tell, do not judge.
+        yield unknown(HOST, "the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt "
+                            "remapping enabled') to tell whether the vfio_iommu_type1 allow_unsafe_interrupts set "
+                            "here is in use: it lifts vfio's protection only on a platform without interrupt "
+                            "remapping", *((unsafe_ev,) if unsafe_ev else ()))
+        return
+    if log is not None and log.covers_boot is False:
+        yield unknown(HOST, "the kernel log from boot: this log starts later (the ring buffer wrapped), so "
+                            "'DMAR-IR: Enabled IRQ remapping' / 'AMD-Vi: Interrupt remapping enabled' may be gone "
+                            "(journalctl -k -b, or /var/log/messages from the boot)")
+        return
+    yield unknown(HOST, "the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt remapping "
+                        "enabled', or vfio's 'No interrupt remapping support')")

@@ -336,11 +336,49 @@ def vf_trust_spoofchk(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
             notes.append("trust is on (the guest can change its MAC and enter promiscuous/all-multicast mode)")
         ev = cite(iface.origins, "vfs", f"vf {entry.index} spoofchk {entry.spoofchk} trust {entry.trust}",
                   f"ip link show {iface.name}")
-        if not notes:
+        pf_address = pf.address if pf is not None else iface.address
+        refused = [e for e in _refusals(facts, pf_address) if e.vf == entry.index]
+        if not notes and not refused:
             yield passed(subject, f"{subject.label}: spoof checking on, trust off", ev)
+            continue
+        if not notes:
+            # The kernel log shows the guest asking for what an untrusted, spoof-checked VF may not do.
+            yield failed(subject, f"{subject.label}: spoof checking on and trust off, and the kernel log shows the "
+                                  f"guest refused: '{refused[-1].text}'. A guest that bonds VFs, changes its MAC or "
+                                  f"runs the VF promiscuous (DPDK) needs trust on", ev,
+                         Evidence(_log_origin(facts), refused[-1].text), severity=Severity.INFO, pf=iface.name,
+                         index=entry.index, spoof_off=False, trust_on=False, refused=True,
+                         mac_refused=any(e.kind == "vf_mac_override_refused" for e in refused))
             continue
         yield failed(subject, f"{subject.label}: {' and '.join(notes)}; fine when a guest needs it (bonding, "
                               f"VLAN filtering in the guest), otherwise it weakens isolation", ev,
+                     *(Evidence(_log_origin(facts), e.text) for e in refused[-1:]),
                      severity=Severity.INFO, pf=iface.name, index=entry.index,
-                     spoof_off=entry.spoofchk is False, trust_on=entry.trust is True)
+                     spoof_off=entry.spoofchk is False, trust_on=entry.trust is True, refused=False,
+                     mac_refused=False)
+    # Refusals that name no VF (i40e "VF is not trusted"): one note on the PF.
+    for address in sorted({e.address for e in _refusals(facts, None) if e.vf is None and e.address}):
+        events = [e for e in _refusals(facts, address) if e.vf is None]
+        pf_fn = facts.function(address) if facts.pci is not None else None
+        names = (pf_fn.interfaces if pf_fn is not None else ()) or tuple(i.name for i in facts.interfaces_of(address))
+        yield failed(Subject("pf", address, f"{names[0]} ({address})" if names else address),
+                     f"the kernel log shows a VF of {address} refused (it does not say which): '{events[-1].text}'. "
+                     f"A guest that bonds VFs, adds many MAC/VLAN filters or runs promiscuous (DPDK) needs its VF "
+                     f"trusted", Evidence(_log_origin(facts), events[-1].text), severity=Severity.INFO,
+                     pf=names[0] if names else address, index="N", spoof_off=False, trust_on=False, refused=True,
+                     mac_refused=any(e.kind == "vf_mac_override_refused" for e in events))
+
+
+def _refusals(facts: HostFacts, address: Optional[str]) -> List[Any]:
+    """Kernel log refusals of VF requests (untrusted VF, MAC override), for one PF when ``address`` is given."""
+    log = facts.kernel_events
+    if log is None:
+        return []
+    return [e for e in log.of_kind("vf_not_trusted", "vf_mac_override_refused")
+            if address is None or e.address == address]
+
+
+def _log_origin(facts: HostFacts) -> str:
+    log = facts.kernel_events
+    return (log.origin if log is not None else None) or facts.origin("kernel_log") or "dmesg"
 

@@ -212,6 +212,7 @@ PLAN = {
         "github_nvandamme_systemd-networkd-i40e_issue1_i40e_VF_not_trusted.txt",
         "github_pocopico_rp-ext_issue25_igbvf_I350_VF_guest.txt",
         "github_platform9_express_issue206_kvm_disabled_by_bios_kvm-ok.txt",
+        "github_proxmox_note_vfio_no_interrupt_remapping_support.txt",
     )},
     # iommu/ (issue 12 section 2: IOMMU group viability)
     "iommu/github_64kramsystem_vga-passthrough_issue15_group1_not_viable.txt": Plan(

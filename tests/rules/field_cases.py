@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from rule_hosts import (
+    CASES,
     CORPUS,
     I350_PF0,
     XXV710_PF,
@@ -28,17 +29,22 @@ from rule_hosts import (
 
 from sriovcheck.model import (
     NONE,
+    CmdlineInfo,
     CpuInfo,
     Guest,
     GuestDevice,
     HostFacts,
     IommuGroup,
     IommuGroupMember,
+    KernelLogEvent,
+    KernelLogFacts,
+    KernelModule,
     NumaNode,
     PciFunction,
     PersistenceConfig,
     SriovInfo,
 )
+from sriovcheck.parsers.kernel_events import parse_kernel_events
 from sriovcheck.parsers.libvirt_domain import parse_domain_xml
 from sriovcheck.parsers.lspci import parse_lspci, vf_addresses
 
@@ -58,6 +64,11 @@ MEMLOCK_HOSTDEV = "libvirt/qemumemlock-pc-hostdev.xml"
 MEMLOCK_HARDLIMIT = "libvirt/qemumemlock-pc-hardlimit+hostdev.xml"
 MEMLOCK_LOCKED = "libvirt/qemumemlock-pc-locked+hostdev.xml"
 I350_IPLINK = "iplink/sriov_Intel-I350_ip_link_show_enp6s0f0_f1_vfs.txt"
+IR_ENABLED_LOG = "dmesg/github_Xilinx_dma_ip_drivers_issue115_DMAR_RMRR_IRQ_remapping_x2apic.txt"
+NO_IR_LOG = "dmesg/github_proxmox_note_vfio_no_interrupt_remapping_support.txt"
+MMIO_LOG = "dmesg/github_strongtz_i915-sriov-dkms_issue246_not_enough_MMIO_ENOMEM.txt"
+MAC_OVERRIDE_LOG = "dmesg/github_k8snetworkplumbingwg_bond-cni_issue5_ixgbe_VF_override_admin_MAC.txt"
+NOT_TRUSTED_LOG = "dmesg/github_nvandamme_systemd-networkd-i40e_issue1_i40e_VF_not_trusted.txt"
 
 WEB01_VF = "0000:06:10.0"
 
@@ -98,6 +109,19 @@ def _pinning(guest: Guest, xml: str) -> Guest:
                    cpuset=dom.vcpu_cpuset, cpu_pinned=dom.vcpu_cpuset is not None)
 
 
+def kernel_events(*files: str, origin: str = "dmesg") -> KernelLogFacts:
+    """The corpus logs through the kernel-event parser, as the kernel_events provider stores them."""
+    events = []
+    first = None
+    for name in files:
+        parsed = parse_kernel_events(corpus(name))
+        first = parsed.first_timestamp if first is None else first
+        events.extend(KernelLogEvent(**{f: getattr(e, f) for f in KernelLogEvent.__dataclass_fields__})
+                      for e in parsed.events)
+    return KernelLogFacts(origin=origin, events=tuple(events), first_timestamp=first,
+                          covers_boot=None if first is None else first <= 1.0)
+
+
 def field_healthy() -> HostFacts:
     """healthy() with the facts the field rules read: CPU flags with vmx, /dev/kvm, IOMMU groups, NUMA
     nodes and placement, guest memory settings and MTUs -- all in order."""
@@ -121,7 +145,7 @@ def field_healthy() -> HostFacts:
                     origins={**facts.origins, "kvm_device": "/dev/kvm"})
     facts = with_interface(facts, "ens1f0", mtu=pf_mtu(), origins={"vfs": "ip link show ens1f0",
                                                                    "mtu": "/sys/class/net/ens1f0/mtu"})
-    return replace(facts, iommu_groups=groups_of(facts))
+    return replace(facts, iommu_groups=groups_of(facts), kernel_events=kernel_events(IR_ENABLED_LOG))
 
 
 # -- SRIOV004 --------------------------------------------------------------------------------------
@@ -278,14 +302,50 @@ def _memlock_skip() -> HostFacts:
     return replace(facts, guests=tuple(replace(g, memory_kib=None, memory_locked=None) for g in facts.guests or ()))
 
 
+# -- SRIOV005 --------------------------------------------------------------------------------------
+
+def _ir_fail() -> HostFacts:
+    """A Proxmox user's log: vfio_iommu_type1 refused the device for lack of interrupt remapping."""
+    return replace(field_healthy(), kernel_events=kernel_events(NO_IR_LOG))
+
+
+def _ir_skip() -> HostFacts:
+    return replace(field_healthy(), kernel_events=None)
+
+
+# -- SRIOV106 --------------------------------------------------------------------------------------
+
+I915_PF = "0000:00:02.0"
+
+
+def i915_pf(num_vfs: int) -> PciFunction:
+    """i915-sriov-dkms #246: the iGPU PF 0000:00:02.0 whose 'echo 2 > sriov_numvfs' failed (-ENOMEM)."""
+    return PciFunction(address=I915_PF, vendor_id="8086", class_code="030000", driver="i915", has_sriov=True,
+                       is_vf=False, virtfns=(), sriov=SriovInfo(total_vfs=7, num_vfs=num_vfs, in_sysfs=True,
+                                                                origins={"num_vfs": f"/sys/bus/pci/devices/{I915_PF}/sriov_numvfs"}))
+
+
+def _enable_fail() -> HostFacts:
+    facts = field_healthy()
+    return replace(facts, pci=(facts.pci or ()) + (i915_pf(0),), kernel_events=kernel_events(MMIO_LOG))
+
+
+def _enable_skip() -> HostFacts:
+    return replace(_enable_fail(), kernel_events=None)
+
+
 FIELD_CASES: Dict[str, Case] = {
     "SRIOV004": Case(field_healthy, _group_fail, _group_skip, ("device", "0000:44:00.3")),
+    "SRIOV005": Case(field_healthy, _ir_fail, _ir_skip, ("host", "")),
     "SRIOV006": Case(field_healthy, _virt_fail, _virt_skip, ("host", "")),
+    "SRIOV106": Case(field_healthy, _enable_fail, _enable_skip, ("pf", I915_PF)),
     "SRIOV107": Case(lambda: x520_with_ari(16), lambda: pciutils_82576(16), _ari_skip, ("pf", "0000:01:00.0")),
     "SRIOV205": Case(field_healthy, _mtu_fail, _mtu_skip, ("vf", "0000:3b:02.0")),
     "SRIOV305": Case(field_healthy, _numa_fail, _numa_skip, ("guest", f"web01/{WEB01_VF}"), "audit"),
     "SRIOV306": Case(field_healthy, _memlock_fail, _memlock_skip, ("guest", "web01")),
 }
 
-__all__ = ["FIELD_CASES", "Path", "NONE", "I350_PF0", "XXV710_PF", "_i350_vf_addresses", "bridge_group",
+CASES.update(FIELD_CASES)
+
+__all__ = ["FIELD_CASES", "CmdlineInfo", "KernelModule", "kernel_events", "i915_pf", "Path", "NONE", "I350_PF0", "XXV710_PF", "_i350_vf_addresses", "bridge_group",
            "field_healthy", "pciutils_82576", "x520_with_ari", "x550_function1", "groups_of"]

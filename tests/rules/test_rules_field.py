@@ -6,15 +6,21 @@ from dataclasses import replace
 from typing import List
 
 from field_cases import (
+    MAC_OVERRIDE_LOG,
+    MMIO_LOG,
+    NOT_TRUSTED_LOG,
     WEB01_VF,
+    CmdlineInfo,
     bridge_group,
     field_healthy,
     groups_of,
+    i915_pf,
+    kernel_events,
     pciutils_82576,
     x520_with_ari,
     x550_function1,
 )
-from rule_hosts import add_guest, healthy, with_function, with_guest, with_interface
+from rule_hosts import CASES, I350_PF1, add_guest, healthy, with_function, with_guest, with_interface
 
 from sriovcheck.model import (
     CpuInfo,
@@ -255,3 +261,73 @@ def test_legacy_assignment_is_left_to_sriov302(run_rules) -> None:
 
 def test_group_members_without_a_matching_group_entry_skip() -> None:
     assert IommuGroup("1", ()).members == ()
+
+
+# -- SRIOV005 --------------------------------------------------------------------------------------
+
+def test_unsafe_override_with_remapping_unknown_is_a_skip_not_a_fail(run_rules) -> None:
+    # The corpus I350 host boots with vfio_iommu_type1.allow_unsafe_interrupts=1 (its GRUB line).
+    facts = replace(field_healthy(), kernel_events=None)
+    assert facts.cmdline.get("vfio_iommu_type1.allow_unsafe_interrupts") == "1"
+    (result,) = run_rules(facts, "SRIOV005")
+    assert result.status is Status.SKIP and "allow_unsafe_interrupts" in result.message
+    # Remapping on (the Xilinx #115 log): the override has no effect, and the rule passes.
+    (result,) = run_rules(field_healthy(), "SRIOV005")
+    assert result.status is Status.PASS and "no effect" in result.message
+
+
+def test_intremap_off_on_the_command_line_fails(run_rules) -> None:
+    facts = replace(field_healthy(), kernel_events=kernel_events(MMIO_LOG),
+                    cmdline=CmdlineInfo(raw="ro intremap=off", args=(("ro", None), ("intremap", "off")),
+                                        origins={"raw": "/proc/cmdline"}))
+    result = only_fail(run_rules(facts, "SRIOV005"))
+    assert "intremap=off" in result.message and "--remove-args=intremap=off" in (result.fix_script or "")
+
+
+def test_refusal_with_override_set_names_the_risk(run_rules) -> None:
+    facts = CASES["SRIOV005"].failing()
+    result = only_fail(run_rules(facts, "SRIOV005"))
+    assert "allow_unsafe_interrupts is now set" in result.message
+    assert "remove it" in (result.fix or "")
+
+
+# -- SRIOV106 --------------------------------------------------------------------------------------
+
+def test_earlier_failure_with_the_vfs_now_present_passes(run_rules) -> None:
+    facts = CASES["SRIOV106"].failing()
+    facts = with_function(facts, "0000:00:02.0", sriov=replace(i915_pf(2).sriov, num_vfs=2))  # type: ignore[arg-type]
+    (result,) = [r for r in run_rules(facts, "SRIOV106") if r.subject.id == "0000:00:02.0"]
+    assert result.status is Status.PASS and "earlier failed attempt" in result.message
+
+
+def test_mmio_failure_fix_names_bios_and_realloc(run_rules) -> None:
+    result = only_fail(run_rules(CASES["SRIOV106"].failing(), "SRIOV106"))
+    assert "Above 4G Decoding" in (result.fix or "") and "pci=realloc" in (result.fix or "")
+    assert "echo 1 > /sys/bus/pci/devices/0000:00:02.0/sriov_numvfs" in (result.fix or "")
+
+
+# -- SRIOV204 with the kernel log ------------------------------------------------------------------
+
+def test_mac_override_refusal_is_noted_on_the_vf_it_names(run_rules) -> None:
+    # bond-cni #5: "ixgbe 0000:01:00.1 sriov0: VF 1 attempted to override administratively set MAC address"
+    log = kernel_events(MAC_OVERRIDE_LOG)
+    (event,) = [e for e in log.events if e.kind == "vf_mac_override_refused"]
+    assert (event.address, event.vf) == ("0000:01:00.1", 1)
+    # The fixture's enp6s0f1 (I350_PF1) stands in for the poster's 0000:01:00.1.
+    moved = replace(log, events=tuple(replace(e, address=I350_PF1) if e.address == "0000:01:00.1" else e
+                                      for e in log.events))
+    facts = replace(field_healthy(), kernel_events=moved)
+    results = run_rules(facts, "SRIOV204", profile="audit")
+    hits = [r for r in results if r.status is Status.FAIL]
+    assert [r.subject.label for r in hits] == ["enp6s0f1 vf 1 (0000:06:10.5)"]
+    assert "attempted to override administratively set MAC" in hits[0].message
+    assert "trust on" in (hits[0].fix or "") and hits[0].severity.value == "info"
+
+
+def test_untrusted_refusal_without_vf_number_goes_to_the_pf(run_rules) -> None:
+    # systemd-networkd-i40e #1: "i40e 0000:c2:00.0: Cannot add more MAC addresses, VF is not trusted, ..."
+    log = kernel_events(NOT_TRUSTED_LOG)
+    facts = replace(field_healthy(), kernel_events=log)
+    results = run_rules(facts, "SRIOV204", profile="audit")
+    (hit,) = [r for r in results if r.status is Status.FAIL]
+    assert hit.subject.kind == "pf" and hit.subject.id == "0000:c2:00.0"
