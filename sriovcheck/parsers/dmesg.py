@@ -63,6 +63,9 @@ SRIOV_PATTERNS: Tuple[Tuple[str, str], ...] = (
     ("driver_no_sriov_configure", "support SRIOV configuration via sysfs"),
     ("vf_not_trusted", "VF is not trusted"),
     ("override_admin_mac", "attempted to override administratively set MAC address"),
+    # kvm_intel/kvm_amd refused to load: kept so that the kernel_log lines show why /dev/kvm is missing
+    ("kvm_disabled_by_bios", "kvm: disabled by bios"),
+    ("kvm_no_hardware_support", "kvm: no hardware support"),
 )
 
 _IOMMU_ON = (

@@ -331,3 +331,13 @@ def test_untrusted_refusal_without_vf_number_goes_to_the_pf(run_rules) -> None:
     results = run_rules(facts, "SRIOV204", profile="audit")
     (hit,) = [r for r in results if r.status is Status.FAIL]
     assert hit.subject.kind == "pf" and hit.subject.id == "0000:c2:00.0"
+
+
+def test_kvm_refusal_lines_reach_the_kernel_log_facts() -> None:
+    from rule_hosts import corpus
+
+    from sriovcheck.parsers.dmesg import parse_dmesg_iommu
+
+    parsed = parse_dmesg_iommu(corpus("dmesg/github_platform9_express_issue206_kvm_disabled_by_bios_kvm-ok.txt"))
+    kinds = [m.kind for m in parsed.sriov_messages]
+    assert kinds.count("kvm_disabled_by_bios") == 5 and kinds.count("kvm_no_hardware_support") == 1
