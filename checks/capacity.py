@@ -148,7 +148,7 @@ def _cause(event: Any) -> str:
     return _ERRNO_CAUSE.get(event.errno or "", "failed")
 
 
-@check("vf-enable-failed")
+@check("vf-enable-failed", needs=("guests", "interfaces", "kernel_events", "modules", "pci", "persistence"))
 def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """The kernel log shows no failed attempt to enable VFs on a PF that lacks the VFs it is asked for."""
     log = facts.kernel_events

@@ -141,7 +141,7 @@ def unsafe_interrupts(facts: HostFacts) -> Tuple[Optional[bool], Optional[Eviden
     return None, None
 
 
-@check("interrupt-remapping")
+@check("interrupt-remapping", needs=("cmdline", "kernel_events", "modprobe", "modules"))
 def interrupt_remapping(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """Interrupt remapping is on, so vfio accepts device assignment without the unsafe override."""
     unsafe, unsafe_ev = unsafe_interrupts(facts)

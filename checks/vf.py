@@ -316,7 +316,7 @@ def _device_label(facts: HostFacts, fn: Optional[PciFunction], address: str) -> 
 
 # -- SRIOV204 (audit) -----------------------------------------------------------------------------
 
-@check("vf-trust-spoofchk", needs=("interfaces", "pci"))
+@check("vf-trust-spoofchk", needs=("interfaces", "kernel_events", "pci"))
 def vf_trust_spoofchk(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """VFs keep spoof checking on and trust off unless a guest needs otherwise (notes for an audit)."""
     if facts.interfaces is None:
