@@ -66,12 +66,12 @@ def hw_virtualization(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
                      no_dev_kvm=facts.kvm_device is False)
         return
     if facts.kvm_device is None and not judged:
-        needs = "/dev/kvm (ls -l /dev/kvm)"
+        needs = "/dev/kvm (/sys/class/misc/kvm, or ls -l /dev/kvm)"
         if x86 is not False:
             needs = "the CPU flags (/proc/cpuinfo) and " + needs
         yield unknown(HOST, needs)
         return
     if facts.kvm_device is None:
-        yield unknown(HOST, f"/dev/kvm (ls -l /dev/kvm): {judged[0]}, but whether KVM is usable is not in this snapshot")
+        yield unknown(HOST, f"/dev/kvm (/sys/class/misc/kvm, or ls -l /dev/kvm): {judged[0]}, but the BIOS can still keep VT-x/AMD-V locked off")
         return
     yield passed(HOST, " and ".join(judged), *evidence)
