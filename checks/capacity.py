@@ -167,11 +167,11 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
                                           "'Failed to enable' line for this PF"))
     for address in sorted(by_pf):
         events = by_pf[address]
-        pf = facts.function(address) if facts.pci is not None else None
-        subject = pf_subject(facts, pf) if pf is not None else Subject("pf", address, address)
+        known_pf = facts.function(address) if facts.pci is not None else None
+        subject = pf_subject(facts, known_pf) if known_pf is not None else Subject("pf", address, address)
         causes = {_cause(e) for e in events}
-        asked, asked_ev = asked_vfs(facts, pf) if pf is not None else (None, [])
-        present = vf_count(facts, pf).count if pf is not None else None
+        asked, asked_ev = asked_vfs(facts, known_pf) if known_pf is not None else (None, [])
+        present = vf_count(facts, known_pf).count if known_pf is not None else None
         if present is not None and present > 0 and (asked is None or present >= asked):
             yield passed(subject, f"{subject.label} has {present} VFs now; the kernel log also shows an earlier "
                                   f"failed attempt: '{events[-1].text}'", Evidence(origin, events[-1].text))
@@ -184,7 +184,7 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
                      *(Evidence(origin, e.text) for e in events[-3:]), *asked_ev,
                      address=address, mmio="mmio" in causes, bus="bus" in causes, busy="busy" in causes,
                      resources="resources" in causes, generic="failed" in causes,
-                     fewer=max(1, (tried or present or 2) // 2), iface=(iface_of(facts, pf) if pf is not None else None) or "")
+                     fewer=max(1, (tried or present or 2) // 2), iface=(iface_of(facts, known_pf) if known_pf is not None else None) or "")
 
 
 __all__ = ["asked_vfs", "lowest_pf", "pf_ari", "vf_enable_failed"]

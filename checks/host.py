@@ -442,7 +442,8 @@ def kernel_caveats(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
         # A caveat may be a note rather than a problem (a deprecated option that still works): its own
         # severity, when the table gives one, caps the finding's (the worst caveat of the subject counts).
         levels = [_caveat_severity(caveat) for caveat, _ in items]
-        severity = None if any(level is None for level in levels) else max(levels, key=lambda s: s.rank)
+        known_levels = [level for level in levels if level is not None]
+        severity = max(known_levels, key=lambda s: s.rank) if len(known_levels) == len(levels) else None
         yield failed(subject, f"kernel {release}: {summary}. Distribution kernels backport fixes, so the "
                               f"version is a hint: check your vendor's kernel notes", *evidence,
                      severity=severity, caveats=rendered, release=release)

@@ -5,6 +5,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck import derived
 from sriovcheck.api import HOST, Finding, Severity, check, failed, passed, skipped, unknown
+from sriovcheck.kinds import SubjectKind
 from sriovcheck.model import HostFacts, NetInterface, PciFunction, VfEntry
 from sriovcheck.results import Evidence, Subject
 
@@ -70,14 +71,14 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
             yield passed(subject, f"{subject.label} has MAC {mac}", ev)
             continue
         new_mac = propose_mac(facts.hostname, _pf_key(iface, pf), entry.index, taken)
-        context = dict(pf=iface.name, index=entry.index, mac=new_mac, vf_address=address or "", guests="",
+        context: Dict[str, Any] = dict(pf=iface.name, index=entry.index, mac=new_mac, vf_address=address or "", guests="",
                        has_guest=False, case="", libvirt=False)
         users = derived.assignments_of(facts, address) if address else ()
         by_libvirt = [a for a in users if a.sets_mac]
         unset = [a for a in users if not a.sets_mac]
         if unset:
             # <hostdev> or QEMU -device vfio-pci: nothing sets a MAC, the guest sees the zero MAC.
-            names = ", ".join(sorted({a.guest.name for a in unset}))
+            guest_names = ", ".join(sorted({a.guest.name for a in unset}))
             how = "; ".join(sorted({f"guest {a.guest.name} assigns it as "
                                     f"{'<hostdev>' if a.libvirt else '-device vfio-pci'}" for a in unset}))
             yield failed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 and {how}: nothing sets a MAC when "
@@ -85,12 +86,12 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
                                   f"drivers fail) or picks a random one at every boot",
                          ev, *(Evidence(a.guest.origin, f"{a.device.via} {a.address}") for a in unset),
                          see(f"ip link show {iface.name}"),
-                         **dict(context, guests=names, has_guest=True, case="hostdev",
+                         **dict(context, guests=guest_names, has_guest=True, case="hostdev",
                                 libvirt=any(a.libvirt for a in unset)))
             continue
         if by_libvirt:
-            names = ", ".join(sorted({a.guest.name for a in by_libvirt}))
-            yield passed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 now, but guest {names} assigns it as "
+            guest_names = ", ".join(sorted({a.guest.name for a in by_libvirt}))
+            yield passed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 now, but guest {guest_names} assigns it as "
                                   f"<interface type='hostdev'>, so libvirt sets the guest's MAC on it when the guest "
                                   f"starts", ev, *(Evidence(a.guest.origin, f"<interface type='hostdev'> {a.address}"
                                                             + (f" <mac address='{a.device.mac}'/>" if a.device.mac
@@ -269,7 +270,7 @@ def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterat
         return
     for item in derived.assignments(facts):
         guest, dev, fn = item.guest, item.device, item.function
-        kind = "vf" if item.vf else "device"
+        kind: SubjectKind = "vf" if item.vf else "device"
         subject = Subject(kind, dev.address, _device_label(facts, fn, dev.address))
         if item.method != "vfio":
             yield skipped(subject, f"guest {guest.name} uses {item.method} assignment for {dev.address}, "

@@ -453,7 +453,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from .ruleset import load_profiles
 
     # Which profiles run each rule: a rule can be limited to some (audit-only), or a profile can select.
-    runs_in = {}
+    runs_in: dict[str, list[str]] = {}
     for name, each in sorted(load_profiles(registry, [Path(p) for p in args.rules]).items()):
         for chosen in select_rules(all_rules, registry, each):
             runs_in.setdefault(chosen.id, []).append(name)

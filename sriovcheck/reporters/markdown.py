@@ -104,10 +104,10 @@ def _host_body(report: Report, options: Any, heading: str) -> List[str]:
     not_judged = [r for r in sorted_results(report) if r.not_judged and r.status is Status.SKIP]
     if not_judged:
         lines += [f"{heading} Not judged: facts missing from this source ({len(not_judged)})", ""]
-        for group in group_results(not_judged):
-            first = group.first
-            where = md(first.subject) if not group.grouped else f"{len(group)} subjects \u2014 " + ", ".join(
-                md(subject) for subject, _ in subject_rows(group))
+        for judged in group_results(not_judged):
+            first = judged.first
+            where = md(first.subject) if not judged.grouped else f"{len(judged)} subjects \u2014 " + ", ".join(
+                md(subject) for subject, _ in subject_rows(judged))
             lines.append(f"- **{md(first.rule)} {md(first.name)}** ({first.severity.value}) {where}: "
                          f"{md(first.message)}")
         lines.append("")
