@@ -123,8 +123,10 @@ def make_shims(folder: Path, calls: Path, missing: Sequence[str] = (), hang: Seq
     for name, output in OUTPUTS.items():
         if name in missing:
             continue
-        log = (f"#!{bash}\nn=0; while [ -e '{calls}'/$n ]; do n=$((n+1)); done\n"
-               f"printf '%s\\0' \"${{0##*/}}\" \"$@\" > '{calls}'/$n\n")
+        # Capture runs its commands side by side: claim the log slot with noclobber (O_EXCL), so two fakes
+        # starting at once never write the same file.
+        log = (f"#!{bash}\nset -C; n=0\n"
+               f"until printf '%s\\0' \"${{0##*/}}\" \"$@\" 2>/dev/null > '{calls}'/$n || [ $n -gt 999 ]; do n=$((n+1)); done\n")
         if name in hang:
             # A child that never ends, and a grandchild in the background: the whole group must die.
             sleep = shutil.which("sleep") or "/bin/sleep"  # the fakes run with live mode's PATH: the shims only
