@@ -19,26 +19,25 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
-import os
 import posixpath
 import re
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import __version__
-from .errors import UsageError
 from .evidence import command_member_base
 from .facts import collect_facts
 from .facts.guests import is_qemu_process
 from .model import HostFacts, SourceInfo
+from .output import atomic_output
 from .redact import Redactor, scrub_secrets
 from .sources import SourceOptions
 from .sources.base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
 from .sources.capture import FORMAT, FORMAT_VERSION, MANIFEST_NAME
 from .sources.live import command_argv
+from .sources.names import tar_name
 from .sources.tree import MAX_LINK_HOPS
 
 #: Files stored only because an exists() said yes are kept up to this size.
@@ -297,7 +296,9 @@ def _target(output: Optional[str], host: Optional[str], moment: _dt.datetime) ->
 
 
 def _tarinfo(name: str, kind: str, size: int, mtime: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
+    # Names hold the sources' escapes (\xff) for bytes that are not UTF-8: the archive gets the
+    # original bytes back, so reading the capture decodes them to the same names (a round trip).
+    info = tarfile.TarInfo(tar_name(name))
     info.mtime = mtime
     info.uid = info.gid = 0
     info.uname = info.gname = ""
@@ -390,48 +391,31 @@ def write_capture(output: Optional[str], redact: bool = False, root: Optional[st
 
 def _write_archive(target: Path, top: str, recorder: RecordingSource, manifest: Dict[str, Any],
                    redactor: Optional[Redactor], mtime: int) -> None:
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"cannot write {target}: directory {parent} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=str(parent), prefix=".sriovcheck-capture-", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
-                tar.addfile(_tarinfo(top, "dir", 0, mtime))
-                data = (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-                tar.addfile(_tarinfo(f"{top}/{MANIFEST_NAME}", "file", len(data), mtime), io.BytesIO(data))
-                dirs: Set[str] = set()
-                for name in recorder.members:
-                    parts = name.split("/")
-                    dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
-                for name in sorted(dirs):
-                    if name not in recorder.members:
-                        tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
-                for name in sorted(recorder.members):
-                    kind, value = recorder.members[name]
-                    if kind == "file":
-                        content = _finish_text(value, "/" + name, redactor)
-                        tar.addfile(_tarinfo(f"{top}/{name}", "file", len(content), mtime), io.BytesIO(content))
-                    elif kind == "link":
-                        info = _tarinfo(f"{top}/{name}", "link", 0, mtime)
-                        info.linkname = value
-                        tar.addfile(info)
-                    else:
-                        tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
-        raise
+    # Atomic like every output (output.py): a temporary file beside the target, renamed when complete;
+    # only a new path or a regular file is replaced; mode 0600, the archive holds host data.
+    with atomic_output(target, mode=0o600) as raw:
+        with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
+            tar.addfile(_tarinfo(top, "dir", 0, mtime))
+            data = (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+            tar.addfile(_tarinfo(f"{top}/{MANIFEST_NAME}", "file", len(data), mtime), io.BytesIO(data))
+            dirs: Set[str] = set()
+            for name in recorder.members:
+                parts = name.split("/")
+                dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
+            for name in sorted(dirs):
+                if name not in recorder.members:
+                    tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
+            for name in sorted(recorder.members):
+                kind, value = recorder.members[name]
+                if kind == "file":
+                    content = _finish_text(value, "/" + name, redactor)
+                    tar.addfile(_tarinfo(f"{top}/{name}", "file", len(content), mtime), io.BytesIO(content))
+                elif kind == "link":
+                    info = _tarinfo(f"{top}/{name}", "link", 0, mtime)
+                    info.linkname = tar_name(value)
+                    tar.addfile(info)
+                else:
+                    tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
 
 
 __all__ = ["RecordingSource", "build_manifest", "command_member", "write_capture"]

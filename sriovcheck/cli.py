@@ -15,16 +15,26 @@ from .errors import SriovcheckError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
+OUTPUT_FILES_HELP = """\
+output files: every FILE (-o, --json, --junit-xml, --html, --markdown, --fix-script, capture's -o) is
+  written to a temporary file beside it and renamed into place when complete, so the previous file stays
+  whole if the run fails or the disk is full.  FILE must be a new path or a regular file: a device,
+  fifo, directory or symbolic link (e.g. /dev/null, /dev/stdout) is refused (exit 2); for standard
+  output give no FILE (or -).  Two outputs on one path, or an output that is an input, are refused.
+"""
+
 EXIT_CODES_HELP = """\
 exit codes:
   0  verdict pass, warn or incomplete: no fail (and no check error) at or above --fail-on
   1  verdict fail or error: a fail or a check error at or above --fail-on; also verdict
      incomplete with --require-complete (implied by --profile audit)
   2  usage error, or input that cannot be used (bad rule/waiver file, unreadable SOURCE;
-     with several SOURCEs the readable ones are still checked and reported)
+     with several SOURCEs the readable ones are still checked and reported), or an output that
+     cannot be written (refused path, full disk, failing standard output)
+  130  interrupted (Ctrl-C); temporary files removed
 """
 
-CHECK_EPILOG = EXIT_CODES_HELP + """
+CHECK_EPILOG = EXIT_CODES_HELP + "\n" + OUTPUT_FILES_HELP + """
 SOURCE is one of (detected, or forced with --source-kind):
   (nothing)           the host sriovcheck runs on, read-only
   DIR                 a copy of a host's root: DIR/sys, DIR/proc, DIR/etc ...
@@ -171,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     o = p.add_argument_group("output")
     o.add_argument("-f", "--format", default="text",
                    help="format on stdout (or -o FILE): text, json, junit, html, markdown, fix-script, ansible")
-    o.add_argument("-o", "--output", metavar="FILE", help="write the --format output to FILE instead of stdout")
+    o.add_argument("-o", "--output", metavar="FILE",
+                   help="write the --format output to FILE instead of stdout (a new path or a regular file; "
+                        "see 'output files' below)")
     o.add_argument("--json", metavar="FILE", help="also write JSON to FILE")
     o.add_argument("--junit-xml", metavar="FILE", help="also write JUnit XML to FILE")
     o.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report to FILE")
@@ -198,9 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="text for people (default), or json (sriovcheck.facts/1)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
-    p = command("capture", "write a snapshot archive of this host's SR-IOV evidence (read-only on the host)")
+    p = command("capture", "write a snapshot archive of this host's SR-IOV evidence (read-only on the host)",
+                OUTPUT_FILES_HELP)
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="archive to write (default: sriovcheck-HOST-UTCTIME.tar.gz in the current directory)")
+                   help="archive to write (default: sriovcheck-HOST-UTCTIME.tar.gz in the current directory); "
+                        "an existing DIR gets the default name inside it; a device, fifo or symbolic link "
+                        "(/dev/stdout) is refused: the archive is never streamed")
     p.add_argument("--redact", action="store_true",
                    help="replace hostnames, IP addresses and serial numbers consistently (MACs are kept)")
     p.add_argument("--root", metavar="DIR", help=argparse.SUPPRESS)  # capture a root directory (tests)
@@ -290,15 +305,24 @@ def _write(path: Optional[str], text: str) -> None:
     from .log import LOG
 
     LOG.info("writing %d characters to %s", len(text), "stdout" if path in (None, "-") else path)
-    if path is None or path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    target = Path(path)
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    from .output import is_stdout, write_file, write_stdout
+
+    if is_stdout(path):
+        write_stdout(text)
+    else:
+        assert path is not None
+        write_file(path, text)
+
+
+def _check_outputs(outputs: Sequence[Tuple[str, Optional[str]]], args: argparse.Namespace,
+                   sources: Sequence[Optional[str]] = ()) -> None:
+    """Before any work: no two outputs on one path, no output over an input, only regular files replaced."""
+    from .output import check_outputs
+
+    inputs: List[Optional[str]] = list(sources)
+    inputs += list(getattr(args, "rules", None) or ())
+    inputs.append(getattr(args, "waivers", None))
+    check_outputs(outputs, inputs)
 
 
 def _timestamp(args: argparse.Namespace) -> str:
@@ -366,15 +390,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     require_complete = bool(args.require_complete or profile.require_complete)
 
     wanted: List[Tuple[str, Optional[str]]] = [(args.format, args.output)]
+    given: List[Tuple[str, Optional[str]]] = [("-o", args.output)]
     for option, fmt in FILE_OUTPUTS:
         if getattr(args, option, None):
             wanted.append((fmt, getattr(args, option)))
+            given.append(("--" + option.replace("_", "-"), getattr(args, option)))
     for fmt, _ in wanted:
         if fmt not in registry.reporters:
             raise UsageError(f"unknown output format {fmt!r} (known: {', '.join(sorted(registry.reporters))})")
     timestamp = _timestamp(args)
     config = _run_config(args, registry, rules, profile.name, waivers)
-    color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty()
+    color = args.color == "always" or (args.color == "auto" and args.output in (None, "-")
+                                       and sys.stdout is not None and sys.stdout.isatty()
                                        and os.environ.get("NO_COLOR") is None)
 
     from .fleet import check_many, expand_sources, map_reports
@@ -382,14 +409,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     sources = expand_sources(args.sources, registry, args.source_kind)
     from .log import LOG, phase
 
+    _check_outputs(given, args, list(args.sources) + list(sources))
     LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
     with phase("reading and checking"):
         reports = check_many(sources, config, formats=[fmt for fmt, _ in wanted])
     # The gate travels with each report: its verdict and every format's banner follow it.
     # (a fleet's reports stay packed: each is unpacked, and given its gate, as a renderer reaches it)
     reports = map_reports(reports, lambda r: replace(r, fail_on=fail_on, require_complete=require_complete))
-    for fmt, path in wanted:
-        options = RenderOptions(color=color and fmt == "text" and path is None, verbose=bool(args.verbose),
+    # Files first, standard output last: a failing stdout (exit 2) still leaves every report file.
+    for fmt, path in sorted(wanted, key=lambda item: item[1] in (None, "-")):
+        options = RenderOptions(color=color and fmt == "text" and path in (None, "-"), verbose=bool(args.verbose),
                                 timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
         with phase(f"rendering {fmt}"):
             rendered = registry.reporters[fmt].render(reports, options)
@@ -407,6 +436,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from .fleet import collect
 
     registry = _registry(args)
+    _check_outputs([("-o", args.output)], args, [args.source])
     facts = collect(args.source, _run_config(args, registry))
     _write(args.output, render_facts(facts, args.format))
     return EXIT_OK
@@ -415,13 +445,16 @@ def cmd_facts(args: argparse.Namespace) -> int:
 def cmd_capture(args: argparse.Namespace) -> int:
     from .capture import write_capture
     from .log import LOG, phase
+    from .output import write_stdout
 
+    if args.output is not None and not Path(args.output).is_dir():  # a folder gets the default name inside
+        _check_outputs([("-o", args.output)], args, [args.root])
     LOG.info("capturing %s%s", args.root or "this host", " (redacted)" if args.redact else "")
     with phase("capture"):
         path = write_capture(args.output, redact=args.redact, root=args.root, run_commands=not args.no_commands,
-                             progress=sys.stderr.isatty(), registry=_registry(args))
+                             progress=sys.stderr is not None and sys.stderr.isatty(), registry=_registry(args))
     LOG.info("wrote %s", path)
-    print(path)
+    write_stdout(path + "\n")
     return EXIT_OK
 
 
@@ -532,6 +565,7 @@ def cmd_fix_script(args: argparse.Namespace) -> int:
     all_rules, profile, _ = _rules_and_profile(args, registry)
     rules = select_rules(all_rules, registry, profile, _split(args.select), _split(args.ignore))
     waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []
+    _check_outputs([("-o", args.output)], args, [args.source])
     config = _run_config(args, registry, rules, profile.name, waivers)
     facts = collect(args.source, config)
     report = run(facts, config.rules, registry, profile=config.profile, waivers=config.waivers)
@@ -550,6 +584,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     registry = _registry(args)
     all_rules, profile, _ = _rules_and_profile(args, registry)
     rules = select_rules(all_rules, registry, profile)
+    _check_outputs([("-o", args.output)], args, [args.old, args.new])
     from .waivers import load_waivers
 
     waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []

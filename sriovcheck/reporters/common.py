@@ -34,8 +34,10 @@ _DOTTED_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 # C0/C1 controls (but tab and newline), DEL, line/paragraph separators and the
 # bidirectional overrides/isolates that can make text read differently than it is.
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNPRINTABLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates too: sources decode names to valid text (sources/names.py), but a value that
+# slipped past them must show as an escape, not fail the whole report or reach the terminal raw.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNPRINTABLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # What XML 1.0 cannot carry at all, even as a character reference.
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

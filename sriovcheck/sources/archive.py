@@ -54,6 +54,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optio
 
 from ..errors import SourceError
 from .base import SourceReadError
+from .names import decode_name
 from .tree import DIR, FILE, LINK, MAX_PATH_CHARS, Node, Tree
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ def _blocks(size: int) -> int:
 def _text(raw: bytes) -> str:
     """A NUL-terminated header string, as tarfile decodes it (UTF-8, undecodable bytes kept as surrogates)."""
     end = raw.find(b"\x00")
-    return (raw if end < 0 else raw[:end]).decode("utf-8", "surrogateescape")
+    # Names are untrusted bytes: decoded once, here, as every source decodes names (names.py).
+    return decode_name(raw if end < 0 else raw[:end])
 
 
 def _number(raw: bytes) -> int:
@@ -170,7 +172,7 @@ def _parse_pax(data: bytes) -> Dict[str, str]:
             keyword = match.group(2).decode("utf-8")
         except UnicodeDecodeError:
             raise _Damaged("has a damaged pax header (a keyword is not UTF-8)") from None
-        records[keyword] = data[match.end(2) + 1:match.start(1) + length - 1].decode("utf-8", "surrogateescape")
+        records[keyword] = decode_name(data[match.end(2) + 1:match.start(1) + length - 1])
         pos += length
 
 

@@ -60,8 +60,10 @@ class Source(ABC):
         """The file's bytes; None when it does not exist in this source."""
 
     def read_text(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[str]:
+        from .names import decode_text  # bytes that are not UTF-8 as \xHH escapes, like names
+
         data = self.read_bytes(path, max_bytes)
-        return None if data is None else data.decode("utf-8", errors="replace")
+        return None if data is None else decode_text(data)
 
     @abstractmethod
     def list_dir(self, path: str) -> Optional[List[str]]:

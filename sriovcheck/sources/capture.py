@@ -25,6 +25,7 @@ from ..errors import SourceError
 from ..model import SourceInfo
 from .archive import ArchiveTree, SafeArchive, normalise_member_name, peek_members
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
+from .names import decode_text
 from .rootdir import processes_from_proc
 from .tree import FILE, DirTree, Tree, TreeSource, read_regular_file
 
@@ -180,7 +181,7 @@ class CaptureSource(TreeSource):
         data = self.read_bytes("/" + name)
         if data is None:
             raise SourceReadError(origin, f"the manifest lists {name} but the capture does not have it")
-        return data.decode("utf-8", errors="replace")
+        return decode_text(data)
 
     def processes(self) -> Optional[List[Tuple[int, List[str]]]]:
         if self._processes is None or self._processes.get("status") != "ok":

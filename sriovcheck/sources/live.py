@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Sequence, 
 from .. import __version__, evidence
 from ..model import SourceInfo
 from .base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
+from .names import decode_name, decode_text, os_name
 from .tree import read_regular_file
 
 if TYPE_CHECKING:
@@ -182,6 +183,7 @@ class LiveSource(Source):
 
     # -- files --------------------------------------------------------------------------------
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
+        shown, path = path, os_name(path)  # names are in decoded form (names.py): back to the real bytes
         if os.path.realpath(path) == "/dev/null" and os.path.islink(path) and _under_allowed(os.path.normpath(path)):
             return b""  # a masked udev rule or systemd unit: empty by design, and nothing is opened
         self._check(path)
@@ -194,7 +196,7 @@ class LiveSource(Source):
         try:
             return read_regular_file(real, max_bytes)
         except SourceReadError as exc:
-            raise SourceReadError(path, exc.message) from None
+            raise SourceReadError(shown, exc.message) from None
 
     def list_dir(self, path: str) -> Optional[List[str]]:
         self._check(path)
@@ -205,10 +207,11 @@ class LiveSource(Source):
                 self._enumerated_by[path.rstrip("/")] = f"enumerated by udev, subsystem {subsystem}"
                 return names
             self._enumerated_by[path.rstrip("/")] = "listed from sysfs: libudev unavailable"
-        if not os.path.isdir(path):
+        real = os_name(path)
+        if not os.path.isdir(real):
             return None
         try:
-            return sorted(os.listdir(path))
+            return sorted(decode_name(name) for name in os.listdir(os.fsencode(real)))
         except OSError as exc:
             raise SourceReadError(path, exc.strerror or str(exc)) from None
 
@@ -220,7 +223,7 @@ class LiveSource(Source):
             if pyudev is None:
                 return None
             context = pyudev.Context()
-            return sorted({device.sys_name for device in context.list_devices(subsystem=subsystem)})
+            return sorted({decode_name(device.sys_name) for device in context.list_devices(subsystem=subsystem)})
         except Exception:  # ImportError, OSError (no libudev.so), pyudev errors: use sysfs instead
             return None
 
@@ -230,18 +233,19 @@ class LiveSource(Source):
         norm = os.path.normpath(path) if isinstance(path, str) and path.startswith("/") else ""
         if not norm or not (_under_allowed(norm) or any(p.startswith(norm + "/") for p in ALLOWED_PREFIXES)):
             raise SourceReadError(str(path), "outside the paths live mode reads (see docs/live-mode.md); refused")
-        if not os.path.islink(path):
+        real = os_name(path)
+        if not os.path.islink(real):
             return None
         try:
-            return os.readlink(path)
+            return decode_name(os.readlink(os.fsencode(real)))
         except OSError as exc:
             raise SourceReadError(path, exc.strerror or str(exc)) from None
 
     def exists(self, path: str) -> bool:
-        return _allowed(path) and os.path.exists(path)
+        return _allowed(path) and os.path.exists(os_name(path))
 
     def is_dir(self, path: str) -> bool:
-        return _allowed(path) and os.path.isdir(path)
+        return _allowed(path) and os.path.isdir(os_name(path))
 
     # -- commands -------------------------------------------------------------------------------
     def prefetch(self, commands: Sequence[str], workers: int = PREFETCH_WORKERS) -> None:
@@ -315,9 +319,9 @@ class LiveSource(Source):
                 self._running.pop(proc.pid, None)
         if len(out) > MAX_OUTPUT_BYTES:
             raise SourceReadError(f"command: {command}", f"printed more than {MAX_OUTPUT_BYTES} bytes")
-        return CommandOutput(command=command, stdout=out.decode("utf-8", errors="replace"),
+        return CommandOutput(command=command, stdout=decode_text(out),
                              origin=f"command: {command}", exit_status=proc.returncode,
-                             stderr=err[:64 * 1024].decode("utf-8", errors="replace"))
+                             stderr=decode_text(err[:64 * 1024]))
 
     def processes(self) -> Optional[List[Tuple[int, List[str]]]]:
         try:
@@ -332,7 +336,7 @@ class LiveSource(Source):
                 raw = read_regular_file(f"/proc/{name}/cmdline", 1 << 20)
             except SourceReadError:
                 continue  # exited meanwhile, or hidden (hidepid)
-            argv = [part.decode("utf-8", errors="replace") for part in raw.split(b"\x00")]
+            argv = [decode_text(part) for part in raw.split(b"\x00")]
             while argv and argv[-1] == "":
                 argv.pop()
             if argv:

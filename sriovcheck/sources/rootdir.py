@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from ..errors import SourceError
 from .base import Source
+from .names import decode_text
 from .tree import DirTree, TreeSource
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def processes_from_proc(source: Source) -> Optional[List[Tuple[int, List[str]]]]
         raw = source.read_bytes(f"/proc/{name}/cmdline", 1 << 20)
         if raw is None:
             continue
-        argv = [part.decode("utf-8", errors="replace") for part in raw.split(b"\x00")]
+        argv = [decode_text(part) for part in raw.split(b"\x00")]
         while argv and argv[-1] == "":
             argv.pop()
         if argv:

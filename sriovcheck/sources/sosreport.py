@@ -42,6 +42,7 @@ from ..evidence import COMMAND, sos_command_families
 from ..model import SourceInfo
 from .archive import ArchiveTree, SafeArchive, peek_members
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
+from .names import decode_text
 from .sos_layout import (
     CONFIRMING,
     JOURNAL_DIR,
@@ -581,7 +582,7 @@ class SosreportSource(TreeSource):
                     self._problems.append((rel, exc.message))
                     continue
                 if data and data.strip():
-                    origin, parsed = rel, parse_ls_recursive(data.decode("utf-8", errors="replace"))
+                    origin, parsed = rel, parse_ls_recursive(decode_text(data))
                     break
             self._firmware_listing = (origin, parsed)
         return self._firmware_listing
@@ -628,7 +629,7 @@ class SosreportSource(TreeSource):
         if found is None or found[1].kind != FILE:
             return None
         physical = found[0]
-        text = self.tree.read(physical, MAX_FILE_BYTES).decode("utf-8", errors="replace")
+        text = decode_text(self.tree.read(physical, MAX_FILE_BYTES))
         stdout, stderr = split_stderr(command, text)
         status = entry.return_code if entry is not None else None
         if not stdout.strip() and status not in (0, None):

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .base import MAX_FILE_BYTES, Source, SourceReadError
+from .names import decode_name, os_name
 
 #: Links followed while resolving one path (Linux uses 40 too: ELOOP).
 MAX_LINK_HOPS = 40
@@ -470,6 +471,9 @@ class DirTree(Tree):
     def _full(self, rel: str) -> str:
         # rel never starts with "/" (resolve builds it from components): plain concatenation is
         # os.path.join's result at a fraction of its cost, which shows on hosts with thousands of VFs.
+        # Names are in decoded form (names.py): one holding a backslash may stand for other bytes.
+        if "\\" in rel:
+            rel = os_name(rel)
         return self._prefix + rel if rel else self.base
 
     def node(self, rel: str) -> Optional[Node]:
@@ -483,7 +487,7 @@ class DirTree(Tree):
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
         if stat.S_ISLNK(info.st_mode):
             try:
-                return Node(LINK, target=os.readlink(self._full(rel)))
+                return Node(LINK, target=decode_name(os.readlink(os.fsencode(self._full(rel)))))
             except OSError as exc:
                 raise SourceReadError(rel, exc.strerror or str(exc)) from None
         if stat.S_ISDIR(info.st_mode):
@@ -500,7 +504,7 @@ class DirTree(Tree):
 
     def children(self, rel: str) -> List[str]:
         try:
-            return os.listdir(self._full(rel))
+            return [decode_name(name) for name in os.listdir(os.fsencode(self._full(rel)))]
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
 
