@@ -30,6 +30,7 @@ from sriovcheck.fleet import collect
 from sriovcheck.output import encode_output
 from sriovcheck.reporters import RenderOptions
 from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+from sriovcheck.runconfig import RunConfig
 from sriovcheck.sources.names import decode_name, decode_text, encode_name, os_name, tar_name
 
 BASH = shutil.which("bash")
@@ -128,7 +129,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 def render_all(location: Path, registry: object, rules: list) -> Dict[str, bytes]:
-    facts = collect(str(location), registry, None, None)
+    facts = collect(str(location), RunConfig.of(registry))
     report = run(facts, rules, registry, profile="default")
     options = RenderOptions(timestamp="2026-01-01T00:00:00", verbose=True)
     return {fmt: encode_output(registry.reporters[fmt].render([report], options))  # type: ignore[attr-defined]
@@ -185,7 +186,7 @@ def _strings(value: object) -> Iterator[str]:
 def collect_json(location: Path, registry: object) -> str:
     from sriovcheck.factsview import render_facts
 
-    return render_facts(collect(str(location), registry, None, None), "json")
+    return render_facts(collect(str(location), RunConfig.of(registry)), "json")
 
 
 @pytest.fixture

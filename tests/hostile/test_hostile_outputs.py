@@ -26,7 +26,7 @@ Cli = Callable[..., Tuple[int, str, str]]
 
 #: Every file output of ``check``, with the file name each test gives it.
 CHECK_OUTPUTS = (("-o", "r.txt"), ("--json", "r.json"), ("--junit-xml", "r.xml"), ("--html", "r.html"),
-                 ("--markdown", "r.md"), ("--fix-script", "fix.sh"))
+                 ("--markdown", "r.md"), ("--fix-script", "fix.sh"), ("--fix-ansible", "fix.yml"))
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ set -e
 small="$1"; shift
 mount -t tmpfs -o size=64k tmpfs "$small"
 printf 'previous\\n' > "$small/r.html"
-head -c 40000 /dev/zero > "$small/filler"
+head -c 56000 /dev/zero > "$small/filler"
 set +e
 "$@"
 code=$?
@@ -213,7 +213,7 @@ def test_enospc_on_a_real_full_file_system(root: Path, tmp_path: Path) -> None:
     small = tmp_path / "small"
     small.mkdir()
     done = subprocess.run([unshare, "-m", "--propagation", "private", "sh", "-c", ENOSPC_SCRIPT, "sh", str(small),
-                           sys.executable, "-m", "sriovcheck", "check", str(root), "-v", "--html",
+                           sys.executable, "-m", "sriovcheck", "check", str(root), "--html",
                            str(small / "r.html"), "-o", str(tmp_path / "r.txt")],
                           capture_output=True, text=True, env=child_env(NO_COLOR="1"), timeout=300)
     if done.returncode != 2 and "mount" in done.stderr:
