@@ -514,15 +514,16 @@ class DirTree(Tree):
         try:
             with os.scandir(self._full(rel)) as entries:
                 for entry in entries:
+                    name = decode_name(entry.name)  # untrusted bytes: \xHH form, like every other name
                     # Regular files first: most of a sysfs directory (no stat: the entry type says it).
                     if entry.is_file(follow_symlinks=False):
-                        out[entry.name] = _FILE_NODE
+                        out[name] = _FILE_NODE
                     elif entry.is_dir(follow_symlinks=False):
-                        out[entry.name] = _DIR_NODE
+                        out[name] = _DIR_NODE
                     elif entry.is_symlink():
-                        out[entry.name] = _LINK_NODE
+                        out[name] = _LINK_NODE
                     else:
-                        out[entry.name] = _OTHER_NODE
+                        out[name] = _OTHER_NODE
         except FileNotFoundError:
             return {}
         except NotADirectoryError:
@@ -533,6 +534,6 @@ class DirTree(Tree):
 
     def readlink(self, rel: str) -> str:
         try:
-            return os.readlink(self._full(rel))
+            return decode_name(os.readlink(self._full(rel)))
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
