@@ -5,7 +5,7 @@ from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck.api import HOST, Finding, check, failed, passed, skipped, unknown
 from sriovcheck.model import NONE, Guest, GuestDevice, HostFacts, IommuGroupMember, PciFunction
-from sriovcheck.results import Evidence, Subject
+from sriovcheck.results import Evidence, Status, Subject
 
 from ._nics import is_vf, pf_of_vf, see, vf_index_of, vf_label
 
@@ -182,6 +182,15 @@ def interrupt_remapping(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
         yield unknown(HOST, "the kernel log from boot: this log starts later (the ring buffer wrapped), so "
                             "'DMAR-IR: Enabled IRQ remapping' / 'AMD-Vi: Interrupt remapping enabled' may be gone "
                             "(journalctl -k -b, or /var/log/messages from the boot)")
+        return
+    if log is not None:
+        # The log was read and says nothing either way: not judged, but not "missing from this source" either
+        # (the same words for a live host and its capture).
+        yield Finding(Status.SKIP, HOST, "not judged: the kernel log read here has no interrupt-remapping line "
+                                         "('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt remapping enabled', "
+                                         "or vfio's 'No interrupt remapping support'), so nothing tells whether "
+                                         "the platform remaps interrupts",
+                      missing_facts=True)
         return
     yield unknown(HOST, "the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt remapping "
                         "enabled', or vfio's 'No interrupt remapping support')")
