@@ -1,15 +1,13 @@
 """Plugins add facts: evidence specs and namespaced providers (sriovcheck_register_facts), read by checks."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import tarfile
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+from benchsynth import load_synth as _synth
 
 from sriovcheck.capture import RecordingSource, write_capture
 from sriovcheck.cli import main
@@ -65,15 +63,6 @@ rules:
 '''
 
 
-def _synth() -> Any:
-    if "sriovcheck_bench_synth" in sys.modules:
-        return sys.modules["sriovcheck_bench_synth"]
-    spec = importlib.util.spec_from_file_location("sriovcheck_bench_synth", REPO / "benchmarks" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

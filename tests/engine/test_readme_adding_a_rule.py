@@ -8,11 +8,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+from benchsynth import load_synth as _synth
 
 from sriovcheck.capture import RecordingSource
 from sriovcheck.cli import main
@@ -34,15 +34,6 @@ def _blocks(language: str) -> List[str]:
     return [re.sub(r"(?m)^   ", "", block) for block in re.findall(rf"```{language}\n(.*?)```", section, re.S)]
 
 
-def _synth() -> Any:
-    if "sriovcheck_bench_synth" in sys.modules:
-        return sys.modules["sriovcheck_bench_synth"]
-    spec = importlib.util.spec_from_file_location("sriovcheck_bench_synth", REPO / "benchmarks" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import os
 import stat
@@ -10,8 +9,9 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from types import ModuleType
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from benchsynth import load_synth
 
 from sriovcheck.model import HostFacts
 from sriovcheck.sources.base import CommandOutput, Source, SourceReadError
@@ -29,17 +29,6 @@ def payload(marker: Path) -> str:
     return PAYLOAD.format(marker=marker)
 
 
-def load_synth() -> ModuleType:
-    """benchmarks/synth.py (not a package), loaded by path once under a name of our own."""
-    name = "sriovcheck_hostile_synth"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def synth_root(out: Path, **spec: object) -> Path:

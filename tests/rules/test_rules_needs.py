@@ -5,12 +5,11 @@ snapshots, with a model that raises on any area it did not declare.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from benchsynth import load_synth as _synth
 from rule_hosts import CASES, healthy  # CASES holds field_cases.FIELD_CASES too
 
 from sriovcheck.api import check
@@ -28,15 +27,6 @@ from sriovcheck.sources import SourceOptions, open_source
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _synth() -> Any:
-    if "sriovcheck_bench_synth" in sys.modules:
-        return sys.modules["sriovcheck_bench_synth"]
-    spec = importlib.util.spec_from_file_location("sriovcheck_bench_synth", REPO / "benchmarks" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,12 @@ differ by nature (listed, with why, in :data:`NOT_THE_SAME_EVIDENCE`).
 """
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
+from benchsynth import load_synth as _load_synth
 
 from sriovcheck.capture import write_capture
 from sriovcheck.collect import collect_facts
@@ -39,15 +37,6 @@ NOT_THE_SAME_EVIDENCE = (
 )
 
 
-def _load_synth() -> ModuleType:
-    name = "sriovcheck_bench_synth"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / "synth.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _facts(module: Any, path: Path) -> HostFacts:
