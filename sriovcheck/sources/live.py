@@ -253,7 +253,10 @@ class LiveSource(Source):
         (same allowlist, environment, timeout and process-group kill); :meth:`command` then waits for
         the result instead of starting the command again.  ``capture`` uses it so that lspci, dmesg,
         ip and uname run side by side while the files are read."""
-        if not self.options.run_commands:
+        if not self.options.run_commands or os.environ.get("LD_PRELOAD"):
+            # A preloaded library (umockdev, a tracer) wraps libc calls with locks of its own: a fork from
+            # a worker thread while another thread holds one leaves the child stuck before exec, and Popen
+            # waits for it forever.  Such a process runs its commands one by one, as command() does.
             return
         todo = [name for name in dict.fromkeys(commands) if name not in self._prefetched]
         if not todo:

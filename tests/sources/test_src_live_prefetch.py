@@ -113,3 +113,15 @@ def _assert_gone(pid: int) -> None:
                 return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} still runs")
+
+
+def test_no_commands_run_side_by_side_under_a_preloaded_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With LD_PRELOAD set (umockdev, tracers) a fork from a worker thread can leave the child stuck
+    before exec: prefetch starts nothing, and command() runs each command itself."""
+    monkeypatch.setenv("LD_PRELOAD", "libumockdev-preload.so.0")
+    source = LiveSource(SourceOptions())
+    try:
+        source.prefetch(ALWAYS_ASKED)
+        assert source._prefetched == {}
+    finally:
+        source.close()
