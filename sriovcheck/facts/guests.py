@@ -10,12 +10,12 @@ from ..model import Guest, GuestDevice
 from .context import CollectContext, safe_name
 from .provider import Provider
 
-_QEMU_BINARY = re.compile(r"(?:qemu-system-[\w.-]{1,32}|qemu-kvm|kvm)$")
+_QEMU_BINARY = re.compile(r"(?:qemu-system-[\w.-]{1,32}|qemu-kvm|qemu|kvm)$")
 _ENV_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}=")
 
 
 def is_qemu_process(argv: Sequence[str]) -> bool:
-    """True for a QEMU command line (``qemu-system-*``, ``qemu-kvm``, ``kvm``), env words skipped.
+    """True for a QEMU command line (``qemu-system-*``, ``qemu-kvm``, old ``qemu``, ``kvm``), env words skipped.
 
     Captures keep only these process command lines (others may hold secrets).
     """

@@ -6,7 +6,9 @@ Parsed with defusedxml only: a DTD, entity declaration or external
 reference raises :class:`ParseError` instead of being expanded.
 
 Assigned PCI devices come from ``<hostdev mode='subsystem' type='pci'>``
-(``via="hostdev"``) and ``<interface type='hostdev'>`` (``via="interface"``,
+(``via="hostdev"``), ``<interface type='hostdev'>`` and, in the status XML of a running domain,
+``<interface type='network'>`` whose ``<actual type='hostdev'>`` names the VF a hostdev network gave it
+(``via="interface"``,
 which also carries the MAC and VLAN libvirt programs into the VF through
 the PF).  Other hostdev types (USB, mdev, SCSI) are not PCI functions and
 are not listed.
@@ -126,9 +128,19 @@ def _hostdev(el: Element, idx: int) -> Optional[DomainHostdev]:
 
 def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
     what = f"domain XML interface #{idx}"
-    if el.get("type") != "hostdev":
+    holder = el
+    if el.get("type") == "network":
+        # A <forward mode='hostdev'> network pool: the status XML of a running domain names the VF it got
+        # in <actual type='hostdev'> (libvirt formatdomain "Connecting to a network of VFs").
+        actual = el.find("actual")
+        if actual is None or actual.get("type") != "hostdev":
+            return None
+        holder = actual
+        net_source = el.find("source")
+        what = f"{what} (network {net_source.get('network') if net_source is not None else None!r})"
+    elif el.get("type") != "hostdev":
         return None
-    src = el.find("source")
+    src = holder.find("source")
     addr = src.find("address") if src is not None else None
     if addr is None:
         raise ParseError(f"{what}: <interface type='hostdev'> without <source><address>")
@@ -140,11 +152,11 @@ def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
         mtu = c_strtoul(mtu_el.get("size") or "", what=f"{what} <mtu size>")
     mac_el = el.find("mac")
     mac = mac_el.get("address") if mac_el is not None else None
-    drv = el.find("driver")
-    tags = _vlan(el, what)
+    drv = holder.find("driver")
+    tags = _vlan(el, what) or _vlan(holder, what)
     return DomainHostdev(
         address=pci_address(addr, what), via="interface", mode=None, type="pci",
-        managed=_bool_attr(el, "managed", what),
+        managed=_bool_attr(holder, "managed", what),
         driver_name=drv.get("name") if drv is not None else None,
         driver_model=drv.get("model") if drv is not None else None,
         mac=mac.lower() if mac else None,
