@@ -478,6 +478,10 @@ def cmd_rules(args: argparse.Namespace) -> int:
                     compile_template(source, shell=shell)
                 except TemplateError as exc:
                     raise UsageError(f"{rule.origin}: {rule.id} {field_name}: {exc}") from exc
+        # Every fix_script, the built-in ones included, parses as a bash fragment on its own.
+        from .ruleset import check_fix_scripts
+
+        check_fix_scripts(rules)
     if args.format == "json":
         data = [{"id": r.id, "name": r.name, "severity": r.severity.value, "title": r.title, "check": r.check,
                  "tags": list(r.tags), "profiles": list(r.profiles), "origin": r.origin} for r in rules]

@@ -154,7 +154,7 @@ def validate_params(given: Any, spec: CheckSpec, where: str, line: int) -> Dict[
     return params
 
 
-def _parse_rule(node: Any, path: Path, registry: Registry) -> Rule:
+def _parse_rule(node: Any, path: Path, registry: Registry, check_shell: bool = False) -> Rule:
     where = str(path)
     if not isinstance(node, dict):
         raise RuleFileError(f"each rule must be a mapping, got {_describe(node)}", where, line_of(node))
@@ -191,6 +191,8 @@ def _parse_rule(node: Any, path: Path, registry: Registry) -> Rule:
     if fix_script is not None and not isinstance(fix_script, str):
         raise RuleFileError("'fix_script' must be a string (a jinja2 template of shell lines)",
                             where, line_of(node, "fix_script"))
+    if fix_script is not None and check_shell:
+        _check_shell(rule_id, fix_script, where, line_of(node, "fix_script"))
     params = validate_params(node.get("params"), spec, where, line_of(node, "params") or line)
     return Rule(
         id=rule_id, name=name, check=check_name, severity=severity,
@@ -203,7 +205,26 @@ def _parse_rule(node: Any, path: Path, registry: Registry) -> Rule:
     )
 
 
-def load_rule_file(path: Path, registry: Registry) -> List[Rule]:
+def _check_shell(rule_id: str, fix_script: str, where: str, line: int) -> None:
+    from .fixsyntax import FixScriptSyntaxError, check_fix_script
+
+    try:
+        check_fix_script(fix_script)
+    except FixScriptSyntaxError as exc:
+        raise RuleFileError(f"fix_script of {rule_id} {exc}", where, line) from None
+
+
+def check_fix_scripts(rules: Iterable[Rule]) -> None:
+    """Every rule's fix_script parses as a bash fragment on its own (``rules --validate``); RuleFileError if not."""
+    for rule in rules:
+        if rule.fix_script is not None:
+            file, _, line = rule.origin.rpartition(":")
+            _check_shell(rule.id, rule.fix_script, file or rule.origin, int(line) if line.isdigit() else 0)
+
+
+def load_rule_file(path: Path, registry: Registry, check_shell: bool = False) -> List[Rule]:
+    """The rules of one file; ``check_shell``: parse each fix_script with bash -n (every file but the
+    built-in pack, which the test suite checks the same way)."""
     data = load_yaml_file(path)
     if data is None:
         return []
@@ -218,7 +239,7 @@ def load_rule_file(path: Path, registry: Registry) -> List[Rule]:
         line = line_of(data)
     if not isinstance(data, list):
         raise RuleFileError(f"expected a list of rules, got {_describe(data)}", str(path), line)
-    return [_parse_rule(node, path, registry) for node in data]
+    return [_parse_rule(node, path, registry, check_shell) for node in data]
 
 
 def _rule_files(path: Path) -> List[Path]:
@@ -249,15 +270,15 @@ def _check_unique(rules: Iterable[Rule]) -> Dict[str, Rule]:
 def load_rules(registry: Registry, extra_paths: Sequence[Path] = (), builtin: bool = True) -> List[Rule]:
     """Built-in rules, then plugins' rule dirs, then ``--rules`` paths overriding by id."""
     base: List[Rule] = []
-    base_paths = ([builtin_rules_dir()] if builtin else []) + list(registry.rule_paths)
-    for path in base_paths:
+    base_paths = ([(builtin_rules_dir(), False)] if builtin else []) + [(p, True) for p in registry.rule_paths]
+    for path, check_shell in base_paths:
         for file in _rule_files(path):
-            base.extend(load_rule_file(file, registry))
+            base.extend(load_rule_file(file, registry, check_shell))
     merged = _check_unique(base)
     for path in extra_paths:
         user: List[Rule] = []
         for file in _rule_files(Path(path)):
-            user.extend(load_rule_file(file, registry))
+            user.extend(load_rule_file(file, registry, check_shell=True))
         for rule in _check_unique(user).values():
             same_name = next((r for r in merged.values() if r.name == rule.name and r.id != rule.id), None)
             if same_name is not None:

@@ -14,8 +14,9 @@ phase, tagged with the phase name (``--tags runtime`` runs one phase, as the scr
 * **safe with hostile snapshots**: every value from the report (host names, messages, commands) is written
   as a YAML ``!unsafe`` string, so Ansible never evaluates a Jinja2 expression planted in a snapshot, and it
   is quoted by the YAML emitter;
-* each play acts only on the host the report is about (its short or full name, or ``-e sriovcheck_host=NAME``
-  to name the section for this machine); a kernel command line change notifies a handler that says a reboot
+* each play acts only on the host the report is about: its full name compared in full (a report that
+  knows only a short name matches a full name starting with it), or ``-e sriovcheck_host=NAME`` to name
+  the section for this machine, which a report without a host name needs; a kernel command line change notifies a handler that says a reboot
   is needed (sriovcheck never reboots anything).
 
 sriovcheck itself never runs the playbook.
@@ -94,16 +95,26 @@ def _task(step: Step) -> Dict[str, Any]:
     return task
 
 
+#: Like the fix script's host guard: the report's full name is compared in full (compute-07.lab.example
+#: never acts on compute-07.prod.example); a report that knows only a short name matches a full name
+#: starting with it; -e sriovcheck_host=NAME names the target by hand.
+_OTHER_HOST = ("not ((sriovcheck_host | default(inventory_hostname) | lower) == (sriovcheck_report_host | lower) or "
+               "('.' not in sriovcheck_report_host and "
+               "(sriovcheck_host | default(inventory_hostname) | lower).split('.')[0] == "
+               "(sriovcheck_report_host | lower)))")
+#: A report whose host name is unknown acts only where -e sriovcheck_host=LABEL says so.
+_UNNAMED_HOST = "sriovcheck_host is not defined or sriovcheck_host != sriovcheck_report_host"
+
+
 def _play(report: Report, label: str) -> Dict[str, Any]:
+    known = bool(report.facts.hostname)
     name = one_line(report.facts.hostname or label)
     steps = _steps(report) if not report.source_error else []
     tasks: List[Dict[str, Any]] = [{
-        "name": "act only on the host this report is about",
+        "name": ("act only on the host this report is about" if known else
+                 Unsafe("the report does not say which host it is: act only with -e sriovcheck_host=" + name)),
         "ansible.builtin.meta": "end_host",
-        # Like the fix script's host_section: short or full name; -e sriovcheck_host=NAME names it by hand.
-        "when": ("(sriovcheck_host | default(inventory_hostname)) != sriovcheck_report_host and "
-                 "(sriovcheck_host | default(inventory_hostname)).split('.')[0] != "
-                 "sriovcheck_report_host.split('.')[0]"),
+        "when": _OTHER_HOST if known else _UNNAMED_HOST,
     }]
     if report.source_error:
         tasks.append({"name": "nothing to fix: the source could not be read",

@@ -8,8 +8,13 @@ automatic fix.  Each step is commented with its rule id and subject.
 Safety, because the values come from snapshots of other people's machines:
 
 * the script only prints what it would do unless run with ``--apply``; in
-  that dry run no step's commands are executed at all: each step's exact
-  shell text is printed from a quoted here-document (no expansion);
+  that dry run no step's commands are executed at all.  Each step's exact
+  shell text is *data*: a quoted here-document (no expansion) under a
+  delimiter no line of the text equals (``SRIOVCHECK_STEP_N_<hash>``), read
+  into a variable, printed, and given to ``eval`` in a subshell only when
+  ``--apply`` chose the step.  A rule's ``fix_script`` therefore cannot close
+  a function or an ``if`` of the script around it: whatever it holds, it is
+  never parsed as part of the script;
 * step commands are the rules' ``fix_script`` lines, whose values the engine
   already shell-quoted; a step whose text holds control characters is shown,
   never run;
@@ -21,13 +26,20 @@ Safety, because the values come from snapshots of other people's machines:
   a kernel argument is not added twice); whether a step is idempotent is up
   to its rule -- the ``write_value`` and ``kernel_arg_active`` helpers exist
   so ``fix_script`` templates can check before they write;
-* with several hosts the script refuses to act on a machine that is none of
-  them (``uname -n``), unless ``--host NAME`` names the section to use.
+* the host guard: a section runs only on the host its snapshot names.  A
+  full name (``compute-07.lab.example``) is compared in full with this
+  machine's names (``uname -n`` and ``hostname -f``), so it never applies on
+  ``compute-07.prod.example``; a snapshot that knows only a short name
+  matches a machine whose full name starts with it.  ``--host NAME`` says
+  which host this is instead (compared the same way).  When the snapshot's
+  host name is unknown, the dry run shows the steps but ``--apply`` refuses
+  without ``--host NAME`` (NAME: the section's label).
 
 sriovcheck itself never runs the script.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from dataclasses import dataclass
@@ -64,7 +76,8 @@ def _steps(report: Report) -> List[Step]:
     for result in fails:
         phase = _phase(result)
         script = (result.fix_script or "").strip("\n")
-        runnable = (phase in _RUNNABLE_PHASES and script.strip() != "" and not _CONTROL.search(script))
+        runnable = (phase in _RUNNABLE_PHASES and script.strip() != "" and not _CONTROL.search(script)
+                    and printable(script) == script)
         if runnable:
             key = (phase, script)
             if key in merged:
@@ -90,13 +103,20 @@ def _comment(text: Any, prefix: str = "# ") -> List[str]:
 
 
 def _heredoc(text: str, tag: str) -> Tuple[str, List[str]]:
-    """A quoted here-document delimiter no line of ``text`` equals, and the body lines."""
+    """A quoted here-document delimiter no line of ``text`` equals, and the body lines.
+
+    The delimiter carries a hash of the text, and is checked against every line anyway (and changed
+    until no line equals it): bash ends a quoted here-document only at a line equal to its delimiter,
+    so the body cannot end early whatever it holds.
+    """
     lines = printable(text).split("\n")
-    delimiter = tag
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    taken = set(lines)
+    delimiter = f"{tag}_{digest[:12]}"
     n = 1
-    while delimiter in lines:
+    while delimiter in taken:
         n += 1
-        delimiter = f"{tag}_{n}"
+        delimiter = f"{tag}_{digest[:12]}_{n}"
     return delimiter, lines
 
 
@@ -112,12 +132,15 @@ usage() {
         "  --apply        make the changes (as root)" \
         "  --phase PHASE  only the steps of one phase:" \
         "                 firmware, kernel-cmdline, module, runtime, guest, none" \
-        "  --host NAME    use the section of host NAME (default: this machine, uname -n)"
+        "  --host NAME    this machine is host NAME: use its section (default: this" \
+        "                 machine's names, uname -n and hostname -f). Needed with" \
+        "                 --apply when the snapshot did not say which host it is."
 }
 
 APPLY=0
 ONLY_PHASE=""
 HOST_NAME=""
+HOST_GIVEN=0
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --apply) APPLY=1 ;;
@@ -129,6 +152,7 @@ while [ "$#" -gt 0 ]; do
         --host)
             [ "$#" -ge 2 ] || { echo "--host needs a value" >&2; exit 2; }
             HOST_NAME=$2
+            HOST_GIVEN=1
             shift ;;
         -h|--help) usage; exit 0 ;;
         *) printf 'unknown argument: %s\n' "$1" >&2; usage >&2; exit 2 ;;
@@ -139,8 +163,18 @@ case "$ONLY_PHASE" in
     ""|firmware|kernel-cmdline|module|runtime|guest|none) ;;
     *) printf 'unknown phase: %s\n' "$ONLY_PHASE" >&2; exit 2 ;;
 esac
-if [ -z "$HOST_NAME" ]; then
+# This machine's names: the one given with --host, else the kernel's node name and the full name.
+MACHINE_NAMES=()
+if [ "$HOST_GIVEN" -eq 1 ]; then
+    MACHINE_NAMES=("$HOST_NAME")
+else
     HOST_NAME=$(uname -n)
+    MACHINE_NAMES=("$HOST_NAME")
+    FULL_NAME=$(hostname -f 2>/dev/null || true)
+    if [ -n "$FULL_NAME" ] && [ "$FULL_NAME" != "$HOST_NAME" ]; then
+        MACHINE_NAMES+=("$FULL_NAME")
+        HOST_NAME="$HOST_NAME ($FULL_NAME)"
+    fi
 fi
 
 STEP_SELECTED=0
@@ -150,6 +184,8 @@ RUN_COUNT=0
 HAND_COUNT=0
 REBOOT_NEEDED=0
 RELOAD_NEEDED=0
+UNNAMED_REFUSED=0
+STEP_TEXT=""
 
 on_exit() {
     local status=$?
@@ -180,12 +216,52 @@ kernel_arg_active() {
     [[ "$cmdline" == *" $1 "* ]]
 }
 
-# host_section NAME: true when this section is for the host being fixed (short or full name).
+# name_matches NAME: true when NAME (a snapshot's host name) is this machine.  Names are compared in
+# full (compute-07.lab.example never matches compute-07.prod.example, nor a machine that only knows
+# itself as compute-07); a snapshot that knows only a short name matches a full name starting with it.
+name_matches() {
+    local want=${1,,} have
+    for have in "${MACHINE_NAMES[@]}"; do
+        have=${have,,}
+        [ -n "$have" ] || continue
+        if [ "$have" = "$want" ]; then
+            return 0
+        fi
+        if [[ "$want" != *.* ]] && [ "${have%%.*}" = "$want" ]; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+# host_section NAME: true when this section is for the host being fixed.
 host_section() {
-    local name=$1
-    if [ "$HOST_NAME" = "$name" ] || [ "${HOST_NAME%%.*}" = "${name%%.*}" ]; then
+    if name_matches "$1"; then
         HOST_MATCHED=1
-        host_banner "$name"
+        host_banner "$1"
+        return 0
+    fi
+    return 1
+}
+
+# unnamed_section LABEL ONLY: a section whose snapshot did not say which host it is (LABEL: where it
+# was read from).  It applies only with --host LABEL; a script with no other section shows its dry run.
+unnamed_section() {
+    if [ "$HOST_GIVEN" -eq 1 ] && [ "$HOST_NAME" = "$1" ]; then
+        HOST_MATCHED=1
+        host_banner "$1"
+        return 0
+    fi
+    if [ "$2" = only ] && [ "$HOST_GIVEN" -eq 0 ]; then
+        HOST_MATCHED=1
+        if [ "$APPLY" -eq 1 ]; then
+            UNNAMED_REFUSED=1
+            printf '\nThe snapshot of %s does not say which host it is, so nothing is applied.\n' "$1" >&2
+            printf 'Run it on the host it was taken from with --apply --host %q to apply it there.\n' "$1" >&2
+            return 1
+        fi
+        host_banner "$1"
+        printf '    (the snapshot does not say which host it is: --apply needs --host %q)\n' "$1"
         return 0
     fi
     return 1
@@ -216,11 +292,13 @@ print_lines() {
     done
 }
 
-# begin_step N PHASE KIND TITLE, with the step's text on stdin (KIND: run or hand).
+# begin_step N PHASE KIND TITLE, with the step's text on stdin (KIND: run or hand).  The text is kept
+# in STEP_TEXT as data: it is printed here and run only by run_step, only under --apply.
 begin_step() {
     STEP_SELECTED=0
+    STEP_TEXT=""
+    IFS= read -r -d '' STEP_TEXT || true
     if ! phase_selected "$2"; then
-        print_lines > /dev/null
         return 0
     fi
     STEP_SELECTED=1
@@ -241,16 +319,31 @@ begin_step() {
         RUN_COUNT=$((RUN_COUNT + 1))
         printf '    would run:\n'
     fi
-    print_lines
+    printf '%s' "$STEP_TEXT" | print_lines
 }
 
 step_applies() {
     [ "$APPLY" -eq 1 ] && [ "$STEP_SELECTED" -eq 1 ]
 }
+
+# run_step: the step's text, in a subshell (it cannot change this script's state); errexit stops
+# the script at the first failing command.  A text that does not parse on its own is refused before
+# any of it runs (sriovcheck's rule loader refuses such a fix_script already).
+run_step() {
+    local complaint
+    if ! complaint=$("$BASH" -n 2>&1 <<< "$STEP_TEXT") || [ -n "$complaint" ]; then
+        printf 'step %s is not a complete bash fragment, so none of it was run: %s\n' "$CURRENT_STEP" "$complaint" >&2
+        return 1
+    fi
+    ( eval "$STEP_TEXT" )
+}
 '''
 
 _EPILOGUE = r'''
 CURRENT_STEP=""
+if [ "$UNNAMED_REFUSED" -eq 1 ]; then
+    exit 1
+fi
 if [ "$HOST_MATCHED" -eq 0 ]; then
     printf 'This script has no section for host %s. Its hosts: %s\n' "$HOST_NAME" "$SRIOVCHECK_HOSTS" >&2
     printf 'Run it on one of them, or choose a section with --host NAME.\n' >&2
@@ -288,24 +381,21 @@ def _render_step(number: int, step: Step) -> List[str]:
     if step.script is None:
         lines += ["#   by hand:"]
         lines += _comment(step.text, "#     ")
+    # The step's text is data here (a quoted here-document); run_step evaluates it only under --apply.
     delimiter, body = _heredoc(step.text, f"SRIOVCHECK_STEP_{number}")
     kind = "run" if step.script is not None else "hand"
     lines.append(f"begin_step {number} {step.phase} {kind} {shlex.quote(_step_title(step))} <<'{delimiter}'")
     lines += body
     lines.append(delimiter)
     if step.script is not None:
-        lines.append(f"step_{number}() {{")
-        lines.append(step.script)
-        lines.append("}")
         lines.append("if step_applies; then")
-        lines.append(f"    step_{number}")
+        lines.append("    run_step")
         lines.append("fi")
     return lines
 
 
-def _host_section(report: Report, label: str, first_step: int, guard: bool) -> Tuple[List[str], int]:
+def _host_section(report: Report, label: str, first_step: int, only: bool) -> Tuple[List[str], int]:
     facts = report.facts
-    name = facts.hostname or label
     lines = ["", "#" * 78]
     lines += _comment(f"host {label}: kernel {facts.kernel.release or 'unknown'}; "
                       f"source {facts.source.kind} {facts.source.location}")
@@ -317,9 +407,11 @@ def _host_section(report: Report, label: str, first_step: int, guard: bool) -> T
         lines += _comment(f"{len(steps)} steps for {sum(len(s.results) for s in steps)} failures"
                           + (f"; {waived} waived findings are left out" if waived else ""))
     lines.append("#" * 78)
-    lines.append(f"if host_section {shlex.quote(one_line(name))}; then" if guard
-                 else f"HOST_MATCHED=1; host_banner {shlex.quote(one_line(name))}")
-    indent_open = guard
+    if facts.hostname:
+        lines.append(f"if host_section {shlex.quote(one_line(facts.hostname))}; then")
+    else:
+        # The snapshot does not say which host it is: applied only with --host LABEL.
+        lines.append(f"if unnamed_section {shlex.quote(one_line(label))} {'only' if only else 'fleet'}; then")
     number = first_step
     if not steps:
         lines.append('echo "    nothing to fix on this host"')
@@ -332,8 +424,7 @@ def _host_section(report: Report, label: str, first_step: int, guard: bool) -> T
         for step in in_phase:
             lines += _render_step(number, step)
             number += 1
-    if indent_open:
-        lines += ["", "fi"]
+    lines += ["", "fi"]
     return lines, number
 
 
@@ -341,8 +432,6 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
     labels = host_labels(reports)
     version = next((r.tool_version for r in reports if r.tool_version), "")
     timestamp = run_timestamp(options, reports)
-    # One host whose name is unknown cannot be matched against this machine; the section then always applies.
-    guard = len(reports) > 1 or bool(reports and reports[0].facts.hostname)
     names = [one_line(r.facts.hostname or label) for r, label in zip(reports, labels)]
     lines = ["#!/usr/bin/env bash"]
     lines += _comment(f"SR-IOV fixes written by sriovcheck {version} at {timestamp} UTC for: {', '.join(labels)}")
@@ -365,7 +454,7 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
     ]
     number = 1
     for report, label in zip(reports, labels):
-        section, number = _host_section(report, label, number, guard)
+        section, number = _host_section(report, label, number, len(reports) == 1)
         lines += section
     lines.append(_EPILOGUE.rstrip("\n"))
     return "\n".join(lines) + "\n"

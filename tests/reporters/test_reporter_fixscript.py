@@ -111,12 +111,12 @@ def test_steps_follow_the_disruption_order(scripts: Dict[str, Path]) -> None:
     assert steps == [["1", "firmware", "hand"], ["2", "kernel-cmdline", "run"], ["3", "module", "run"],
                      ["4", "runtime", "run"], ["5", "runtime", "run"], ["6", "guest", "run"], ["7", "none", "hand"]]
     # Two rules asking for the same kernel arguments give one step, commented with both.
-    assert text.count("grubby --update-kernel=ALL") == 2  # the shown text and the step function
+    assert text.count("grubby --update-kernel=ALL") == 1  # once: the here-document that is shown and run
     assert "# [2] SRIOV001 iommu-enabled (error): host" in text
     assert "# [2] SRIOV002 kernel-caveats (warning): host" in text
-    # The firmware step is instructions only: in comments, never a function.
+    # The firmware step is instructions only: in comments, never run.
     assert "#     Enable SR-IOV in the BIOS and in the NIC firmware:" in text
-    assert "step_1()" not in text
+    assert text.count("    run_step\n") == 5
     # Waived, skipped, manual and passing results are not fixed.
     assert "SRIOV203" not in text and "SRIOV104" not in text and "SRIOV303" not in text
 
@@ -216,11 +216,16 @@ def test_refuses_another_host(tmp_path: Path) -> None:
     assert "no section for host elsewhere" in done.stderr
     assert "web01.example.com, web02" in done.stderr
     assert _calls(tmp_path) == []
-    # --host picks a section; a short name matches the FQDN.
-    done = _run(script, tmp_path / "work", bin_dir, "--host", "web01")
+    # --host picks a section by its full name; a short name is not enough for a snapshot with a full name.
+    done = _run(script, tmp_path / "work", bin_dir, "--host", "web01.example.com")
     assert done.returncode == 0, done.stderr
     assert "######## host web01.example.com: dry run" in done.stdout
     assert "web02" not in done.stdout.replace("Its hosts", "")
+    done = _run(script, tmp_path / "work", bin_dir, "--host", "web01")
+    assert done.returncode == 1 and "no section for host web01" in done.stderr
+    # A snapshot that knows only the short name (web02) matches that host's full name.
+    done = _run(script, tmp_path / "work", bin_dir, "--host", "web02.example.com")
+    assert done.returncode == 0 and "######## host web02: dry run" in done.stdout
 
 
 def test_fleet_sections_per_host(tmp_path: Path) -> None:
@@ -229,9 +234,10 @@ def test_fleet_sections_per_host(tmp_path: Path) -> None:
     text = fixscript.render(reports, options())
     assert "if host_section web01.example.com; then" in text
     assert "if host_section web02; then" in text
-    # Step numbers run on across hosts, so every step function name is unique.
-    functions = re.findall(r"^step_\d+\(\) \{$", text, re.M)
-    assert len(functions) == len(set(functions)) == 10
+    # Step numbers run on across hosts, so every step's here-document delimiter is unique.
+    delimiters = re.findall(r"^begin_step \d+ .* <<'(SRIOVCHECK_STEP_\d+_[0-9a-f]{12})'$", text, re.M)
+    assert len(delimiters) == len(set(delimiters)) == 14
+    assert text.count("    run_step\n") == 10
     (tmp_path / "work").mkdir()
     bin_dir = _fake_bin(tmp_path, "web02")
     done = _run(_script(reports, tmp_path / "f.sh"), tmp_path / "work", bin_dir)
@@ -276,18 +282,27 @@ def test_control_characters_in_commands_make_the_step_manual() -> None:
     text = fixscript.render([report], options())
     assert "\x1b" not in text
     assert "begin_step 1 runtime hand" in text
-    assert "step_1()" not in text
+    assert "run_step\n" not in text.split("SRIOVCHECK_HOSTS=")[1]
 
 
-def test_unknown_hostname_single_host_is_not_guarded(tmp_path: Path) -> None:
+def test_unknown_hostname_single_host_shows_the_dry_run_but_applies_only_with_host(tmp_path: Path) -> None:
     facts = HostFacts(source=SourceInfo(kind="fixture", location="/x"))
     report = make_report(facts, [result("SRIOV201", "vf-zero-mac", Status.FAIL, Severity.ERROR,
                                         Subject("vf", "x"), "m", fix="f", script="ip link set eth0 up")])
     script = _script([report], tmp_path / "fix.sh")
-    assert "host_section" not in script.read_text().split("SRIOVCHECK_HOSTS=")[1]
+    assert "if unnamed_section /x only; then" in script.read_text()
     (tmp_path / "work").mkdir()
-    done = _run(script, tmp_path / "work", _fake_bin(tmp_path, "anything"))
+    bin_dir = _fake_bin(tmp_path, "anything")
+    done = _run(script, tmp_path / "work", bin_dir)
     assert done.returncode == 0 and "would run:\n      ip link set eth0 up" in done.stdout
+    assert "--apply needs --host /x" in done.stdout
+    done = _run(script, tmp_path / "work", bin_dir, "--apply")
+    assert done.returncode == 1
+    assert "does not say which host it is, so nothing is applied" in done.stderr and "--host /x" in done.stderr
+    assert _calls(tmp_path) == []
+    done = _run(script, tmp_path / "work", bin_dir, "--apply", "--host", "/x")
+    assert done.returncode == 0, done.stderr
+    assert _calls(tmp_path) == [["ip", "link", "set", "eth0", "up"]]
 
 
 def _first_line_starting(text: str, prefix: str) -> Optional[str]:
