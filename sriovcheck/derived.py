@@ -15,14 +15,15 @@ with thousands of VFs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass, replace
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .model import Guest, GuestDevice, HostFacts, NetInterface, PciFunction
+from .model import Guest, GuestDevice, GuestNetworkInterface, HostFacts, LibvirtNetwork, NetInterface, PciFunction
 
 __all__ = [
-    "Assignment", "assignments", "assignments_of", "assigned_devices", "bdf", "guests_with_devices",
-    "is_vf", "pf_of_vf", "sriov_use", "vf_address", "vf_index_of", "VF_COUNT_PARAMS",
+    "Assignment", "PoolRequest", "assignments", "assignments_of", "assigned_devices", "bdf", "guests_with_devices",
+    "hostdev_pools", "is_vf", "pf_of_vf", "pool_requests", "pools_of_vf", "sriov_use", "vf_address", "vf_index_of",
+    "VF_COUNT_PARAMS",
 ]
 
 _BDF_FULL = re.compile(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z")
@@ -105,8 +106,7 @@ def assigned_devices(guest: Guest) -> Tuple[GuestDevice, ...]:
     for dev in guest.devices:
         address = bdf(dev.address)
         if address not in seen:
-            seen[address] = dev if dev.address == address else GuestDevice(
-                address, driver=dev.driver, via=dev.via, managed=dev.managed, mac=dev.mac, vlan=dev.vlan)
+            seen[address] = dev if dev.address == address else replace(dev, address=address)
     return tuple(seen.values())
 
 
@@ -134,6 +134,10 @@ class Assignment:
     driver_at_start: Optional[str]
     #: Who binds it for the guest: "libvirt" (managed='yes'), "admin" (managed no/absent, plain QEMU).
     binder: str
+    #: True when the snapshot states the assignment method (<driver name=...>, QEMU's -device vfio-pci or
+    #: pci-assign); False when ``method`` is libvirt's default for a device without <driver> (VFIO on any
+    #: libvirt of the last decade): an assumption, to be worded as one.
+    method_stated: bool = True
 
     @property
     def address(self) -> str:
@@ -142,6 +146,11 @@ class Assignment:
     @property
     def libvirt(self) -> bool:
         return self.guest.kind == "libvirt"
+
+    @property
+    def pool(self) -> Optional[str]:
+        """The libvirt network pool the VF came from (status XML <actual type='hostdev'>), else None."""
+        return self.device.network
 
     @property
     def sets_mac(self) -> bool:
@@ -162,7 +171,7 @@ def _assignment(facts: HostFacts, guest: Guest, dev: GuestDevice) -> Assignment:
             driver = "vfio-pci"
         elif fn is not None:
             driver = fn.driver
-    return Assignment(guest, dev, fn, exists, vf, method, driver, binder)
+    return Assignment(guest, dev, fn, exists, vf, method, driver, binder, method_stated=dev.driver is not None)
 
 
 def assignments(facts: HostFacts) -> Tuple[Assignment, ...]:
@@ -182,6 +191,65 @@ def assignments_of(facts: HostFacts, address: str) -> Tuple[Assignment, ...]:
         return index
 
     return tuple(facts.cached("derived_assignments_by_address", build).get(bdf(address), ()))
+
+
+# -- libvirt network pools (<forward mode='hostdev'>) ----------------------------------------------
+
+def hostdev_pools(facts: HostFacts) -> Tuple[LibvirtNetwork, ...]:
+    """The libvirt networks that are pools of VFs (``<forward mode='hostdev'>``), by name."""
+    return tuple(net for net in facts.libvirt_networks or () if net.is_hostdev_pool)
+
+
+def pools_of_vf(facts: HostFacts, pf_names: Sequence[str], address: Optional[str]) -> Tuple[LibvirtNetwork, ...]:
+    """The hostdev pools a VF belongs to: one that lists its address, or one whose ``<pf dev>`` is its PF.
+
+    ``pf_names`` are the PF's interface names (a VF table line knows its PF even when the VF's address is
+    unknown), ``address`` the VF's PCI address when known.
+    """
+    names = set(pf_names)
+    out = []
+    for net in hostdev_pools(facts):
+        if address is not None and bdf(address) in {bdf(a) for a in net.addresses}:
+            out.append(net)
+        elif net.pf is not None and net.pf in names:
+            out.append(net)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class PoolRequest:
+    """A guest's ``<interface type='network'>`` on a hostdev pool whose VF no status XML names.
+
+    The guest gets *a* VF of the pool when it starts; which one is not in the snapshot, so nothing here
+    may be said about a particular VF (only about the pool: its PF, or its listed addresses).
+    """
+
+    guest: Guest
+    interface: GuestNetworkInterface
+    network: LibvirtNetwork
+
+    def describe(self) -> str:
+        return f"a VF of {self.network.describe()}"
+
+
+def pool_requests(facts: HostFacts) -> Tuple[PoolRequest, ...]:
+    """Every guest interface on a hostdev pool whose VF is not named (definitions, or a stopped guest).
+
+    An interface whose status XML says ``<actual type='hostdev'>`` is left out: its VF is one of the
+    guest's devices (``GuestDevice.network``) and is judged as an assignment.
+    """
+    pools = {net.name: net for net in hostdev_pools(facts)}
+    if not pools:
+        return ()
+    out: List[PoolRequest] = []
+    for guest in sorted(facts.guests or (), key=lambda g: g.name):
+        named = {dev.network for dev in guest.devices if dev.network}
+        for iface in guest.network_interfaces:
+            net = pools.get(iface.network)
+            if net is None or iface.actual is not None or iface.network in named:
+                continue
+            out.append(PoolRequest(guest, iface, net))
+    return tuple(out)
 
 
 # -- which PFs the host uses for SR-IOV ------------------------------------------------------------

@@ -131,6 +131,12 @@ NETWORKD_DIRS = ("/etc/systemd/network", "/run/systemd/network")
 SRIOV_OPERATOR = "/etc/sriov-operator"
 LIBVIRT_DEFINED = "/etc/libvirt/qemu"
 LIBVIRT_RUNNING = "/run/libvirt/qemu"
+#: Where the running domains' status XML is when /var/run is not a link to /run (old hosts; sos 3.5-3.8
+#: copied /var/run/libvirt, sos 3.9+ copies /run/libvirt): read only when LIBVIRT_RUNNING cannot be listed.
+LIBVIRT_RUNNING_VAR = "/var/run/libvirt/qemu"
+#: libvirt network definitions, and the status files of active networks (same /var/run fallback).
+LIBVIRT_NETWORKS = "/etc/libvirt/qemu/networks"
+LIBVIRT_NETWORK_STATUS = ("/run/libvirt/network", "/var/run/libvirt/network")
 HOSTNAME_FILES = ("/proc/sys/kernel/hostname", "/etc/hostname")
 
 #: Every piece of evidence, in the order docs/live-mode.md lists the commands.
@@ -223,7 +229,9 @@ SPECS: Tuple[EvidenceSpec, ...] = (
     _files("networkd_links", "persistence", "systemd-networkd .link files", *NETWORKD_DIRS),
     _files("sriov_operator", "persistence", "the SR-IOV network operator's configuration", SRIOV_OPERATOR),
     _files("libvirt_xml", "guests", "libvirt domain XML (defined and running)", LIBVIRT_DEFINED, LIBVIRT_RUNNING,
-           "/etc/libvirt"),
+           LIBVIRT_RUNNING_VAR, "/etc/libvirt"),
+    _files("libvirt_networks", "libvirt_networks", "libvirt network XML (definitions and active networks' status)",
+           LIBVIRT_NETWORKS, *LIBVIRT_NETWORK_STATUS),
     EvidenceSpec(name="processes", kind="processes", area="guests", what="QEMU process command lines",
                  paths=("/proc/PID/cmdline",),
                  sos=sos_place("process", ["sos_commands/process/ps_auxwwwm", "sos_commands/process/ps_auxwww",
@@ -278,10 +286,13 @@ LIVE_PREFIXES: Tuple[LivePrefixes, ...] = (
                               "`<pid>/cmdline`"),
     LivePrefixes(("/etc/",), "`hostname`, modprobe.d, udev rules, systemd units, NetworkManager, ifcfg, netplan, "
                              "ifupdown `network/interfaces`, systemd-networkd `.link` files, "
-                             "`rc.local`, libvirt domain XML, `sriov-operator/`"),
+                             "`rc.local`, libvirt domain and network XML, `sriov-operator/`"),
     LivePrefixes(("/run/",), "runtime copies of modprobe.d, udev rules, systemd units, systemd-networkd `.link` "
                              "files, NetworkManager connections, "
-                             "netplan; running libvirt domains (`/run/libvirt/qemu/*.xml`)"),
+                             "netplan; running libvirt domains and active networks (`/run/libvirt/qemu/*.xml`, "
+                             "`/run/libvirt/network/*.xml`)"),
+    LivePrefixes(("/var/run/libvirt/",), "running libvirt domains and active networks, only where `/run/libvirt` "
+                                         "cannot be listed (hosts whose `/var/run` is not a link to `/run`)"),
     LivePrefixes(("/boot/",), "`config-RELEASE` (only SR-IOV/IOMMU/VFIO/KVM/NIC-driver `CONFIG_*` keys are kept)"),
     LivePrefixes(("/lib/modules/", "/usr/lib/modules/"), "`RELEASE/modules.builtin` (is a driver built in?)"),
     LivePrefixes(("/lib/modprobe.d/", "/usr/lib/modprobe.d/", "/usr/local/lib/modprobe.d/"),

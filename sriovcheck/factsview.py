@@ -14,7 +14,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from .errors import UsageError
 from .jsontext import dumps_sorted
-from .model import NONE, Guest, HostFacts, KernelModule, NetInterface, PciFunction
+from .model import NONE, Guest, HostFacts, KernelModule, LibvirtNetwork, NetInterface, PciFunction
 from .reporters.common import printable
 
 SCHEMA = "sriovcheck.facts/1"
@@ -191,13 +191,24 @@ def _module(out: _Lines, mod: KernelModule) -> None:
 
 def _guest(out: _Lines, guest: Guest) -> None:
     out.lines.append(f"  {printable(guest.name)} ({printable(guest.kind)})  [{printable(guest.origin)}]")
-    _rows(out, guest, skip=("name", "kind", "origin", "devices"), indent=4)
+    _rows(out, guest, skip=("name", "kind", "origin", "devices", "network_interfaces"), indent=4)
     if not guest.devices:
         out.row("assigned devices", _Shown("none"), indent=4)
     for dev in guest.devices:
         extra = "".join(f", {k} {show(v)}" for k, v in (("mac", dev.mac), ("vlan", dev.vlan),
-                                                         ("managed", dev.managed)) if v is not None)
+                                                         ("managed", dev.managed), ("from pool", dev.network))
+                        if v is not None)
         out.text(f"device {dev.address} via {dev.via}, driver {show(dev.driver)}{extra}", 4)
+    for net in guest.network_interfaces:
+        out.text(f"interface on network {printable(net.network)}, mac {show(net.mac)}, "
+                 f"actual {show(net.actual) if net.actual else 'not in this source (a definition)'}", 4)
+
+
+def _network(out: _Lines, net: LibvirtNetwork) -> None:
+    pool = f", pf {printable(net.pf)}" if net.pf else ""
+    listed = f", VFs {', '.join(net.addresses)}" if net.addresses else ""
+    out.text(f"{printable(net.name)}: forward {show(net.forward_mode)}{pool}{listed}, managed {show(net.managed)}, "
+             f"active {show(net.active)}  [{printable(net.origin)}]")
 
 
 def _collection(out: _Lines, title: str, items: Optional[Sequence[Any]], origin: str, render: Any,
@@ -232,6 +243,8 @@ def render_text(facts: HostFacts) -> str:
                 "unknown: this source has no /etc")
     _collection(out, "Guests", facts.guests, facts.origin("guests"), _guest,
                 "unknown: no libvirt configuration, virsh output or process list in this source")
+    _collection(out, "libvirt networks", facts.libvirt_networks, facts.origin("libvirt_networks"), _network,
+                "unknown: no /etc/libvirt/qemu/networks or /run/libvirt/network in this source")
     _collection(out, "Kernel log (SR-IOV and IOMMU lines)", facts.kernel_log, facts.origin("kernel_log"),
                 lambda o, line: o.text(line), "unknown: no kernel log in this source")
     log = facts.kernel_events

@@ -328,6 +328,25 @@ class GuestDevice:
     vlan: Optional[int] = None
     #: <interface type='hostdev'><mtu size='N'/>: the MTU asked for the guest's interface; None unknown/not set.
     mtu: Optional[int] = None
+    #: The libvirt network pool (<forward mode='hostdev'>) this VF came from, when a running domain's status
+    #: XML named it in <interface type='network'><actual type='hostdev'>; None otherwise.
+    network: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class GuestNetworkInterface:
+    """A guest's <interface type='network'>: the libvirt network it joins.
+
+    On a ``<forward mode='hostdev'>`` network the guest gets one VF of the network's pool when it starts;
+    which one only the running domain's status XML tells (``<actual type='hostdev'>``, then the VF is also
+    in :attr:`Guest.devices` with ``network`` set).  From the definition alone it is "a VF of the pool".
+    """
+
+    network: str
+    mac: Optional[str] = None
+    #: <actual type=...> in the status XML: "hostdev", "bridge", "direct"...; None when not seen (a
+    #: definition, or a domain that is not running).
+    actual: Optional[str] = None
 
 
 #: libosinfo ids of operating systems released only for 64-bit x86 (Windows Server 2008 R2 onwards, Windows 11).
@@ -366,6 +385,8 @@ class Guest:
     #: None when not pinned or unknown; cpu_pinned says which.
     cpuset: Optional[Tuple[int, ...]] = None
     cpu_pinned: Optional[bool] = None
+    #: Every <interface type='network'> (libvirt guests; () for a QEMU process).
+    network_interfaces: Tuple[GuestNetworkInterface, ...] = ()
 
     @property
     def is_windows(self) -> Optional[bool]:
@@ -405,6 +426,39 @@ class IommuGroup:
     number: str
     members: Tuple[IommuGroupMember, ...]
     origins: Origins = field(default_factory=_empty_origins)
+
+
+@dataclass(frozen=True)
+class LibvirtNetwork:
+    """A libvirt network: its definition (/etc/libvirt/qemu/networks/NAME.xml), merged with its status file
+    when it is active (/run/libvirt/network/NAME.xml, which lists a <pf> pool's VFs as addresses)."""
+
+    name: str
+    origin: str
+    #: <forward mode>: "hostdev" (a pool of VFs assigned through VFIO), "passthrough", "nat"...; None isolated.
+    forward_mode: Optional[str] = None
+    #: <forward managed='yes'>: libvirt binds the VF it hands out to vfio-pci.
+    managed: Optional[bool] = None
+    #: <pf dev='IFACE'/>: the pool is every VF of this PF.
+    pf: Optional[str] = None
+    #: Explicit <address type='pci'> VFs of the pool (the status file of an active <pf> network lists them too).
+    addresses: Tuple[str, ...] = ()
+    #: True when a status file was read (the network runs), False when the status directory was read and
+    #: has none for it, None unknown.
+    active: Optional[bool] = None
+
+    @property
+    def is_hostdev_pool(self) -> bool:
+        return self.forward_mode == "hostdev"
+
+    def describe(self) -> str:
+        """``pool NAME (PF eth2)`` / ``pool NAME (VFs 0000:03:00.1, ...)``."""
+        if self.pf:
+            return f"pool {self.name} (PF {self.pf})"
+        if self.addresses:
+            shown = ", ".join(self.addresses[:4]) + (", ..." if len(self.addresses) > 4 else "")
+            return f"pool {self.name} (VFs {shown})"
+        return f"pool {self.name}"
 
 
 @dataclass(frozen=True)
@@ -487,6 +541,8 @@ class HostFacts:
     #: None when the source holds no /etc (nothing can be said about boot-time config).
     persistence: Optional[Tuple[PersistenceConfig, ...]] = None
     guests: Optional[Tuple[Guest, ...]] = None
+    #: libvirt networks (definitions and active ones); () when libvirt is known to define none, None unknown.
+    libvirt_networks: Optional[Tuple[LibvirtNetwork, ...]] = None
     #: Relevant kernel log lines (SR-IOV / IOMMU messages); None when no log was available.
     kernel_log: Optional[Tuple[str, ...]] = None
     #: Every IOMMU group with all its devices (/sys/kernel/iommu_groups/N/devices, or lspci's
@@ -601,6 +657,8 @@ def iter_facts(obj: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
             key = getattr(item, "name", None) or getattr(item, "address", None) or getattr(item, "index", None)
             if key is None and hasattr(item, "file"):
                 key = f"{item.file}:{getattr(item, 'line', '')}"
+            if key is None and getattr(item, "network", None):  # a guest's <interface type='network'>
+                key = f"{item.network} {getattr(item, 'mac', None) or ''}".strip()
             if key is None:  # IOMMU groups by number, NUMA nodes by node (0 is a key too)
                 key = next((getattr(item, a) for a in ("number", "node") if getattr(item, a, None) is not None), None)
             yield from iter_facts(item, f"{prefix}[{key}].")
@@ -612,5 +670,6 @@ __all__ = [
     "NONE", "SourceInfo", "CollectionProblem", "KernelInfo", "CmdlineInfo", "CpuInfo", "IommuInfo",
     "SriovInfo", "AcsInfo", "MsixInfo", "KernelLogEvent", "KernelLogFacts", "PciFunction", "VfEntry",
     "NetInterface", "ModuleParam", "KernelModule", "ModprobeOption", "PersistenceConfig", "GuestDevice", "Guest",
+    "GuestNetworkInterface", "LibvirtNetwork",
     "IommuGroupMember", "IommuGroup", "NumaNode", "HostFacts", "iter_facts", "replace",
 ]

@@ -5,8 +5,8 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..errors import ParseError
-from ..evidence import COMMAND, LIBVIRT_DEFINED, LIBVIRT_RUNNING
-from ..model import Guest, GuestDevice
+from ..evidence import COMMAND, LIBVIRT_DEFINED, LIBVIRT_RUNNING, LIBVIRT_RUNNING_VAR
+from ..model import Guest, GuestDevice, GuestNetworkInterface
 from .context import CollectContext, safe_name
 from .provider import Provider
 
@@ -40,7 +40,12 @@ def collect_guests(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tup
     known = False
     guests: Dict[str, Guest] = {}
     defined = _domain_xml_files(ctx, LIBVIRT_DEFINED)
+    running_dir = LIBVIRT_RUNNING
     running_files = _domain_xml_files(ctx, LIBVIRT_RUNNING)
+    if running_files is None:
+        # /var/run not a link to /run (old hosts), or a sos 3.5-3.8 report that copied /var/run/libvirt.
+        running_dir = LIBVIRT_RUNNING_VAR
+        running_files = _domain_xml_files(ctx, LIBVIRT_RUNNING_VAR)
     if defined is None and ctx.has_etc() and ctx.absent("/etc/libvirt"):
         known = True  # no libvirt installed: no libvirt guests
     for path in defined or ():
@@ -58,7 +63,7 @@ def collect_guests(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tup
     if defined is not None or running_files is not None:
         known = True
         ctx.origins["guests"] = ", ".join(ctx.source.describe(d) for d, files in
-                                           ((LIBVIRT_DEFINED, defined), (LIBVIRT_RUNNING, running_files))
+                                           ((LIBVIRT_DEFINED, defined), (running_dir, running_files))
                                            if files is not None)
     if defined is None or running_files is None:
         listed = ctx.run(COMMAND["libvirt_domains"], "guests", quiet=True)
@@ -146,14 +151,16 @@ def _guest_from_domain(domain: Any, origin: str, running: Optional[bool]) -> Gue
     if domain.is_status_file and domain.status_state:
         running = domain.status_state in ("running", "paused", "pmsuspended", "blocked")
     devices = tuple(GuestDevice(address=h.address, driver=h.driver_name, via=h.via, managed=h.managed, mac=h.mac,
-                                vlan=h.vlan, mtu=h.mtu) for h in domain.hostdevs)
+                                vlan=h.vlan, mtu=h.mtu, network=h.network) for h in domain.hostdevs)
+    networks = tuple(GuestNetworkInterface(network=n.network, mac=n.mac, actual=n.actual)
+                     for n in domain.network_interfaces)
     return Guest(name=domain.name, origin=origin, kind="libvirt", running=running, os_id=domain.osinfo_id,
                  arch=domain.os_arch, machine=domain.os_machine, cpu_mode=mode, cpu_model=model,
                  cpu_default=default, emulator=domain.emulator, devices=devices,
                  memory_kib=domain.memory_kib, memory_locked=domain.memory_locked,
                  hard_limit_kib=domain.hard_limit_kib, numa_nodes=domain.numa_nodeset,
                  numa_placement=domain.numa_placement or "none", cpuset=domain.vcpu_cpuset,
-                 cpu_pinned=domain.vcpu_cpuset is not None)
+                 cpu_pinned=domain.vcpu_cpuset is not None, network_interfaces=networks)
 
 
 def _merge_process(guest: Guest, process: Guest) -> Guest:

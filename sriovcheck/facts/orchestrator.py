@@ -18,6 +18,7 @@ from . import (
     iommu,
     kernel,
     kernel_log,
+    libvirt_networks,
     modprobe,
     modules,
     pci,
@@ -31,7 +32,7 @@ from .provider import Provider
 BUILTIN_PROVIDERS: Tuple[Provider, ...] = (
     kernel.PROVIDER, hostname.PROVIDER, cmdline.PROVIDER, cpu.PROVIDER, kernel_log.DMESG, kernel_log.PROVIDER,
     kernel_log.EVENTS,
-    iommu.PROVIDER, guests.PROVIDER, interfaces.PROVIDER, pci.PROVIDER, modules.PROVIDER, modprobe.PROVIDER,
+    iommu.PROVIDER, guests.PROVIDER, libvirt_networks.PROVIDER, interfaces.PROVIDER, pci.PROVIDER, modules.PROVIDER, modprobe.PROVIDER,
     persistence.PROVIDER, field.IOMMU_GROUPS_PROVIDER, field.KVM_PROVIDER, field.NUMA_PROVIDER,
 )
 

@@ -15,6 +15,7 @@ module                 entry points
 ``modprobe``           ``parse_modprobe_conf``, ``split_options``
 ``lsmod``              ``parse_lsmod``
 ``libvirt_domain``     ``parse_domain_xml`` (defusedxml)
+``libvirt_network``    ``parse_network_xml`` (defusedxml; hostdev network pools)
 ``nodedev``            ``parse_nodedev_xml`` (defusedxml)
 ``qemu_argv``          ``parse_qemu_argv``, ``parse_qemu_args_file``,
                        ``split_proc_cmdline``, ``parse_ps``, ``split_keyval``

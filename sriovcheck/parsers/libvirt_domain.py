@@ -23,7 +23,7 @@ from sriovcheck.parsers._common import c_strtoul
 from sriovcheck.parsers._xml import Element, load_xml, local, pci_address, text_of
 from sriovcheck.parsers.cpuset import parse_cpuset
 
-__all__ = ["Domain", "DomainHostdev", "parse_domain_xml"]
+__all__ = ["Domain", "DomainHostdev", "DomainNetworkInterface", "parse_domain_xml"]
 
 LIBOSINFO_NS = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 
@@ -43,6 +43,19 @@ class DomainHostdev:
     alias: Optional[str] = None        # <alias name='hostdev0'/> (live XML)
     guest_address: Optional[str] = None  # PCI address inside the guest, when given
     mtu: Optional[int] = None          # <interface type='hostdev'><mtu size=.../>
+    network: Optional[str] = None      # <interface type='network'><source network=...>: the pool it came from
+
+
+@dataclass(frozen=True)
+class DomainNetworkInterface:
+    """An ``<interface type='network'>``: which network it joins, and what the status XML says it got."""
+
+    network: str                       # <source network=...>
+    mac: Optional[str] = None          # <mac address=...> (lower case)
+    #: <actual type=...> (status XML of a running domain only): "hostdev" (the VF is then a DomainHostdev
+    #: with this network), "bridge", "direct", "network"...; None when the XML has no <actual>.
+    actual: Optional[str] = None
+    vlan_tags: Tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,8 @@ class Domain:
     cpu_model: Optional[str] = None    # <cpu><model>Westmere</model>
     emulator: Optional[str] = None
     hostdevs: Tuple[DomainHostdev, ...] = ()
+    #: Every <interface type='network'>, hostdev pools or not (the network's definition tells).
+    network_interfaces: Tuple[DomainNetworkInterface, ...] = ()
     is_status_file: bool = False       # the XML was a <domstatus> (a running domain)
     status_state: Optional[str] = None  # <domstatus state='running'>
     pid: Optional[int] = None          # <domstatus pid=...>
@@ -129,6 +144,7 @@ def _hostdev(el: Element, idx: int) -> Optional[DomainHostdev]:
 def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
     what = f"domain XML interface #{idx}"
     holder = el
+    network: Optional[str] = None
     if el.get("type") == "network":
         # A <forward mode='hostdev'> network pool: the status XML of a running domain names the VF it got
         # in <actual type='hostdev'> (libvirt formatdomain "Connecting to a network of VFs").
@@ -137,7 +153,8 @@ def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
             return None
         holder = actual
         net_source = el.find("source")
-        what = f"{what} (network {net_source.get('network') if net_source is not None else None!r})"
+        network = net_source.get("network") if net_source is not None else None
+        what = f"{what} (network {network!r})"
     elif el.get("type") != "hostdev":
         return None
     src = holder.find("source")
@@ -161,8 +178,23 @@ def _interface(el: Element, idx: int) -> Optional[DomainHostdev]:
         driver_model=drv.get("model") if drv is not None else None,
         mac=mac.lower() if mac else None,
         vlan=tags[0] if len(tags) == 1 else None, vlan_tags=tags,
-        alias=_alias(el), guest_address=_guest_address(el, what), mtu=mtu,
+        alias=_alias(el), guest_address=_guest_address(el, what), mtu=mtu, network=network,
     )
+
+
+def _network_interface(el: Element, idx: int) -> Optional[DomainNetworkInterface]:
+    if el.get("type") != "network":
+        return None
+    src = el.find("source")
+    name = src.get("network") if src is not None else None
+    if not name:
+        return None  # libvirt refuses such a definition; there is no network to resolve
+    mac_el = el.find("mac")
+    mac = mac_el.get("address") if mac_el is not None else None
+    actual = el.find("actual")
+    return DomainNetworkInterface(network=name, mac=mac.lower() if mac else None,
+                                  actual=actual.get("type") if actual is not None else None,
+                                  vlan_tags=_vlan(el, f"domain XML interface #{idx}"))
 
 
 #: libvirt's memory units (formatdomain.html#memory-allocation) in bytes; no unit means KiB.
@@ -240,6 +272,7 @@ def parse_domain_xml(text: str) -> Domain:
             osinfo_id = os_md.get("id")
     cpu = root.find("cpu")
     hostdevs: List[DomainHostdev] = []
+    networks: List[DomainNetworkInterface] = []
     devices = root.find("devices")
     emulator = None
     if devices is not None:
@@ -251,6 +284,9 @@ def parse_domain_xml(text: str) -> Domain:
                 hd = _hostdev(el, idx)
             elif tag == "interface":
                 hd = _interface(el, idx)
+                net = _network_interface(el, idx)
+                if net is not None:
+                    networks.append(net)
             if hd is not None:
                 hostdevs.append(hd)
     numa = _numatune(root)
@@ -263,7 +299,7 @@ def parse_domain_xml(text: str) -> Domain:
         cpu_present=cpu is not None,
         cpu_mode=cpu.get("mode") if cpu is not None else None,
         cpu_model=text_of(cpu.find("model")) if cpu is not None else None,
-        emulator=emulator, hostdevs=tuple(hostdevs),
+        emulator=emulator, hostdevs=tuple(hostdevs), network_interfaces=tuple(networks),
         is_status_file=status, status_state=state, pid=pid,
         memory_kib=_scaled_kib(root.find("memory"), "domain XML <memory>"),
         memory_locked=root.find("memoryBacking/locked") is not None,

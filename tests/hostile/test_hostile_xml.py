@@ -19,6 +19,7 @@ from hostilekit import CORPUS, DictSource, load_synth, problems_of, synth_root
 from sriovcheck.collect import collect_facts
 from sriovcheck.errors import ParseError
 from sriovcheck.parsers.libvirt_domain import parse_domain_xml
+from sriovcheck.parsers.libvirt_network import parse_network_xml
 from sriovcheck.parsers.nodedev import parse_nodedev_xml
 
 DOMAIN = "libvirt/net-hostdev-vfio.xml"
@@ -68,6 +69,7 @@ def secret_file(tmp_path: Path) -> Path:
 PARSERS: Dict[str, Tuple[str, str, Callable[[str], Any]]] = {
     "domain": (DOMAIN, "domain", parse_domain_xml),
     "nodedev": (NODEDEV, "device", parse_nodedev_xml),
+    "network": ("libvirt/networkxml2xmlin_hostdev.xml", "network", parse_network_xml),
 }
 
 

@@ -33,6 +33,7 @@ from sriovcheck.parsers import (
     iplink,
     kernel_events,
     libvirt_domain,
+    libvirt_network,
     lsmod,
     lspci,
     modinfo,
@@ -247,6 +248,10 @@ PLAN = {
         "net-hostdev-multidomain.xml", "net-hostdev-vfio.xml", "net-hostdev.xml",
         "net-virtio-teaming-hostdev.xml", "numatune-memory.xml", "cputune.xml", "qemumemlock-pc-hostdev.xml",
         "qemumemlock-pc-hardlimit+hostdev.xml", "qemumemlock-pc-locked+hostdev.xml",
+        "net-virtio-network-portgroup.xml",
+    )},
+    **{f"libvirt/{name}": Plan(raw(libvirt_network.parse_network_xml)) for name in (
+        "networkxml2xmlin_hostdev.xml", "networkxml2xmlout_hostdev-pf.xml", "networkxml2xmlin_passthrough-pf.xml",
     )},
     "libvirt/nodedev_pci_0000_02_10_7_sriov_pf_vfs_all.xml": Plan(raw(nodedev.parse_nodedev_xml)),
     "libvirt/nodedev_pci_0000_02_10_7_sriov_zero_vfs_max_count.xml": Plan(raw(nodedev.parse_nodedev_xml)),
