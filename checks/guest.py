@@ -13,10 +13,15 @@ from ._nics import guest_subject, is_vf, pf_of_vf, see
 _GUEST_NEEDS = "guest definitions (libvirt domain XML under /etc/libvirt/qemu, or QEMU command lines)"
 
 
+def _pool_requests(facts: HostFacts, guest: Guest) -> List[derived.PoolRequest]:
+    return [r for r in derived.pool_requests(facts) if r.guest is guest]
+
+
 def _assigns_vf(facts: HostFacts, guest: Guest) -> Optional[bool]:
     """True when a device of the guest is a VF; False when each is known not to be one (or not on the host)."""
-    # libvirt accepts only SR-IOV VFs in <interface type='hostdev'>: such a device is a VF even without PCI data.
-    if any(dev.via == "interface" for dev in guest.devices):
+    # libvirt accepts only SR-IOV VFs in <interface type='hostdev'> and in <forward mode='hostdev'> network
+    # pools: such a device is a VF even without PCI data.
+    if any(dev.via == "interface" for dev in guest.devices) or _pool_requests(facts, guest):
         return True
     items = [item for item in derived.assignments(facts) if item.guest is guest]
     if any(item.vf for item in items):
@@ -48,7 +53,7 @@ def _default_cpu(guest: Guest, defaults: Sequence[str]) -> Optional[bool]:
     return None
 
 
-@check("guest-cpu-msix", needs=("guests", "pci"), params={
+@check("guest-cpu-msix", needs=("guests", "libvirt_networks", "pci"), params={
     "default_models": Param(list, default=["qemu32", "qemu64", "kvm32", "kvm64"], item_type=str,
                             help="CPU models that count as QEMU's default model"),
     "suggested_model": Param(str, default="SandyBridge", help="named CPU model proposed for plain QEMU"),
@@ -59,8 +64,11 @@ def guest_cpu_msix(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
         yield unknown(HOST, _GUEST_NEEDS)
         return
     for guest in sorted(facts.guests, key=lambda g: g.name):
-        if not guest.devices:
+        pool = _pool_requests(facts, guest)
+        if not guest.devices and not pool:
             continue
+        # A guest known only to use a network pool gets *a* VF of it at start: say so, never name one.
+        vf_words = "an assigned VF" if guest.devices else f"{pool[0].describe()} (which one is decided when it starts)"
         subject = guest_subject(guest)
         ev = Evidence(guest.origin, f"os {guest.os_id or '?'}, arch {guest.arch or '?'}, "
                                     f"cpu {guest.cpu_mode or guest.cpu_model or 'none given'}")
@@ -84,7 +92,8 @@ def guest_cpu_msix(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
             continue
         vf = _assigns_vf(facts, guest)
         if vf is False:
-            yield passed(subject, f"guest {guest.name} is assigned no VF", ev)
+            yield passed(subject, f"guest {guest.name} assigns no VF of this host (its devices are not VFs, or not "
+                                  f"on this host)", ev)
             continue
         if vf is None:
             yield unknown(subject, f"whether the devices assigned to guest {guest.name} are VFs (the host's PCI "
@@ -93,7 +102,7 @@ def guest_cpu_msix(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
         current = guest.cpu_model or ("qemu32" if bits == 32 else "qemu64")
         if bits is None:
             # Unknown bitness is not 64-bit: warn, and say what was assumed.
-            yield failed(subject, f"guest {guest.name} is Windows ({guest.os_id}) with an assigned VF and QEMU's "
+            yield failed(subject, f"guest {guest.name} is Windows ({guest.os_id}) with {vf_words} and QEMU's "
                                   f"default CPU model ({current}); whether it is 32-bit is not in this snapshot "
                                   f"(arch {guest.arch or '?'}: an x86_64 machine runs 32-bit guests too). If it is, "
                                   f"Intel VF drivers are field-reported to fail on this model (a heuristic, not a "
@@ -101,7 +110,7 @@ def guest_cpu_msix(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
                          guest=guest.name, libvirt=guest.kind == "libvirt", model=params["suggested_model"],
                          current=current)
             continue
-        yield failed(subject, f"guest {guest.name} is 32-bit Windows ({guest.os_id}) with an assigned VF and QEMU's "
+        yield failed(subject, f"guest {guest.name} is 32-bit Windows ({guest.os_id}) with {vf_words} and QEMU's "
                               f"default CPU model ({current}): Intel VF drivers need MSI-X, and 32-bit Windows "
                               f"Server 2008 is field-reported to fail with 82576/82599 VFs on this model "
                               f"(a heuristic, not a documented limit)", ev,
@@ -124,8 +133,17 @@ def guest_legacy_assignment(facts: HostFacts, params: Mapping[str, Any]) -> Iter
         devices = derived.assigned_devices(guest)
         legacy = [dev.address for dev in devices if dev.driver == "kvm"]
         if not legacy:
-            yield passed(subject, f"guest {guest.name} assigns its {len(devices)} devices through VFIO",
-                         Evidence(guest.origin, ", ".join(d.address for d in devices)))
+            assumed = [dev.address for dev in devices if dev.driver is None]
+            if not assumed:
+                how = "-device vfio-pci" if guest.kind != "libvirt" else "<driver name='vfio'/>"
+                yield passed(subject, f"guest {guest.name} assigns its {len(devices)} devices through VFIO ({how})",
+                             Evidence(guest.origin, ", ".join(d.address for d in devices)))
+            else:
+                # Seen: no <driver name='kvm'/>.  Assumed: that libvirt then picks VFIO, its default.
+                yield passed(subject, f"guest {guest.name} asks for no legacy KVM assignment (no <driver name='kvm'/> "
+                                      f"for its {len(devices)} devices); for {', '.join(assumed)} the definition names "
+                                      f"no driver, so VFIO is assumed from libvirt's default, not seen",
+                             Evidence(guest.origin, ", ".join(d.address for d in devices)))
             continue
         how = "<driver name='kvm'/>" if guest.kind == "libvirt" else "-device pci-assign"
         yield failed(subject, f"guest {guest.name} assigns {', '.join(legacy)} with legacy KVM assignment ({how}): "
@@ -150,7 +168,7 @@ def _vf_driver(facts: HostFacts, fn: PciFunction, table: Mapping[str, Any]) -> O
     return None
 
 
-@check("guest-vf-driver", needs=("guests", "pci"), params={
+@check("guest-vf-driver", needs=("guests", "interfaces", "libvirt_networks", "pci"), params={
     "vf_drivers": Param(dict, default={}, help="PF driver -> the VF driver a Linux guest needs"),
     "windows_drivers": Param(dict, default={}, help="PCI vendor id -> the VF driver package for Windows guests"),
 })
@@ -205,6 +223,67 @@ def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                        f"that the {' / '.join(drivers)} driver is loaded")
         yield manual(subject, message, *evidence, guest=guest.name, windows=guest.is_windows,
                      drivers=drivers or ["(unknown)"], windows_driver=windows_driver, addresses=addresses)
+    yield from _pool_guest_drivers(facts, table, windows_table)
+
+
+def _pool_pf(facts: HostFacts, request: derived.PoolRequest) -> Optional[PciFunction]:
+    """The PF behind a hostdev pool: its <pf dev> interface, else the PF of a VF the pool lists."""
+    net = request.network
+    if net.pf:
+        iface = facts.interface(net.pf)
+        if iface is not None and iface.address:
+            return facts.function(derived.bdf(iface.address))
+        return None
+    for address in net.addresses:
+        fn = facts.function(derived.bdf(address))
+        if fn is not None:
+            pf = pf_of_vf(facts, fn)
+            if pf is not None:
+                return pf
+    return None
+
+
+def _pool_guest_drivers(facts: HostFacts, table: Mapping[str, Any],
+                        windows_table: Mapping[str, Any]) -> Iterator[Finding]:
+    """Guests known only to take a VF from a libvirt network pool: which VF is decided at start, its family is
+    the pool PF's."""
+    by_guest: Dict[str, List[derived.PoolRequest]] = {}
+    for request in derived.pool_requests(facts):
+        if not request.guest.devices:
+            by_guest.setdefault(request.guest.name, []).append(request)
+    for name in sorted(by_guest):
+        requests = by_guest[name]
+        guest = requests[0].guest
+        subject = guest_subject(guest)
+        drivers: List[str] = []
+        vendors: List[str] = []
+        for request in requests:
+            pf = _pool_pf(facts, request)
+            pf_driver = pf.driver if pf is not None else None
+            if pf_driver is None and request.network.pf:
+                iface = facts.interface(request.network.pf)
+                pf_driver = iface.driver if iface is not None else None
+            if pf_driver and pf_driver in table and str(table[pf_driver]) not in drivers:
+                drivers.append(str(table[pf_driver]))
+            vendor = windows_table.get(((pf.vendor_id if pf is not None else None) or "").lower())
+            if vendor and str(vendor) not in vendors:
+                vendors.append(str(vendor))
+        pools = "; ".join(r.describe() for r in requests)
+        evidence = [Evidence(guest.origin, f"<interface type='network'> on {', '.join(r.network.name for r in requests)}"),
+                    *(Evidence(r.network.origin, "<forward mode='hostdev'>") for r in requests)]
+        if not drivers and guest.is_windows is not True:
+            yield unknown(subject, f"the driver of the PF behind {pools} (its <pf dev> interface, or the pool's VFs "
+                                   f"on this host), to name the VF driver guest {guest.name} needs")
+            continue
+        windows_driver = " / ".join(vendors) or "the NIC vendor's VF driver for Windows"
+        if guest.is_windows:
+            message = (f"guest {guest.name} runs Windows and gets {pools} when it starts: Windows has no inbox "
+                       f"driver for it; check that {windows_driver} is installed in the guest")
+        else:
+            message = (f"guest {guest.name} ({guest.os_id or 'an unknown OS'}) gets {pools} when it starts (which "
+                       f"VF is decided then): check inside the guest that the {' / '.join(drivers)} driver is loaded")
+        yield manual(subject, message, *evidence, guest=guest.name, windows=guest.is_windows,
+                     drivers=drivers or ["(unknown)"], windows_driver=windows_driver, addresses=[])
 
 
 # -- SRIOV304 -------------------------------------------------------------------------------------

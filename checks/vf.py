@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck import derived
-from sriovcheck.api import HOST, Finding, Severity, check, failed, passed, skipped, unknown
+from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, passed, skipped, unknown
 from sriovcheck.kinds import SubjectKind
 from sriovcheck.model import HostFacts, NetInterface, PciFunction, VfEntry
 from sriovcheck.results import Evidence, Subject
@@ -42,9 +42,41 @@ def _pf_key(iface: NetInterface, pf: Optional[PciFunction]) -> str:
 
 # -- SRIOV201 -------------------------------------------------------------------------------------
 
-@check("vf-zero-mac", needs=("guests", "hostname", "interfaces", "modules", "pci"))
+def _guest_vf_driver(facts: HostFacts, iface: NetInterface, pf: Optional[PciFunction], address: Optional[str],
+                     vf_drivers: Mapping[str, Any]) -> Optional[str]:
+    """The driver a Linux guest loads for this VF: the VF's own lspci 'Kernel modules', else by its PF's driver."""
+    known = {str(v) for v in vf_drivers.values()}
+    fn = facts.function(address) if address and facts.pci is not None else None
+    for module in (fn.modules if fn is not None else ()) or ():
+        if module in known:
+            return module
+    pf_driver = (pf.driver if pf is not None else None) or iface.driver
+    return str(vf_drivers[pf_driver]) if pf_driver and pf_driver in vf_drivers else None
+
+
+def _driver_note(driver: Optional[str], params: Mapping[str, Any]) -> Tuple[str, bool]:
+    """What the guest's VF driver does with an all-zero MAC, as the rule's cited tables say ("", False unknown);
+    the flag is True when the driver is known to need an administrative MAC."""
+    if driver is None:
+        return "", False
+    needs = params["admin_mac_drivers"].get(driver)
+    if needs:
+        return f"the guest's VF driver {driver} is known to need an administrative MAC ({needs})", True
+    random = params["random_mac_drivers"].get(driver)
+    if random:
+        return f"the guest's VF driver {driver} then picks a random MAC ({random})", False
+    return "", False
+
+
+@check("vf-zero-mac", needs=("guests", "hostname", "interfaces", "libvirt_networks", "modules", "pci"), params={
+    "vf_drivers": Param(dict, default={}, help="PF driver -> the VF driver a Linux guest loads for its VFs"),
+    "random_mac_drivers": Param(dict, default={},
+                                help="guest VF driver -> what it does with an all-zero MAC, with its source"),
+    "admin_mac_drivers": Param(dict, default={},
+                               help="guest VF driver -> why it needs an administrative MAC, with its source"),
+})
 def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
-    """No VF has the MAC 00:00:00:00:00:00 in its PF's VF table."""
+    """No VF that a guest gets keeps the MAC 00:00:00:00:00:00 with nothing to set one."""
     if facts.interfaces is None:
         yield unknown(HOST, _TABLE_NEEDS)
         return
@@ -56,13 +88,14 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
             yield unknown(Subject("pf", fn.address, f"{names[0]} ({fn.address})" if names else fn.address),
                           f"the VF table of {fn.address}: 'ip link show {names[0] if names else 'PF'}'")
     taken = host_macs(facts)
+    requests = derived.pool_requests(facts)
     for iface, pf, entry in sorted(vf_tables(facts), key=lambda t: (t[0].name, t[2].index)):
         address = vf_address(facts, pf, entry.index)
         subject = _vf_subject(iface, address, entry.index)
         ev = cite(iface.origins, "vfs", f"vf {entry.index} MAC {entry.mac}", f"ip link show {iface.name}")
         mac = norm_mac(entry.mac)
         # The severity depends on who will give the VF a MAC: nobody (<hostdev>: error), libvirt
-        # (<interface type='hostdev'>: pass), or whoever gets the VF later (unassigned: warning).
+        # (<interface type='hostdev'> or a hostdev network pool: pass), or whoever gets the VF later (warning).
         if mac is None:
             yield unknown(subject, f"the MAC of vf {entry.index} in 'ip link show {iface.name}' "
                                    f"(the line has none, e.g. an InfiniBand VF)")
@@ -71,8 +104,12 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
             yield passed(subject, f"{subject.label} has MAC {mac}", ev)
             continue
         new_mac = propose_mac(facts.hostname, _pf_key(iface, pf), entry.index, taken)
-        context: Dict[str, Any] = dict(pf=iface.name, index=entry.index, mac=new_mac, vf_address=address or "", guests="",
-                       has_guest=False, case="", libvirt=False)
+        pf_names = [iface.name, *(pf.interfaces if pf is not None else ())]
+        pools = derived.pools_of_vf(facts, pf_names, address)
+        note, needs_mac = _driver_note(_guest_vf_driver(facts, iface, pf, address, params["vf_drivers"]), params)
+        context: Dict[str, Any] = dict(pf=iface.name, index=entry.index, mac=new_mac, vf_address=address or "",
+                                       guests="", has_guest=False, case="", libvirt=False,
+                                       pool=pools[0].name if pools else "", needs_mac=needs_mac)
         users = derived.assignments_of(facts, address) if address else ()
         by_libvirt = [a for a in users if a.sets_mac]
         unset = [a for a in users if not a.sets_mac]
@@ -81,9 +118,10 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
             guest_names = ", ".join(sorted({a.guest.name for a in unset}))
             how = "; ".join(sorted({f"guest {a.guest.name} assigns it as "
                                     f"{'<hostdev>' if a.libvirt else '-device vfio-pci'}" for a in unset}))
+            then = note or ("depending on its VF driver the guest picks a random MAC at every boot or has no "
+                            "usable address")
             yield failed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 and {how}: nothing sets a MAC when "
-                                  f"the guest starts, so the guest sees an all-zero address (older igbvf/ixgbevf "
-                                  f"drivers fail) or picks a random one at every boot",
+                                  f"the guest starts, so the guest sees an all-zero address; {then}",
                          ev, *(Evidence(a.guest.origin, f"{a.device.via} {a.address}") for a in unset),
                          see(f"ip link show {iface.name}"),
                          **dict(context, guests=guest_names, has_guest=True, case="hostdev",
@@ -91,23 +129,45 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
             continue
         if by_libvirt:
             guest_names = ", ".join(sorted({a.guest.name for a in by_libvirt}))
-            yield passed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 now, but guest {guest_names} assigns it as "
-                                  f"<interface type='hostdev'>, so libvirt sets the guest's MAC on it when the guest "
-                                  f"starts", ev, *(Evidence(a.guest.origin, f"<interface type='hostdev'> {a.address}"
-                                                            + (f" <mac address='{a.device.mac}'/>" if a.device.mac
-                                                               else "")) for a in by_libvirt))
+            via = sorted({f"from libvirt network pool {a.pool}" if a.pool else "as <interface type='hostdev'>"
+                          for a in by_libvirt})
+            yield passed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 now, but guest {guest_names} gets it "
+                                  f"{' and '.join(via)}, so libvirt sets the guest interface's MAC on it when the "
+                                  f"guest starts", ev,
+                         *(Evidence(a.guest.origin, f"<interface type='{'network' if a.pool else 'hostdev'}'> "
+                                                    f"{a.address}" + (f" <mac address='{a.device.mac}'/>"
+                                                                      if a.device.mac else "")) for a in by_libvirt))
+            continue
+        if pools and facts.guests is not None:
+            names = ", ".join(n.name for n in pools)
+            waiting = sorted({r.guest.name for r in requests if r.network in pools})
+            who = (f"; guest {', '.join(waiting)} uses a VF of this pool (which one is decided when it starts)"
+                   if waiting else "")
+            yield passed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 and is in libvirt network pool "
+                                  f"{names} (<forward mode='hostdev'>): no guest assigns it directly, and libvirt "
+                                  f"sets the MAC of the guest interface that gets it from the pool when that guest "
+                                  f"starts{who}", ev,
+                         *(Evidence(n.origin, "<forward mode='hostdev'> " + (f"<pf dev='{n.pf}'/>" if n.pf else
+                                                                             f"<address> {address}"))
+                           for n in pools))
             continue
         if facts.guests is not None and address:
             message = (f"{subject.label} has MAC 00:00:00:00:00:00 and no guest assigns it: a zero MAC is the "
-                       f"default, and the guest or container that gets it later picks a random MAC at every boot "
-                       f"(a new one each time), which breaks DHCP reservations and MAC-based filters")
+                       f"default, and the guest or container that gets it later picks a new random MAC at every "
+                       f"boot (breaking DHCP reservations and MAC-based filters) or, with a VF driver that needs "
+                       f"one, has no usable address")
             case = "unassigned"
         else:
             why = "guest definitions" if facts.guests is None else "the VF's PCI address (its PF's virtfnN links)"
             message = (f"{subject.label} has MAC 00:00:00:00:00:00; whether a guest assigns it is not in this "
                        f"snapshot (needs {why}): a guest that gets it through <hostdev> sees no usable address, "
-                       f"one that gets it through <interface type='hostdev'> gets its MAC from libvirt")
+                       f"one that gets it through <interface type='hostdev'> or a libvirt network pool gets its "
+                       f"MAC from libvirt")
+            if pools:
+                message += f" (it is in libvirt network pool {', '.join(n.name for n in pools)})"
             case = "unknown"
+        if note:
+            message += f"; {note}"
         yield failed(subject, message, ev, see(f"ip link show {iface.name}"), severity=Severity.WARNING,
                      **dict(context, case=case))
 
@@ -280,8 +340,10 @@ def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterat
             yield skipped(subject, f"{dev.address} (guest {guest.name}) is not on this host (see SRIOV304)")
             continue
         if item.binder == "libvirt":
+            # managed='yes' is seen; VFIO itself is only libvirt's default when the definition names no driver.
+            assumed = "" if item.method_stated else " (VFIO assumed: the definition names no <driver>, VFIO is libvirt's default)"
             yield passed(subject, f"guest {guest.name} assigns {dev.address} with managed='yes': libvirt "
-                                  f"binds it to vfio-pci when the guest starts",
+                                  f"binds it to vfio-pci when the guest starts{assumed}",
                          Evidence(guest.origin, f"managed='yes' for {dev.address}"))
             continue
         if fn is None or item.driver_at_start is None:

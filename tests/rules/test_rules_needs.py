@@ -102,7 +102,7 @@ def test_select_vf_zero_mac_reads_only_its_areas(synth_root: Path, registry: Reg
     profiles = load_profiles(registry)
     rules = select_rules(builtin_rules, registry, profiles["default"], ["vf-zero-mac"])
     needed = needed_areas(rules, registry)
-    assert needed == frozenset({"guests", "hostname", "interfaces", "modules", "pci", "kernel"})
+    assert needed == frozenset({"guests", "hostname", "interfaces", "libvirt_networks", "modules", "pci", "kernel"})
     with open_source(str(synth_root), registry, None, SourceOptions()) as inner:
         recorder = RecordingSource(inner)
         orchestrator = Orchestrator(recorder)
