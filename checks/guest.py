@@ -8,7 +8,7 @@ from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, manual
 from sriovcheck.model import Guest, HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 
-from ._nics import guest_subject, is_vf, pf_of_vf, see
+from ._nics import guest_subject, is_vf, pf_of_vf, see, vf_count
 
 _GUEST_NEEDS = "guest definitions (libvirt domain XML under /etc/libvirt/qemu, or QEMU command lines)"
 
@@ -296,10 +296,10 @@ def _free_vfs(facts: HostFacts, limit: int = 3) -> List[str]:
 
 
 _304_KEYS: Dict[str, Any] = {"guest": "", "address": "", "kind": "", "others": [], "free": [], "libvirt": True,
-                             "what": ""}
+                             "what": "", "pool": "", "pf": ""}
 
 
-@check("guest-vf-exists", needs=("guests", "pci"))
+@check("guest-vf-exists", needs=("guests", "interfaces", "libvirt_networks", "modules", "pci"))
 def guest_vf_exists(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """Every PCI address assigned to a guest exists, is a VF, and no two running guests share one."""
     if facts.guests is None:
@@ -348,6 +348,56 @@ def guest_vf_exists(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
         else:
             yield passed(subject, f"{address} is a VF; guests {', '.join(g.name for g in others)} use it too, but "
                                   f"never at the same time as {guest.name}", ev)
+    yield from _pool_sources(facts)
+
+
+def _pool_sources(facts: HostFacts) -> Iterator[Finding]:
+    """Guests on a hostdev network pool get a VF of it at start: the pool must have VFs on this host."""
+    for request in derived.pool_requests(facts):
+        guest, net = request.guest, request.network
+        subject = Subject("guest", f"{guest.name}/{net.name}", f"guest {guest.name}: {request.describe()}")
+        evidence = (Evidence(guest.origin, f"<interface type='network'><source network='{net.name}'/>"),
+                    Evidence(net.origin, "<forward mode='hostdev'> "
+                                         + (f"<pf dev='{net.pf}'/>" if net.pf else f"{len(net.addresses)} <address> VFs")))
+        ctx = dict(_304_KEYS, guest=guest.name, address=request.describe(), libvirt=True, pool=net.name,
+                   pf=net.pf or "")
+        if not net.pf:
+            present = [a for a in net.addresses if facts.function(derived.bdf(a)) is not None]
+            if present:
+                yield passed(subject, f"pool {net.name} lists {len(net.addresses)} VFs, {len(present)} of them on this "
+                                      f"host; guest {guest.name} gets one of them when it starts (which one is decided "
+                                      f"then)", *evidence)
+            else:
+                ctx.update(kind="pool-missing", free=_free_vfs(facts))
+                yield failed(subject, f"none of the {len(net.addresses)} VFs that pool {net.name} lists is on this host: "
+                                      f"guest {guest.name}, which takes a VF from it, does not start", *evidence, **ctx)
+            continue
+        if facts.interfaces is None:
+            yield unknown(subject, f"whether {net.pf}, the PF of pool {net.name}, is on this host (ip link or "
+                                   f"/sys/class/net)")
+            continue
+        iface = facts.interface(net.pf)
+        if iface is None:
+            ctx.update(kind="pool-missing", free=_free_vfs(facts))
+            yield failed(subject, f"pool {net.name} hands out the VFs of {net.pf}, which is not an interface of this host: "
+                                  f"the network cannot start, and guest {guest.name}, which takes a VF from it, does "
+                                  f"not start", *evidence, **ctx)
+            continue
+        pf = facts.function(derived.bdf(iface.address)) if iface.address else None
+        count = vf_count(facts, pf) if pf is not None else None
+        if count is None or count.enabled is None:
+            yield unknown(subject, f"how many VFs {net.pf} (the PF of pool {net.name}) has: its sriov_numvfs, lspci "
+                                   f"or 'ip link show {net.pf}'")
+        elif not count.enabled:
+            ctx.update(kind="pool-empty")
+            yield failed(subject, f"pool {net.name} hands out the VFs of {net.pf}, which has none enabled: guest "
+                                  f"{guest.name}, which takes a VF from it, does not start", *evidence, *count.evidence,
+                         **ctx)
+        else:
+            many = f"{count.count} VFs" if count.count is not None else "VFs"
+            yield passed(subject, f"pool {net.name}'s PF {net.pf} is on this host with {many}; guest {guest.name} "
+                                  f"gets one of them when it starts (which one is decided then)",
+                         *evidence, *count.evidence)
 
 
 def _cite_fn(facts: HostFacts, fn: PciFunction) -> Evidence:

@@ -91,3 +91,24 @@ def test_the_status_xml_names_the_pool_and_the_vf() -> None:
     assert vf.network == "hostdev-net"
     assert [(n.network, n.actual) for n in domain.network_interfaces] == [("hostdev-net", "hostdev"),
                                                                            ("default", "network")]
+
+
+_NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=15)
+_BDFS = st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFF), st.integers(0, 0x1F), st.integers(0, 7))
+
+
+@given(name=_NAMES, mode=st.sampled_from(["hostdev", "passthrough", "bridge", "nat", "route"]),
+       managed=st.sampled_from([None, True, False]), pf=st.one_of(st.none(), _NAMES),
+       addresses=st.lists(_BDFS, max_size=6), status=st.booleans())
+def test_network_round_trip(name: str, mode: str, managed, pf, addresses, status: bool) -> None:  # type: ignore[no-untyped-def]
+    """Build the XML libvirt writes from values (hex attributes as libvirt formats them), parse, compare."""
+    attr = "" if managed is None else f" managed='{'yes' if managed else 'no'}'"
+    body = (f"<pf dev='{pf}'/>" if pf else "") + "".join(
+        f"<address type='pci' domain='0x{d:04x}' bus='0x{b:02x}' slot='0x{s:02x}' function='0x{f:x}'/>"
+        for d, b, s, f in addresses)
+    xml = f"<network><name>{name}</name><forward mode='{mode}'{attr}>{body}</forward></network>"
+    if status:
+        xml = f"<networkstatus><class_id bitmap='0'/>{xml}</networkstatus>"
+    net = parse_network_xml(xml)
+    assert (net.name, net.forward_mode, net.managed, net.pf, net.is_status_file) == (name, mode, managed, pf, status)
+    assert net.addresses == tuple(f"{d:04x}:{b:02x}:{s:02x}.{f}" for d, b, s, f in addresses)

@@ -236,3 +236,51 @@ def test_only_unnamed_hostdev_pool_interfaces_are_requests() -> None:
                                                                  for i in guest.network_interfaces))
     assert _pool_requests(seen) == ()
     assert _pool_requests(replace(facts, libvirt_networks=None)) == ()
+
+
+# -- SRIOV304: the pool a guest takes its VF from has VFs on this host ------------------------------
+
+def _pool_result(facts: HostFacts, run_rules):  # type: ignore[no-untyped-def]
+    (result,) = [r for r in run_rules(facts, "SRIOV304") if r.subject.id == "pool-vm/rednet"]
+    return result
+
+
+def test_a_pool_guest_passes_when_the_pools_pf_has_vfs(run_rules) -> None:
+    guest = replace(portgroup_guest(), network_interfaces=portgroup_guest().network_interfaces[:1])
+    facts = add_guest(replace(healthy(), libvirt_networks=(pf_pool(),)), guest)
+    result = _pool_result(facts, run_rules)
+    assert result.status is Status.PASS
+    assert "pool rednet's PF ens1f0 is on this host with 2 VFs; guest pool-vm gets one of them when it starts " \
+           "(which one is decided then)" == result.message
+    assert str(result.subject) == "guest pool-vm: a VF of pool rednet (PF ens1f0)"
+
+
+def test_a_pool_guest_fails_when_the_pools_pf_is_not_here_or_has_no_vfs(run_rules) -> None:
+    guest = replace(portgroup_guest(), network_interfaces=portgroup_guest().network_interfaces[:1])
+    # libvirt's test network names eth2: no such interface on this host.
+    gone = add_guest(replace(healthy(), libvirt_networks=(pool("networkxml2xmlout_hostdev-pf.xml", "rednet"),)),
+                     guest)
+    result = _pool_result(gone, run_rules)
+    assert result.status is Status.FAIL and "eth2, which is not an interface of this host" in result.message
+    assert "virsh net-edit rednet" in (result.fix or "")
+    # The PF is here but has no VF enabled.
+    empty = with_function(add_guest(replace(healthy(), libvirt_networks=(pf_pool(),)), guest), "0000:3b:00.0",
+                          sriov=None, virtfns=())
+    empty = with_interface(empty, "ens1f0", vfs=())
+    empty = replace(empty, pci=tuple(fn for fn in empty.pci or () if fn.physfn != "0000:3b:00.0"))
+    result = _pool_result(empty, run_rules)
+    assert result.status is Status.FAIL and "which has none enabled" in result.message
+    assert "echo N > /sys/class/net/ens1f0/device/sriov_numvfs" in (result.fix or "")
+    # Interfaces unknown: whether the PF is here is not judged.
+    unknown = add_guest(replace(healthy(), libvirt_networks=(pf_pool(),), interfaces=None), guest)
+    assert _pool_result(unknown, run_rules).status is Status.SKIP
+
+
+def test_an_address_pool_needs_one_of_its_vfs_here(run_rules) -> None:
+    guest = replace(portgroup_guest(), network_interfaces=portgroup_guest().network_interfaces[:1])
+    listed = pool("networkxml2xmlin_hostdev.xml", "rednet")  # 0000:03:00.1-.4: not on this host
+    result = _pool_result(add_guest(replace(healthy(), libvirt_networks=(listed,)), guest), run_rules)
+    assert result.status is Status.FAIL and "none of the 4 VFs that pool rednet lists is on this host" in result.message
+    here = replace(listed, addresses=listed.addresses[:3] + ("0000:3b:02.1",))
+    result = _pool_result(add_guest(replace(healthy(), libvirt_networks=(here,)), guest), run_rules)
+    assert result.status is Status.PASS and "1 of them on this host" in result.message
