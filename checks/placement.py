@@ -109,8 +109,8 @@ def guest_numa_affinity(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
             continue
         guest_ev = Evidence(guest.origin, how)
         if fn.numa_node in nodes:
-            yield passed(subject, f"{dev.address} is on NUMA node {fn.numa_node}, where guest {guest.name} runs ({how})",
-                         dev_ev, guest_ev)
+            yield passed(subject, f"{dev.address} is on NUMA node {fn.numa_node}, a node guest {guest.name} is bound to "
+                                  f"({how})", dev_ev, guest_ev)
             continue
         yield failed(subject, f"{dev.address} is on NUMA node {fn.numa_node} but guest {guest.name} is bound to node"
                               f"{'s' if len(nodes) > 1 else ''} {','.join(map(str, sorted(nodes)))} ({how}): every "
@@ -147,7 +147,10 @@ def guest_locked_memory(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
         if guest.hard_limit_kib is None:
             how = ("<memoryBacking><locked/> without <hard_limit>: libvirt lifts the limit" if guest.memory_locked
                    else "no <hard_limit>: libvirt sets the limit to the guest's memory + 1 GiB for VFIO")
-            yield passed(subject, f"guest {guest.name} can lock its {guest.memory_kib // 1024} MiB ({how})", ev)
+            # Seen: the definition's memory settings; the limit itself is what libvirt sets from them.
+            yield passed(subject, f"guest {guest.name} can lock its {guest.memory_kib // 1024} MiB ({how}; the limit "
+                                  f"is libvirt's documented behaviour for these settings, not read from the process)",
+                         ev)
             continue
         need = guest.memory_kib + headroom
         if guest.hard_limit_kib >= need:

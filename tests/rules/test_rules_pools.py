@@ -284,3 +284,17 @@ def test_an_address_pool_needs_one_of_its_vfs_here(run_rules) -> None:
     here = replace(listed, addresses=listed.addresses[:3] + ("0000:3b:02.1",))
     result = _pool_result(add_guest(replace(healthy(), libvirt_networks=(here,)), guest), run_rules)
     assert result.status is Status.PASS and "1 of them on this host" in result.message
+
+
+def test_placement_passes_say_what_was_seen(run_rules) -> None:
+    """SRIOV305/306 passes rest on the definition: 'bound to', and a limit libvirt derives, never 'runs' or a
+    limit read from the process."""
+    from rule_hosts import with_function as set_fn
+
+    facts = with_guest(healthy(), "web01", numa_placement="static", numa_nodes=(0,), memory_kib=4194304,
+                       memory_locked=False, hard_limit_kib=None)
+    facts = set_fn(facts, "0000:06:10.0", numa_node=0)
+    (numa,) = [r for r in run_rules(facts, "SRIOV305", profile="audit") if r.subject.id == "web01/0000:06:10.0"]
+    assert numa.status is Status.PASS and "a node guest web01 is bound to" in numa.message
+    (lock,) = [r for r in run_rules(facts, "SRIOV306") if r.subject.id == "web01"]
+    assert lock.status is Status.PASS and "not read from the process" in lock.message
