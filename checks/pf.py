@@ -80,7 +80,8 @@ def _capability_context(facts: HostFacts, target: Target, cause: str, params: Ma
     }
 
 
-@check("sriov-capability", needs=("guests", "interfaces", "kernel_log", "modprobe", "modules", "pci", "persistence"),
+@check("sriov-capability", needs=("guests", "interfaces", "kernel_log", "libvirt_networks", "modprobe", "modules", "pci",
+                                  "persistence"),
        params={
     "devices": _DEVICES,
     "models": _MODELS,
@@ -184,8 +185,8 @@ def _era(facts: HostFacts, fn: Optional[PciFunction] = None) -> str:
     return "sysfs" if newer else "module" if newer is False else "both"
 
 
-@check("vfs-enabled", needs=("guests", "interfaces", "kernel", "kernel_log", "modprobe", "modules", "pci",
-                             "persistence"), params={
+@check("vfs-enabled", needs=("guests", "interfaces", "kernel", "kernel_log", "libvirt_networks", "modprobe", "modules",
+                              "pci", "persistence"), params={
     "devices": _DEVICES,
     "models": _MODELS,
     "min_vfs": Param(int, default=1, help="fewest VFs each targeted PF must have enabled"),
@@ -219,7 +220,7 @@ def vfs_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
             continue
         if not target.required and counted.enabled is False:
             yield skipped(subject, f"not applicable: {label} has no VFs and the host does not use it for SR-IOV (no "
-                                   f"VFs configured in sysfs, modprobe.d, boot-time configuration or guests); name "
+                                   f"VFs configured in sysfs, modprobe.d, boot-time configuration, guests or libvirt network pools); name "
                                    f"it in params.devices to require VFs on it")
             continue
         if counted.count is None and counted.enabled is None:

@@ -310,4 +310,8 @@ def sriov_use(facts: HostFacts, fn: PciFunction) -> Tuple[str, ...]:
         if users:
             reasons.append(f"guest {users[0].guest.name} assigns its VF {vf.address}")
             break
+    vf_addresses = {bdf(a) for _, a in fn.virtfns or ()} | {vf.address for vf in facts.virtual_functions(fn)}
+    for net in hostdev_pools(facts):
+        if (net.pf is not None and net.pf in names) or vf_addresses & {bdf(a) for a in net.addresses}:
+            reasons.append(f"libvirt network {net.name} pools its VFs ({net.origin})")
     return tuple(dict.fromkeys(reasons))

@@ -298,3 +298,16 @@ def test_placement_passes_say_what_was_seen(run_rules) -> None:
     assert numa.status is Status.PASS and "a node guest web01 is bound to" in numa.message
     (lock,) = [r for r in run_rules(facts, "SRIOV306") if r.subject.id == "web01"]
     assert lock.status is Status.PASS and "not read from the process" in lock.message
+
+
+def test_a_port_a_hostdev_pool_names_is_used_for_sriov(run_rules) -> None:
+    """SRIOV101/102 require VFs only on ports the host uses for SR-IOV: a <forward mode='hostdev'><pf dev> naming
+    the port is such a use (issue 12 1.10), so its missing VFs are an error, not information."""
+    from rule_hosts import only, x520_pf
+
+    facts = only(healthy(), x520_pf())
+    (unused,) = run_rules(facts, "SRIOV102")
+    assert unused.status is Status.SKIP and "libvirt network pools" in unused.message
+    pooled = replace(facts, libvirt_networks=(pf_pool("x520-pool", "enp1s0f0"),))
+    (result,) = run_rules(pooled, "SRIOV102")
+    assert result.status is Status.FAIL and "has 0 VFs enabled" in result.message
