@@ -322,7 +322,7 @@ def vf_duplicate_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
 
 # -- SRIOV203 -------------------------------------------------------------------------------------
 
-@check("vf-passthrough-driver", needs=("guests", "interfaces", "pci"))
+@check("vf-passthrough-driver", needs=("guests", "interfaces", "libvirt_networks", "pci"))
 def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A VF assigned to a guest without libvirt managed='yes' is bound to vfio-pci."""
     if facts.guests is None:
@@ -363,7 +363,67 @@ def vf_passthrough_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterat
                               f"start", ev, Evidence(guest.origin, f"{dev.via} {dev.address}"),
                      see(f"lspci -k -s {dev.address}"),
                      address=dev.address, driver=fn.driver, guest=guest.name,
-                     libvirt=guest.kind == "libvirt", bdf_ok=is_bdf(dev.address))
+                     libvirt=guest.kind == "libvirt", bdf_ok=is_bdf(dev.address), pool="")
+    yield from _pool_vf_drivers(facts, {item.address for item in derived.assignments(facts)})
+
+
+def _pool_members(facts: HostFacts, net: Any) -> Optional[List[str]]:
+    """The VF addresses a hostdev pool can hand out: its <address> list, else its <pf dev>'s VFs; None unknown."""
+    if net.addresses:
+        return [derived.bdf(a) for a in net.addresses]
+    iface = facts.interface(net.pf) if net.pf and facts.interfaces is not None else None
+    pf = facts.function(derived.bdf(iface.address)) if iface is not None and iface.address else None
+    if pf is None:
+        return None
+    return [derived.bdf(a) for _, a in pf.virtfns or ()] or [vf.address for vf in facts.virtual_functions(pf)]
+
+
+def _pool_vf_drivers(facts: HostFacts, judged: Any) -> Iterator[Finding]:
+    """Guests taking a VF from a hostdev pool: libvirt binds it only with managed='yes' on the pool's <forward>;
+    otherwise whichever VF it hands out must already be bound to vfio-pci (any of them may be the one)."""
+    requests: Dict[str, List[Any]] = {}
+    for request in derived.pool_requests(facts):
+        requests.setdefault(request.network.name, []).append(request)
+    for name in sorted(requests):
+        net = requests[name][0].network
+        guests = ", ".join(sorted({r.guest.name for r in requests[name]}))
+        members = _pool_members(facts, net)
+        managed = "" if net.managed is None else f" managed='{'yes' if net.managed else 'no'}'"
+        pool_ev = Evidence(net.origin, f"<forward mode='hostdev'{managed}>")
+        if net.managed:
+            for address in [a for a in members or () if a not in judged] or [None]:
+                fn = facts.function(address) if address else None
+                subject = (Subject("vf", address, _device_label(facts, fn, address)) if address
+                           else Subject("device", f"pool {name}", f"libvirt network pool {name}"))
+                yield passed(subject, f"guest {guests} takes a VF from libvirt network pool {name}, which has "
+                                      f"managed='yes': libvirt binds the VF it hands out to vfio-pci when the guest "
+                                      f"starts", pool_ev)
+            continue
+        if members is None:
+            yield unknown(Subject("device", f"pool {name}", f"libvirt network pool {name}"),
+                          f"the VFs of pool {name} ({net.describe()}) on this host and their drivers (its PF's virtfnN "
+                          f"links or lspci -k), to tell whether the one guest {guests} gets is bound to vfio-pci")
+            continue
+        for address in members:
+            if address in judged:
+                continue  # assigned by a guest directly: judged above
+            fn = facts.function(address) if facts.pci is not None else None
+            subject = Subject("vf", address, _device_label(facts, fn, address))
+            if fn is None or fn.driver is None:
+                yield unknown(subject, f"the driver bound to {address}, a VF of pool {name} "
+                                       f"(/sys/bus/pci/devices/{address}/driver or lspci -k)")
+                continue
+            ev = cite(fn.origins, "driver", f"driver {fn.driver or 'none'}", f"/sys/bus/pci/devices/{address}/driver")
+            if fn.driver == "vfio-pci":
+                yield passed(subject, f"{subject.label}, a VF of libvirt network pool {name} (no managed='yes'), is "
+                                      f"bound to vfio-pci: guest {guests} can get it", ev, pool_ev)
+                continue
+            bound = f"bound to {fn.driver}" if fn.driver else "bound to no driver"
+            yield failed(subject, f"{subject.label} is a VF of libvirt network pool {name}, which has no managed='yes', "
+                                  f"and it is {bound}, not vfio-pci: if libvirt hands it to guest {guests} (which VF "
+                                  f"it picks is decided at start), the guest fails to start", ev, pool_ev,
+                         address=address, driver=fn.driver, guest=guests, libvirt=True, bdf_ok=is_bdf(address),
+                         pool=name)
 
 
 def _device_label(facts: HostFacts, fn: Optional[PciFunction], address: str) -> str:

@@ -311,3 +311,30 @@ def test_a_port_a_hostdev_pool_names_is_used_for_sriov(run_rules) -> None:
     pooled = replace(facts, libvirt_networks=(pf_pool("x520-pool", "enp1s0f0"),))
     (result,) = run_rules(pooled, "SRIOV102")
     assert result.status is Status.FAIL and "has 0 VFs enabled" in result.message
+
+
+# -- SRIOV203: the VF a pool hands out is bound to vfio-pci -------------------------------------------
+
+def test_an_unmanaged_pool_needs_every_vf_bound_to_vfio(run_rules) -> None:
+    """ens1f0's VFs are bound to iavf; db01 (which assigns vf 0 directly) removed so the pool hands out both."""
+    guest = replace(portgroup_guest(), network_interfaces=portgroup_guest().network_interfaces[:1])
+    unmanaged = replace(pf_pool(), managed=False)
+    facts = add_guest(replace(zero_ens1f0(healthy()), libvirt_networks=(unmanaged,)), guest)
+    results = {r.subject.id: r for r in run_rules(facts, "SRIOV203")}
+    for vf in ("0000:3b:02.0", "0000:3b:02.1"):
+        assert results[vf].status is Status.FAIL, results[vf].message
+        assert "a VF of libvirt network pool rednet, which has no managed='yes'" in results[vf].message
+        assert "which VF it picks is decided at start" in results[vf].message
+        assert "virsh net-edit rednet" in (results[vf].fix or "")
+    bound = facts
+    for vf in ("0000:3b:02.0", "0000:3b:02.1"):
+        bound = with_function(bound, vf, driver="vfio-pci")
+    assert {r.status for r in run_rules(bound, "SRIOV203") if r.subject.id.startswith("0000:3b:02")} == {Status.PASS}
+    # The real test network has managed='yes': libvirt binds the VF it hands out.
+    managed = add_guest(replace(zero_ens1f0(healthy()), libvirt_networks=(pf_pool(),)), guest)
+    passes = [r for r in run_rules(managed, "SRIOV203") if r.subject.id.startswith("0000:3b:02")]
+    assert len(passes) == 2 and all(r.status is Status.PASS and "managed='yes'" in r.message for r in passes)
+    # The pool's PF is not known here: which VFs it hands out, and their drivers, are not judged.
+    unknown = add_guest(replace(healthy(), libvirt_networks=(replace(unmanaged, pf="eth9"),)), guest)
+    (skip,) = [r for r in run_rules(unknown, "SRIOV203") if r.subject.id == "pool rednet"]
+    assert skip.status is Status.SKIP
