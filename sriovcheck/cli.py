@@ -12,6 +12,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from . import __version__
 from .errors import SriovcheckError, UsageError
+from .signals import Terminated, terminate_on_signals
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -31,7 +32,8 @@ exit codes:
   2  usage error, or input that cannot be used (bad rule/waiver file, unreadable SOURCE;
      with several SOURCEs the readable ones are still checked and reported), or an output that
      cannot be written (refused path, full disk, failing standard output)
-  130  interrupted (Ctrl-C); temporary files removed
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM), 129 hung up (SIGHUP): workers stopped,
+       temporary files removed, no half-written output
 """
 
 CHECK_EPILOG = EXIT_CODES_HELP + "\n" + OUTPUT_FILES_HELP + """
@@ -623,7 +625,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         started = time.perf_counter()
-        code = COMMANDS[args.command](args)
+        with terminate_on_signals():  # SIGTERM/SIGHUP clean up like Ctrl-C, then exit 143/129
+            code = COMMANDS[args.command](args)
         if debug:
             print(f"sriovcheck: {args.command} took {time.perf_counter() - started:.3f}s", file=sys.stderr)
         return code
@@ -637,5 +640,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("sriovcheck: interrupted", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        print(f"sriovcheck: terminated by {stop.name}", file=sys.stderr)
+        return stop.exit_code
     except BrokenPipeError:
         return EXIT_OK

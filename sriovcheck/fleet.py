@@ -32,6 +32,7 @@ from .errors import SriovcheckError, UsageError
 from .model import HostFacts, SourceInfo
 from .results import Report
 from .runconfig import RunConfig
+from .signals import stop_workers, worker_init, worker_task
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -201,12 +202,14 @@ def map_reports(reports: Sequence[Report], transform: Callable[[Report], Report]
 
 def _worker(location: Optional[str]) -> Union[bytes, Report]:
     config: RunConfig = _WORKER_STATE["config"]
-    try:
-        return _pack(for_rendering(check_one(location, config), _WORKER_STATE.get("formats")))
-    except SriovcheckError as exc:
-        return error_report(location, str(exc), config.profile)
-    except Exception as exc:  # one broken snapshot must not take the fleet run down
-        return error_report(location, f"internal error: {type(exc).__name__}: {exc}", config.profile)
+    # In a worker process, SIGTERM/SIGHUP/SIGINT unwind this source (its spool folder is removed), then exit.
+    with worker_task():
+        try:
+            return _pack(for_rendering(check_one(location, config), _WORKER_STATE.get("formats")))
+        except SriovcheckError as exc:
+            return error_report(location, str(exc), config.profile)
+        except Exception as exc:  # one broken snapshot must not take the fleet run down
+            return error_report(location, f"internal error: {type(exc).__name__}: {exc}", config.profile)
 
 
 def _progress(done: int, total: int, enabled: bool) -> None:
@@ -269,7 +272,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
     in_flight_cap = jobs * 2
     done_count = 0
     while queue:
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init)
         pending: Dict["Future[Union[bytes, Report]]", int] = {}
         broken = False
         try:
@@ -298,6 +301,10 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
                                                       f"worker failed: {type(exc).__name__}: {exc}", profile)
                     done_count += 1
                     _progress(done_count, len(locations), show)
+        except BaseException:
+            # SIGTERM/SIGHUP (signals.Terminated), Ctrl-C: the workers stop too, cleaning up their sources.
+            stop_workers(pool)
+            raise
         finally:
             for index in pending.values():  # still in flight when the pool broke: suspects now
                 suspects.add(index)
