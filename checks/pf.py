@@ -5,7 +5,7 @@ import difflib
 import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, passed, skipped, unknown
+from sriovcheck.api import HOST, FileLine, Finding, Param, Severity, check, failed, passed, skipped, unknown
 from sriovcheck.model import HostFacts, ModprobeOption, PciFunction
 from sriovcheck.results import Evidence, Subject
 
@@ -243,7 +243,8 @@ def vfs_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
                      *counted.evidence, see(f"cat {numvfs_path(facts, fn)}; {lspci_sriov(fn.address)}"),
                      pf=iface or fn.address, address=fn.address, want=want, current=current, total=total or 0,
                      path=numvfs_path(facts, fn), driver=fn.driver or "", era=_era(facts, fn),
-                     module_line=f"options mlx4_core num_vfs={want} probe_vf=0")
+                     module_line=FileLine(f"options mlx4_core num_vfs={want} probe_vf=0",
+                                          "/etc/modprobe.d/mlx4_core.conf"))
 
 
 # -- SRIOV103 -------------------------------------------------------------------------------------
@@ -426,7 +427,8 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                                   f"{', '.join(names)} for {opt.module} again, and the kernel keeps the last value. "
                                   f"Keep line {later.line} ('{kept}') and delete line {opt.line}",
                          where, Evidence(f"{later.file}:{later.line}", kept),
-                         **_ctx103(kind="duplicate", file=opt.file, line=opt.line, old=old, new=kept,
+                         **_ctx103(kind="duplicate", file=opt.file, line=opt.line, old=FileLine(old, opt.file),
+                                   new=FileLine(kept, opt.file),
                                    keep_line=later.line, sed=f"{opt.line}s/^/# overridden by line {later.line}: /", backup=f"{opt.file}.sriovcheck.bak", driver=opt.module))
             continue
         if known is None:
@@ -447,7 +449,8 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                      Evidence(known_from, f"{opt.module} parameters: "
                                           f"{', '.join(_typed(n, types) for n in known) or 'none'}"),
                      see(f"modinfo -p {opt.module}"),
-                     **_ctx103(kind="line", file=opt.file, line=opt.line, old=old, new=new, sed=sed,
+                     **_ctx103(kind="line", file=opt.file, line=opt.line, old=FileLine(old, opt.file),
+                               new=FileLine(new, opt.file), sed=sed,
                                backup=f"{opt.file}.sriovcheck.bak", driver=opt.module))
     # 2. PFs: VF counts against the capability and against what was asked.
     for fn in facts.pci or ():
@@ -589,7 +592,8 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
                               f"they are gone after a reboot",
                      Evidence(facts.origin("persistence") or "/etc", "searched udev, systemd, NetworkManager, "
                               "netplan, ifupdown, systemd-networkd and modprobe.d"), *too_many,
-                     pf=iface or fn.address, iface=iface, address=fn.address, want=count, udev_rule=udev,
+                     pf=iface or fn.address, iface=iface, address=fn.address, want=count,
+                     udev_rule=FileLine(udev, _UDEV_FILE) if udev else "",
                      udev_file=_UDEV_FILE)
 
 

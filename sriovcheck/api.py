@@ -37,6 +37,7 @@ from .results import (
     skipped,
     unknown,
 )
+from .templating import FileLine
 
 CheckFunction = Callable[[HostFacts, Mapping[str, Any]], Iterable[Finding]]
 
@@ -138,7 +139,7 @@ def checks_in(namespace: Any) -> Tuple[Tuple[str, CheckFunction, Mapping[str, Pa
 
 
 __all__ = [
-    "HOST", "REQUIRED", "CheckFunction", "CheckSpec", "Evidence", "Finding", "HostFacts", "Param",
+    "HOST", "REQUIRED", "CheckFunction", "CheckSpec", "Evidence", "FileLine", "Finding", "HostFacts", "Param",
     "Severity", "Status", "Subject", "check", "checks_in", "failed", "hookimpl", "manual", "passed",
     "skipped", "unknown", "needs_of",
 ]

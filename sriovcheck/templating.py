@@ -9,7 +9,12 @@ from snapshots of other people's machines, so:
   (``shlex.quote``) by the environment's ``finalize``, so an interface or
   guest name holding ``$(...)``, backticks, quotes or newlines stays data;
 * in human ``fix`` text a value is quoted only when it holds characters a
-  shell would interpret, so ordinary names read naturally;
+  shell would interpret, so ordinary names read naturally; a :class:`FileLine`
+  (a line meant for a file: a udev rule, a modprobe.d options line, a
+  netplan, ifupdown or systemd-networkd line) is never quoted there: the
+  reader pastes it into the file as it is.  In ``fix_script`` it is quoted
+  like any value, and ``{{ line | append_line }}`` appends it to its file
+  once;
 * templates cannot pull in other templates (``include``, ``import``,
   ``extends`` are refused when the template is compiled);
 * a template's work is bounded, so a hostile rule file cannot exhaust memory
@@ -37,8 +42,34 @@ class ShellQuoted(str):
     """A string already quoted for the shell (output of the ``sh`` filter)."""
 
 
+class FileLine(str):
+    """A line meant for the file ``path`` (a udev rule, a modprobe.d ``options`` line, a netplan,
+    ifupdown or systemd-networkd line).
+
+    Fix text (prose) shows it exactly as it goes into the file, never shell-quoted; a fix_script
+    quotes it as one word like any value, and ``{{ line | append_line }}`` renders the command
+    that appends it to ``path`` unless the file already holds it.
+    """
+
+    path: str
+
+    def __new__(cls, line: str, path: str) -> "FileLine":
+        value = super().__new__(cls, line)
+        value.path = path
+        return value
+
+    def __reduce__(self) -> Any:
+        return (FileLine, (str(self), self.path))
+
+
+def append_line_command(line: FileLine) -> str:
+    """Shell text appending ``line`` to its file unless a line of the file equals it already."""
+    text, path = shlex.quote(str(line)), shlex.quote(line.path)
+    return f"grep -qxF -e {text} {path} 2>/dev/null || printf '%s\\n' {text} >> {path}"
+
+
 def quote_for_text(value: Any) -> Any:
-    if isinstance(value, ShellQuoted):
+    if isinstance(value, (ShellQuoted, FileLine)):
         return str(value)
     if isinstance(value, str) and not _TEXT_SAFE.match(value):
         return shlex.quote(value)
@@ -278,11 +309,23 @@ def _environment(shell: bool) -> Any:
         finalize=quote_for_shell if shell else quote_for_text,
     )
     env.filters["sh"] = lambda value: ShellQuoted(quote_for_shell(value))
+    env.filters["append_line"] = _append_line if shell else _file_line_text
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
     env.filters[_LOOP_FILTER] = _bounded_loop
     env.filters[_SIZE_FILTER] = _sized
     env.globals.clear()  # no range/lipsum/dict/cycler/joiner/namespace: templates only format data
     return env
+
+
+def _append_line(value: Any) -> ShellQuoted:
+    if not isinstance(value, FileLine):
+        raise TemplateError(f"append_line needs a line meant for a file, got {type(value).__name__}")
+    return ShellQuoted(append_line_command(value))
+
+
+def _file_line_text(value: Any) -> Any:
+    # In fix text, "{{ line | append_line }}" reads as the line itself, exactly.
+    return FileLine(str(value), getattr(value, "path", "")) if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1024)
