@@ -110,3 +110,43 @@ def test_values_planted_in_a_snapshot_are_never_templated(synth: ModuleType, tmp
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "TASK [[" in done.stdout
     assert not marker.exists()
+
+
+# -- the host guard compares full names (issue 16 section 3) ------------------------------------------
+
+@pytest.mark.parametrize("report_host, variables, acts", [
+    ("compute-07.lab.example", {"inventory_hostname": "compute-07.lab.example"}, True),
+    ("compute-07.lab.example", {"inventory_hostname": "COMPUTE-07.lab.example"}, True),
+    ("compute-07.lab.example", {"inventory_hostname": "compute-07.prod.example"}, False),
+    ("compute-07.lab.example", {"inventory_hostname": "compute-07"}, False),
+    ("compute-07.lab.example", {"inventory_hostname": "x", "sriovcheck_host": "compute-07.lab.example"}, True),
+    ("compute-07.lab.example", {"inventory_hostname": "x", "sriovcheck_host": "compute-07"}, False),
+    ("compute-07", {"inventory_hostname": "compute-07.prod.example"}, True),   # the report knows a short name
+    ("compute-07", {"inventory_hostname": "compute-070"}, False),
+])
+def test_the_play_guard_compares_full_host_names(report_host: str, variables: Dict[str, str], acts: bool) -> None:
+    import jinja2
+
+    from sriovcheck.reporters.ansible import _OTHER_HOST, _UNNAMED_HOST
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    ends = env.compile_expression(_OTHER_HOST)(sriovcheck_report_host=report_host, **variables)
+    assert bool(ends) is not acts
+    # A report without a host name acts only where sriovcheck_host names its label.
+    unnamed = env.compile_expression(_UNNAMED_HOST, undefined_to_none=False)
+    assert unnamed(sriovcheck_report_host="/snap/x", inventory_hostname="x", sriovcheck_host="/snap/x") is False
+    assert unnamed(sriovcheck_report_host="/snap/x", inventory_hostname="/snap/x") is True
+
+
+def test_a_report_of_another_domain_is_left_alone_by_ansible(synth: ModuleType, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    synth.write_root(replace(synth.SMALL, hostname="compute-07.lab.example", seed=1), root)
+    out = tmp_path / "fix.yml"
+    assert main(["check", str(root), "--fix-ansible", str(out), "-f", "json", "-o", str(tmp_path / "r.json")]) in (0, 1)
+    assert "block:" in out.read_text()  # there are steps to leave alone
+    done = _run(out, tmp_path, "--check", "-e", "sriovcheck_host=compute-07.prod.example")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "TASK [[" not in done.stdout
+    done = _run(out, tmp_path, "--check", "-e", "sriovcheck_host=compute-07.lab.example")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "TASK [[" in done.stdout
