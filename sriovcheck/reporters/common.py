@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..results import Report, Result, Status
@@ -278,6 +279,104 @@ def subject_rows(group: ResultGroup) -> List[Tuple[str, str]]:
         detail = "" if without_subject(result.message, result) == same else one_line(result.message)
         rows.append((one_line(result.subject), detail))
     return rows
+
+
+@dataclass(frozen=True)
+class SubjectColumns:
+    """A grouped finding's subjects with only the values that differ between their messages.
+
+    ``pattern`` is the first member's message in pieces: ``("text", ...)``, ``("subject", ...)``
+    (a name of the first subject: each row's own subject stands in its place) and
+    ``("column", "N")`` (the row's value in column N).  Every member's message reads back
+    exactly from the pattern, its subject and its row, so the table loses nothing while
+    each row carries only what is its own.
+    """
+
+    pattern: Tuple[Tuple[str, str], ...]
+    columns: int
+    rows: Tuple[Tuple[str, Tuple[str, ...]], ...]
+    #: Which name of the subject (label, id, wordN) each ("subject", ...) piece of the pattern is.
+    roles: Tuple[str, ...] = ()
+
+    def message(self, row: int, result: Result) -> str:
+        """The message of the member in ``row`` (whose result is ``result``), read back from the table."""
+        names = {role: text for text, role in _subject_roles(result)}
+        roles = iter(self.roles)
+        out = []
+        for kind, piece in self.pattern:
+            if kind == "column":
+                out.append(self.rows[row][1][int(piece) - 1])
+            elif kind == "subject":
+                out.append(names[next(roles)])
+            else:
+                out.append(piece)
+        return "".join(out)
+
+
+def _subject_roles(result: Result) -> List[Tuple[str, str]]:
+    """(text, role) for each name of the subject, longest first: its label, its id, the label's words."""
+    subject = result.subject
+    # A word that is only digits ("vf 100") is a value like any number, not a name of the subject.
+    words = [(f"word{n}", word.strip("()[],:;")) for n, word in enumerate(subject.label.split())
+             if not word.strip("()[],:;").isdigit()]
+    roles: Dict[str, str] = {}
+    for role, text in (("label", subject.label), ("id", subject.id), *words):
+        if len(text) >= 3:
+            roles.setdefault(text, role)
+    return sorted(roles.items(), key=lambda item: -len(item[0]))
+
+
+def _message_pieces(text: str, roles: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """``text`` as (kind, piece): kind is "text", "value" (a token with a digit) or a subject role."""
+    if not roles:
+        pieces: List[Tuple[str, str]] = []
+        position = 0
+        for match in _VARYING.finditer(text):
+            if match.start() > position:
+                pieces.append(("text", text[position:match.start()]))
+            pieces.append(("value", match.group()))
+            position = match.end()
+        if position < len(text):
+            pieces.append(("text", text[position:]))
+        return pieces
+    (name, role), rest = roles[0], roles[1:]
+    out: List[Tuple[str, str]] = []
+    for number, chunk in enumerate(text.split(name)):
+        if number:
+            out.append(("subject:" + role, name))
+        if chunk:
+            out.extend(_message_pieces(chunk, rest))
+    return out
+
+
+def subject_columns(group: ResultGroup) -> Optional[SubjectColumns]:
+    """The group's messages as one pattern and a row of values per subject, or None when the
+    messages do not share a pattern (then list each message whole: :func:`subject_rows`)."""
+    members = [(_message_pieces(r.message or "", _subject_roles(r)), r) for r in group.results]
+    first = members[0][0]
+    signature = [kind if kind != "text" else piece for kind, piece in first]
+    for pieces, _ in members[1:]:
+        if len(pieces) != len(first) or \
+                [kind if kind != "text" else piece for kind, piece in pieces] != signature:
+            return None
+    varying = [i for i, (kind, piece) in enumerate(first)
+               if kind == "value" and any(pieces[i][1] != piece for pieces, _ in members)]
+    pattern: List[Tuple[str, str]] = []
+    roles: List[str] = []
+    for i, (kind, piece) in enumerate(first):
+        if i in varying:
+            item = ("column", str(varying.index(i) + 1))
+        elif kind.startswith("subject:") and any(pieces[i][1] != piece for pieces, _ in members):
+            item = ("subject", piece)
+            roles.append(kind.split(":", 1)[1])
+        else:  # fixed text, or a value or name that is the same in every message
+            item = ("text", piece)
+        if pattern and item[0] == "text" == pattern[-1][0]:
+            pattern[-1] = ("text", pattern[-1][1] + item[1])
+        else:
+            pattern.append(item)
+    rows = tuple((one_line(r.subject), tuple(pieces[i][1] for i in varying)) for pieces, r in members)
+    return SubjectColumns(tuple(pattern), len(varying), rows, tuple(roles))
 
 
 # -- fix text: prose and the lines to paste -----------------------------------------------------

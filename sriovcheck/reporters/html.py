@@ -41,6 +41,7 @@ from .common import (
     run_timestamp,
     sorted_results,
     source_text,
+    subject_columns,
     subject_rows,
 )
 
@@ -58,16 +59,43 @@ _ZERO_MAC = "00:00:00:00:00:00"
 @dataclass(frozen=True)
 class VfRow:
     index: int
+    #: (CSS class, text) per shown column of its PF's table ("unknown": no source told it).
+    cells: Tuple[Tuple[str, str], ...]
+    problems: Tuple[str, ...]
+
+
+#: A VF table's columns after the VF index: (heading, field of _VfFacts).
+VF_COLUMNS: Tuple[Tuple[str, str], ...] = (
+    ("BDF", "address"), ("MAC", "mac"), ("Driver", "driver"), ("Guest", "guests"), ("VLAN", "vlan"),
+    ("spoofchk", "spoofchk"), ("trust", "trust"), ("link", "link_state"),
+)
+
+
+@dataclass(frozen=True)
+class _VfFacts:
+    index: int
     address: Optional[str]
     mac: Optional[str]
     driver: Optional[str]
-    guests: Tuple[str, ...]
+    #: None when unknown (a VF whose PCI address no source told).
+    guests: Optional[Tuple[str, ...]]
     vlan: Optional[int]
     spoofchk: Optional[bool]
     trust: Optional[bool]
     link_state: Optional[str]
     problems: Tuple[str, ...]
-    zero_mac: bool
+
+
+def _cell(name: str, value: Any) -> Tuple[str, str]:
+    if value is None:
+        return ("unknown", "unknown")
+    if name == "guests":
+        return ("", ", ".join(value)) if value else ("muted", "\u2013")
+    if isinstance(value, bool):
+        return ("", "yes" if value else "no")
+    if name == "mac" and value == _ZERO_MAC:
+        return ("bad", value)
+    return ("", str(value))
 
 
 @dataclass(frozen=True)
@@ -83,6 +111,12 @@ class PfView:
     vfs: Tuple[VfRow, ...]
     #: False when no source listed this PF's VFs (the table is then empty because unknown).
     vfs_known: bool
+    #: Headings of the VF table's columns after "VF" (a column no source knew for any VF is left out
+    #: and named in ``unknown_columns``: 4,096 cells saying "unknown" tell the reader one thing).
+    columns: Tuple[str, ...] = ()
+    unknown_columns: Tuple[str, ...] = ()
+    #: Whether any VF has a failing rule (the Problems column is shown only then).
+    vf_problems: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +186,7 @@ class HostView:
     by_severity: Dict[str, Dict[str, int]] = field(default_factory=dict)
     bars: List[Bar] = field(default_factory=list)
     pfs: List[PfView] = field(default_factory=list)
+    loose: List[LooseInterfaceView] = field(default_factory=list)
     pci_known: bool = False
     guests: List[GuestView] = field(default_factory=list)
     results: List[Result] = field(default_factory=list)
@@ -194,7 +229,7 @@ def _device_name(fn: PciFunction) -> Optional[str]:
     return fn.vendor_device
 
 
-def _vf_rows(facts: HostFacts, pf: PciFunction, problems: Dict[str, List[str]]) -> Tuple[Tuple[VfRow, ...], bool]:
+def _vf_facts(facts: HostFacts, pf: PciFunction, problems: Dict[str, List[str]]) -> Tuple[List[_VfFacts], bool]:
     addresses: Dict[int, str] = {}
     address: Optional[str]
     entry: Optional[VfEntry]
@@ -209,56 +244,115 @@ def _vf_rows(facts: HostFacts, pf: PciFunction, problems: Dict[str, List[str]]) 
         for entry in iface.vfs or ():
             table.setdefault(entry.index, entry)
     known = pf.virtfns is not None or bool(addresses) or any(i.vfs is not None for i in pf_ifaces)
-    rows: List[VfRow] = []
+    rows: List[_VfFacts] = []
     for index in sorted(set(addresses) | set(table)):
         address = addresses.get(index)
         entry = table.get(index)
         fn = facts.function(address) if address else None
         own_ifaces = facts.interfaces_of(address) if address else ()
         mac = entry.mac if entry and entry.mac is not None else next((i.mac for i in own_ifaces if i.mac), None)
-        guests = tuple(g.name for g in facts.guests_using(address)) if address else ()
+        guests = tuple(g.name for g in facts.guests_using(address)) if address else None
         labels = [f"{i.name} vf {index}" for i in pf_ifaces] + [f"{i.name}/vf{index}" for i in pf_ifaces]
         keys = [address, mac, *labels, *(i.name for i in own_ifaces), *guests]
-        rows.append(VfRow(
+        rows.append(_VfFacts(
             index=index, address=address, mac=mac, driver=fn.driver if fn else None, guests=guests,
             vlan=entry.vlan if entry else None, spoofchk=entry.spoofchk if entry else None,
             trust=entry.trust if entry else None, link_state=entry.link_state if entry else None,
-            problems=_problems_for(problems, keys), zero_mac=mac == _ZERO_MAC,
+            problems=_problems_for(problems, keys),
         ))
-    return tuple(rows), known
+    return rows, known
+
+
+def _vf_table(vfs: Sequence[_VfFacts]) -> Tuple[Tuple[VfRow, ...], Tuple[str, ...], Tuple[str, ...]]:
+    """Rows, shown column headings, and headings left out because no VF's value is known."""
+    shown = [(heading, name) for heading, name in VF_COLUMNS if any(getattr(vf, name) is not None for vf in vfs)]
+    unknown = tuple(heading for heading, name in VF_COLUMNS if (heading, name) not in shown)
+    rows = tuple(VfRow(vf.index, tuple(_cell(name, getattr(vf, name)) for _, name in shown), vf.problems)
+                 for vf in vfs)
+    return rows, tuple(heading for heading, _ in shown), unknown
 
 
 def _topology(facts: HostFacts, problems: Dict[str, List[str]]) -> List[PfView]:
     views = []
     for pf in facts.physical_functions():
-        vfs, known = _vf_rows(facts, pf, problems)
+        vfs, known = _vf_facts(facts, pf, problems)
+        rows, columns, unknown = _vf_table(vfs)
         sriov = pf.sriov
         views.append(PfView(
             address=pf.address, interfaces=pf.interfaces, device=_device_name(pf), driver=pf.driver,
             total_vfs=sriov.total_vfs if sriov else None, num_vfs=sriov.num_vfs if sriov else None,
             numa_node=pf.numa_node, problems=_problems_for(problems, [pf.address, *pf.interfaces]),
-            vfs=vfs, vfs_known=known,
+            vfs=rows, vfs_known=known, columns=columns, unknown_columns=unknown if rows else (),
+            vf_problems=any(vf.problems for vf in vfs),
         ))
     return views
 
 
-def _guest_problems(results: Sequence[Result], name: str) -> Tuple[str, ...]:
-    """Rules failing on a guest: their subject is the guest, or one of its devices (``guest/BDF``,
-    labelled ``guest NAME: BDF``)."""
-    found = set()
+@dataclass(frozen=True)
+class LooseInterfaceView:
+    """An interface with a VF table (``ip link``) that no source tied to an SR-IOV PF's PCI function."""
+
+    name: str
+    #: The PCI address the interface names, when it has one that is not in the PCI device list.
+    address: Optional[str]
+    driver: Optional[str]
+    mac: Optional[str]
+    problems: Tuple[str, ...]
+    vfs: Tuple[VfRow, ...]
+    columns: Tuple[str, ...]
+    unknown_columns: Tuple[str, ...]
+    vf_problems: bool
+
+
+def _loose_interfaces(facts: HostFacts, pfs: Sequence[PfView],
+                      problems: Dict[str, List[str]]) -> List[LooseInterfaceView]:
+    """Interfaces whose VF table the topology's PFs do not show: their PCI address is unknown, or is
+    not a PF of the PCI device list.  Their VFs are listed from the table alone (index, MAC, VLAN...);
+    which PCI functions those VFs are, and which guests use them, is unknown."""
+    placed = {pf.address for pf in pfs}
+    views = []
+    for iface in facts.interfaces or ():
+        if not iface.vfs or (iface.address is not None and iface.address in placed):
+            continue
+        vfs = [_VfFacts(index=entry.index, address=None, mac=entry.mac, driver=None, guests=None, vlan=entry.vlan,
+                        spoofchk=entry.spoofchk, trust=entry.trust, link_state=entry.link_state,
+                        problems=_problems_for(problems, [entry.mac, f"{iface.name} vf {entry.index}",
+                                                          f"{iface.name}/vf{entry.index}"]))
+               for entry in sorted(iface.vfs, key=lambda e: e.index)]
+        rows, columns, unknown = _vf_table(vfs)
+        views.append(LooseInterfaceView(
+            name=iface.name, address=iface.address, driver=iface.driver, mac=iface.mac,
+            problems=_problems_for(problems, [iface.name, iface.address]), vfs=rows, columns=columns,
+            unknown_columns=unknown, vf_problems=any(vf.problems for vf in vfs)))
+    return views
+
+
+def _guest_problem_index(results: Sequence[Result]) -> Dict[str, Set[str]]:
+    """Guest name -> rules failing on it: on the guest itself (subject ``NAME``, labelled ``guest NAME``)
+    or on one of its devices (``NAME/BDF``, labelled ``guest NAME: BDF``).  Built once: a large host
+    has hundreds of guests and thousands of results."""
+    index: Dict[str, Set[str]] = {}
     for result in results:
         if result.status not in _PROBLEM_STATUSES:
             continue
         subject = result.subject
-        if (subject.kind == "guest" and (subject.id == name or subject.id.startswith(name + "/"))) \
-                or subject.label.startswith(f"guest {name}:") or subject.label == f"guest {name}":
-            found.add(result.rule)
-    return tuple(sorted(found))
+        names: Set[str] = set()
+        if subject.kind == "guest":
+            names.add(subject.id)
+            names.update(subject.id[:at] for at, char in enumerate(subject.id) if char == "/")
+        label = subject.label
+        if label.startswith("guest "):
+            names.add(label[6:])
+            names.update(label[6:at] for at, char in enumerate(label) if char == ":" and at >= 6)
+        for name in names:
+            index.setdefault(name, set()).add(result.rule)
+    return index
 
 
 def _guests(facts: HostFacts, problems: Dict[str, List[str]],
             report_results: Sequence[Result] = ()) -> List[GuestView]:
     views = []
+    failing = _guest_problem_index(report_results)
     for guest in facts.guests or ():
         devices = tuple(f"{d.address} ({d.via}{', ' + d.driver if d.driver else ''})" for d in guest.devices)
         cpu = guest.cpu_model or guest.cpu_mode
@@ -266,7 +360,7 @@ def _guests(facts: HostFacts, problems: Dict[str, List[str]],
             cpu = f"{cpu or 'QEMU default'} (default model)"
         os_text = " ".join(p for p in (guest.os_id, guest.arch) if p) or None
         views.append(GuestView(name=guest.name, kind=guest.kind, running=guest.running, os=os_text, cpu=cpu,
-                               devices=devices, problems=_guest_problems(report_results, guest.name)))
+                               devices=devices, problems=tuple(sorted(failing.get(guest.name, ())))))
     return views
 
 
@@ -312,10 +406,11 @@ def _host_view(report: Report, index: int, label: str, timestamp: str, fail_on: 
         by_severity[result.severity.value][result.status.value] += 1
     counts = report.counts()
     facts = report.facts
+    pfs = _topology(facts, problems)
     return HostView(
         index=index, anchor=f"host-{index + 1}", label=label, report=report, verdict=report.verdict(),
         gate_failed=gate_failed(report, fail_on), meta=_meta(report, label, timestamp), counts=counts,
-        by_severity=by_severity, bars=_bars(counts), pfs=_topology(facts, problems),
+        by_severity=by_severity, bars=_bars(counts), pfs=pfs, loose=_loose_interfaces(facts, pfs, problems),
         pci_known=facts.pci is not None, guests=_guests(facts, problems, report.results), results=results,
         worst=report.worst(),
         sections=_sections(results), gate=gate_text(report),
@@ -408,7 +503,7 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
         rules=_rule_choices(hosts), css=Markup(css), js=Markup(js), csp=csp,
         tool_version=next((r.tool_version for r in reports if r.tool_version), ""),
         total_results=sum(len(h.results) for h in hosts), Status=Status, subject_rows=subject_rows,
-        rule_file=_rule_file, fix_blocks=fix_blocks,
+        rule_file=_rule_file, fix_blocks=fix_blocks, subject_columns=subject_columns,
     )
 
 

@@ -6,6 +6,7 @@ do not run them: they build HostFacts and Results the way the engine would
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -216,3 +217,21 @@ def hostile_report(marker: Path) -> Report:
     results.append(result("SRIOV206", "hostile-waived", Status.WAIVED, Severity.WARNING, Subject("vf", evil), evil,
                           waiver=evil))
     return make_report(facts, results, waiver_notes=(WaiverNote("SRIOV999", evil, evil, evil),))
+
+
+def loose_interfaces_report() -> Report:
+    """The failing host plus two interfaces with VF tables the PCI list does not explain: one whose PCI
+    address no source told, one naming an address that is not in the PCI device list."""
+    report = failing_report()
+    loose = (
+        NetInterface(name="ens9f0", driver="ice", mac="b4:96:91:00:00:01",
+                     vfs=(VfEntry(0, mac="00:00:00:00:00:00", vlan=0, spoofchk=True, trust=False, link_state="auto"),
+                          VfEntry(1, mac="02:11:22:33:44:55", vlan=42, spoofchk=False, trust=True,
+                                  link_state="enable"))),
+        NetInterface(name="ens10f0", address="0000:af:00.0", vfs=(VfEntry(0, mac="02:aa:bb:cc:dd:ee"),)),
+        NetInterface(name="ens11f0", vfs=()),  # a known empty table: nothing to show
+    )
+    zero = Result(rule="SRIOV201", name="vf-zero-mac", title="t", status=Status.FAIL, severity=Severity.ERROR,
+                  subject=Subject("vf", "ens9f0/vf0", "ens9f0 vf 0"), message="ens9f0 vf 0 has MAC 00:00:00:00:00:00")
+    facts = replace(report.facts, interfaces=(report.facts.interfaces or ()) + loose)
+    return replace(report, facts=facts, results=report.results + (zero,))

@@ -9,7 +9,7 @@ import sys
 from html.parser import HTMLParser
 from typing import Dict, List, Optional, Tuple
 
-from reportkit import XSS, failing_report, make_report, options
+from reportkit import XSS, failing_report, loose_interfaces_report, make_report, options
 
 from sriovcheck.model import HostFacts, SourceInfo
 from sriovcheck.reporters import html
@@ -118,8 +118,8 @@ def test_topology(failing: Report) -> None:
                      "The VF list is not in this source.", "No VFs."):
         assert expected in body, expected
     # The VF with the zero MAC is highlighted with the rule that found it.
-    row = re.search(r'<tr class="problem">\s*<td class="num">0</td>.*?</tr>', text, re.S)
-    assert row and "SRIOV201" in row.group(0) and '<td class="mono bad">00:00:00:00:00:00' in row.group(0)
+    row = re.search(r'<tr class="problem"><td>0<td>.*', text)
+    assert row and "<span>SRIOV201</span>" in row.group(0) and '<td class="bad">00:00:00:00:00:00<td>' in row.group(0)
     assert '<article class="pf problem">\n<h4><span class="bdf">0000:05:00.0' in text
 
 
@@ -188,3 +188,23 @@ def test_modules_and_jinja2_are_imported_only_when_rendering() -> None:
             "print(page.startswith('<!DOCTYPE html>') and '0 hosts' in page)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["[]", "['jinja2', 'sriovcheck.reporters.html']", "True"]
+
+
+def test_interfaces_with_vf_tables_but_no_pci_function_are_in_the_topology() -> None:
+    text = html.render([loose_interfaces_report()], options())
+    articles = re.findall(r'<article class="pf loose[^"]*">.*?</article>', text, re.S)
+    assert len(articles) == 2  # ens11f0's empty table shows nothing
+    first, second = articles
+    assert '<span class="iface">ens9f0</span> <span class="muted">PCI address unknown</span>' in first
+    assert "no source tied it to a PCI address" in first
+    assert 'class="pf loose problem"' in text  # its VF 0 fails SRIOV201
+    # The VFs from the table: index, MAC, VLAN, spoofchk, trust, link; BDF, driver and guest unknown.
+    assert "<th>MAC</th><th>VLAN</th><th>spoofchk</th><th>trust</th><th>link</th><th>Problems</th>" in first
+    assert "Not known for any VF (no source told them): BDF, Driver, Guest." in first
+    assert '<tr class="problem"><td>0<td class="bad">00:00:00:00:00:00<td>0<td>yes<td>no<td>auto<td class="flags">' \
+           '<span>SRIOV201</span>' in first
+    assert "<tr><td>1<td>02:11:22:33:44:55<td>42<td>no<td>yes<td>enable<td class=\"flags\">\n" in first
+    assert "PCI address 0000:af:00.0 not in the PCI device list" in second
+    assert "<tr><td>0<td>02:aa:bb:cc:dd:ee\n" in second
+    # A PF the PCI list knows is shown once, under its PCI function, not again as a loose interface.
+    assert text.count('<span class="iface">enp1s0f0</span>') == 1

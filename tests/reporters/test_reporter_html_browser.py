@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
 import pytest
-from reportkit import ARTIFACTS, XSS, options
+from reportkit import ARTIFACTS, XSS, loose_interfaces_report, options
 from toolreq import find_tool, requires_tool
 
 from sriovcheck.reporters import html
@@ -267,3 +267,23 @@ def test_guest_problems_device_names_and_phone_fleet(browser: Any, fleet: List[R
             assert 0 <= rect[0] and rect[1] <= 391, (cell.text, rect)
     _screenshot(browser, "html-report-fleet-phone", width=390, mobile=True)
     assert _console_errors(browser) == []
+
+
+def test_interfaces_without_a_pci_function_are_shown(browser: Any, tmp_path: Path) -> None:
+    _open(browser, [loose_interfaces_report()], tmp_path / "loose.html")
+    articles = browser.find_elements(By.CSS_SELECTOR, "section.topology article.loose")
+    assert len(articles) == 2
+    browser.execute_script("arguments[0].scrollIntoView()", articles[0])
+    heading = articles[0].find_element(By.TAG_NAME, "h4").text
+    assert "ens9f0" in heading and "PCI address unknown" in heading
+    rows = [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
+            for r in articles[0].find_elements(By.CSS_SELECTOR, "table.vfs tbody tr")]
+    assert rows == [["0", "00:00:00:00:00:00", "0", "yes", "no", "auto", "SRIOV201"],
+                    ["1", "02:11:22:33:44:55", "42", "no", "yes", "enable", ""]]
+    headings = [h.text for h in articles[0].find_elements(By.CSS_SELECTOR, "table.vfs th")]
+    assert headings == ["VF", "MAC", "VLAN", "SPOOFCHK", "TRUST", "LINK", "PROBLEMS"]  # th text is upper-cased
+    assert "BDF, Driver, Guest" in articles[0].text
+    browser.execute_script("arguments[0].scrollIntoView()", articles[1])
+    assert "PCI address 0000:af:00.0 not in the PCI device list" in articles[1].text
+    assert _console_errors(browser) == []
+    _screenshot(browser, "html-report-loose-interfaces")
