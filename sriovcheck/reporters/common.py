@@ -253,7 +253,8 @@ def group_results(results: Sequence[Result], minimum: int = GROUP_MIN) -> List[R
     buckets: Dict[Tuple[Any, ...], List[Result]] = {}
     order: List[Tuple[Any, ...]] = []
     for result in results:
-        key = (result.rule, result.status, result.severity, result.skip_reason, result.waiver,
+        # An expired waiver is part of the key: its note must stay on the results it no longer covers.
+        key = (result.rule, result.status, result.severity, result.skip_reason, result.waiver, result.expired_waiver,
                shape(result.message, result), shape(result.fix, result), shape(result.fix_script, result))
         if key not in buckets:
             buckets[key] = []
