@@ -235,3 +235,20 @@ def loose_interfaces_report() -> Report:
                   subject=Subject("vf", "ens9f0/vf0", "ens9f0 vf 0"), message="ens9f0 vf 0 has MAC 00:00:00:00:00:00")
     facts = replace(report.facts, interfaces=(report.facts.interfaces or ()) + loose)
     return replace(report, facts=facts, results=report.results + (zero,))
+
+
+def large_host_report(where: Path) -> Report:
+    """benchmarks/synth.py's LARGE host (16 PFs x 256 VFs, 512 guests) as a sos 4.x report in ``where``,
+    checked with the default profile: the layout `benchmarks/run.py --only large-sos,html` uses."""
+    from benchsynth import load_synth
+
+    from sriovcheck.fleet import check_one
+    from sriovcheck.plugins import load_plugins
+    from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+    from sriovcheck.runconfig import RunConfig
+
+    synth = load_synth()
+    sosreport = synth.write_sosreport(replace(synth.LARGE, model="e810"), where)
+    registry = load_plugins(entry_points=False)
+    rules = select_rules(load_rules(registry), registry, load_profiles(registry)["default"], [])
+    return check_one(str(sosreport), RunConfig.of(registry, rules))

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from reportkit import XSS, failing_report, loose_interfaces_report, make_report, options
@@ -208,3 +209,32 @@ def test_interfaces_with_vf_tables_but_no_pci_function_are_in_the_topology() -> 
     assert "<tr><td>0<td>02:aa:bb:cc:dd:ee\n" in second
     # A PF the PCI list knows is shown once, under its PCI function, not again as a loose interface.
     assert text.count('<span class="iface">enp1s0f0</span>') == 1
+
+
+def test_a_sosreport_port_without_pci_address_is_in_the_topology(tmp_path: Path) -> None:
+    """A sos 4.x report whose second port has no `ethtool -i` output and whose `ip -d link` line lacks
+    `parentbus pci parentdev` (iproute2 before 5.10 does not print it): its VF table is all that is known."""
+    from benchsynth import load_synth
+
+    from sriovcheck.cli import main
+
+    synth = load_synth()
+    sosreport = synth.write_sosreport(synth.HostSpec(hostname="loose", pfs=2, vfs_per_pf=4, guests=2), tmp_path)
+    (sosreport / "sos_commands/networking/ethtool_-i_enp16s0f1").unlink()
+    for leftover in sorted((sosreport / "sys/class/net/enp16s0f1").rglob("*"), reverse=True):
+        leftover.unlink() if leftover.is_file() else leftover.rmdir()
+    links = sosreport / "sos_commands/networking/ip_-s_-d_link"
+    text = links.read_text()
+    assert " parentbus pci parentdev 0000:10:00.1\n" in text
+    links.write_text(text.replace(" parentbus pci parentdev 0000:10:00.1\n", "\n"))
+    page = tmp_path / "report.html"
+    assert main(["check", str(sosreport), "--html", str(page), "-o", str(tmp_path / "report.txt")]) in (0, 1)
+    shown = page.read_text()
+    article = re.search(r'<article class="pf loose[^"]*">.*?</article>', shown, re.S)
+    assert article, "enp16s0f1's VF table is missing from the topology"
+    assert '<span class="iface">enp16s0f1</span> <span class="muted">PCI address unknown</span>' in article.group(0)
+    rows = re.findall(r"<tr[^>]*><td>(\d)<td[^>]*>([0-9a-f:]{17})", article.group(0))
+    assert [index for index, _ in rows] == ["0", "1", "2", "3"]
+    assert rows[0][1].startswith("52:54:00") and rows[1][1] == "00:00:00:00:00:00"  # a guest's VF, a free one
+    assert "Not known for any VF (no source told them): BDF, Driver, Guest." in article.group(0)
+    assert len(re.findall(r'<article class="pf loose', shown)) == 1  # enp16s0f0 stays under its PCI function

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
 import pytest
-from reportkit import ARTIFACTS, XSS, loose_interfaces_report, options
+from reportkit import ARTIFACTS, XSS, large_host_report, loose_interfaces_report, options
 from toolreq import find_tool, requires_tool
 
 from sriovcheck.reporters import html
@@ -287,3 +287,38 @@ def test_interfaces_without_a_pci_function_are_shown(browser: Any, tmp_path: Pat
     assert "PCI address 0000:af:00.0 not in the PCI device list" in articles[1].text
     assert _console_errors(browser) == []
     _screenshot(browser, "html-report-loose-interfaces")
+
+
+@pytest.mark.slow
+def test_large_host_report_in_the_browser(tmp_path: Path) -> None:
+    """The 4,096-VF / 512-guest host: loads without errors, failures first and readable without JavaScript,
+    the filters work over grouped entries, every VF row is in the topology.  (How long it takes to open is
+    measured by `benchmarks/run.py --only html`, not here.)"""
+    report = large_host_report(tmp_path / "sos")
+    page = tmp_path / "large.html"
+    driver = _driver(Path(tempfile.mkdtemp(prefix="chromium-large-", dir=tmp_path)))
+    try:
+        _open(driver, [report], page)
+        assert _console_errors(driver) == []
+        first = driver.find_element(By.CSS_SELECTOR, "details.sec-attention details.result")
+        assert first.is_displayed() and first.get_attribute("data-status") == "fail"
+        assert len(driver.find_elements(By.CSS_SELECTOR, "table.vfs tbody tr")) == 4096
+        last_pf = driver.find_elements(By.CSS_SELECTOR, "section.topology article.pf")[-1]
+        driver.execute_script("arguments[0].scrollIntoView()", last_pf)  # laid out when near the viewport
+        assert last_pf.is_displayed() and len(last_pf.find_elements(By.CSS_SELECTOR, "tbody tr")) == 256
+        Select(driver.find_element(By.CSS_SELECTOR, "select[name=rule]")).select_by_value("SRIOV004")
+        shown = [r for r in driver.find_elements(By.CSS_SELECTOR, "details.result") if r.get_attribute("hidden") is None]
+        assert shown and {r.get_attribute("data-rule") for r in shown} == {"SRIOV004"}
+        assert _console_errors(driver) == []
+    finally:
+        driver.quit()
+    nojs = _driver(Path(tempfile.mkdtemp(prefix="chromium-large-nojs-", dir=tmp_path)), javascript=False)
+    try:
+        nojs.get(page.resolve().as_uri())
+        failing = {r.rule for r in report.results if r.status.value == "fail"}
+        on_screen = {r.get_attribute("data-rule") for r in nojs.find_elements(By.CSS_SELECTOR,
+                                                                            "details.sec-attention details.result")
+                     if r.is_displayed()}
+        assert failing <= on_screen
+    finally:
+        nojs.quit()

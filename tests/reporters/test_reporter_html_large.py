@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import html as html_module
 import re
-from dataclasses import replace
 from typing import Any, Tuple
 
 import pytest
-from benchsynth import load_synth
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reportkit import options
+from reportkit import large_host_report, options
 
-from sriovcheck.fleet import check_one
-from sriovcheck.plugins import load_plugins
 from sriovcheck.reporters import html
 from sriovcheck.reporters.common import group_results, subject_columns
 from sriovcheck.results import Report, Result, Severity, Status, Subject
-from sriovcheck.ruleset import load_profiles, load_rules, select_rules
-from sriovcheck.runconfig import RunConfig
 
 pytestmark = pytest.mark.slow
 LIMIT = 2_000_000  # bytes: issue 13, "the HTML for that host stays under 2 MB"
@@ -32,12 +26,7 @@ LIMIT = 2_000_000  # bytes: issue 13, "the HTML for that host stays under 2 MB"
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Report, str]:
-    synth = load_synth()
-    spec = replace(synth.LARGE, model="e810")
-    where = synth.write_sosreport(spec, tmp_path_factory.mktemp("large"))
-    registry = load_plugins(entry_points=False)
-    rules = select_rules(load_rules(registry), registry, load_profiles(registry)["default"], [])
-    report = check_one(str(where), RunConfig.of(registry, rules))
+    report = large_host_report(tmp_path_factory.mktemp("large"))
     return report, html.render([report], options())
 
 
