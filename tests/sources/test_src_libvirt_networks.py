@@ -116,3 +116,22 @@ def test_sosreport_libvirt_plugin_copies(tmp_path: Path, facts_of: Callable[...,
     (net,) = [n for n in facts.libvirt_networks or () if n.name == "hostdev-net"]
     assert net.pf == "eth2" and net.active is None  # no network status file in this report: unknown
     assert [(d.address, d.network) for d in _pool_guest(facts).devices] == [("0000:03:10.1", "hostdev-net")]
+
+
+def test_check_a_sosreport_whose_zero_mac_vfs_are_a_pool(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """End to end through the CLI: the sos fixture's enp6s0f1 has four VFs with the all-zero MAC (the real I350
+    transcript). Without a pool they are warnings; with libvirt's hostdev-pf test network pointed at enp6s0f1
+    (only its definition, as sos copies it) SRIOV201 passes them and says why."""
+    import json
+
+    plain = sos4(name="sosreport-nopool-2026-11-02-abcdefg")
+    code, out, _ = cli("check", "-f", "json", "--select", "SRIOV201", str(plain.write(tmp_path / "a")))
+    before = [r for r in json.loads(out)["results"] if r["subject"]["label"].startswith("enp6s0f1 vf")]
+    assert before and {(r["status"], r["severity"]) for r in before} == {("fail", "warning")}
+    pooled = sos4(name="sosreport-pool-2026-11-02-abcdefg")
+    pooled.add("etc/libvirt/qemu/networks/hostdev-net.xml", POOL_PF.replace("<pf dev='eth2'/>", "<pf dev='enp6s0f1'/>"))
+    code, out, _ = cli("check", "-f", "json", "--select", "SRIOV201", str(pooled.write(tmp_path / "b")))
+    after = [r for r in json.loads(out)["results"] if r["subject"]["label"].startswith("enp6s0f1 vf")]
+    assert len(after) == len(before) and {r["status"] for r in after} == {"pass"}
+    assert all("libvirt network pool hostdev-net" in r["message"] for r in after)
+    assert any(e["source"].endswith("etc/libvirt/qemu/networks/hostdev-net.xml") for r in after for e in r["evidence"])
