@@ -28,7 +28,8 @@ Safety, because the values come from snapshots of other people's machines:
   so ``fix_script`` templates can check before they write;
 * the host guard: a section runs only on the host its snapshot names.  A
   full name (``compute-07.lab.example``) is compared in full with this
-  machine's names (``uname -n`` and ``hostname -f``), so it never applies on
+  machine's names (``uname -n``, and ``hostname -f`` when that is a short
+  name), so it never applies on
   ``compute-07.prod.example``; a snapshot that knows only a short name
   matches a machine whose full name starts with it.  ``--host NAME`` says
   which host this is instead (compared the same way).  When the snapshot's
@@ -170,10 +171,13 @@ if [ "$HOST_GIVEN" -eq 1 ]; then
 else
     HOST_NAME=$(uname -n)
     MACHINE_NAMES=("$HOST_NAME")
-    FULL_NAME=$(hostname -f 2>/dev/null || true)
-    if [ -n "$FULL_NAME" ] && [ "$FULL_NAME" != "$HOST_NAME" ]; then
-        MACHINE_NAMES+=("$FULL_NAME")
-        HOST_NAME="$HOST_NAME ($FULL_NAME)"
+    if [[ "$HOST_NAME" != *.* ]]; then
+        # The kernel knows only a short name: the full one comes from the resolver (hostname -f).
+        FULL_NAME=$(hostname -f 2>/dev/null || true)
+        if [ -n "$FULL_NAME" ] && [ "$FULL_NAME" != "$HOST_NAME" ]; then
+            MACHINE_NAMES+=("$FULL_NAME")
+            HOST_NAME="$HOST_NAME ($FULL_NAME)"
+        fi
     fi
 fi
 

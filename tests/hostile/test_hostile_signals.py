@@ -1,4 +1,5 @@
-"""SIGTERM and SIGHUP to a fleet run (issue 16 section 4): workers end, spool folders go, exit 143 / 129.
+"""SIGTERM and SIGHUP to a fleet run (issue 16 section 4): workers end, spool folders go, exit 143 / 129
+(and Ctrl-C's SIGINT the same way, exit 130).
 
 ``timeout``, systemd and CI cancellation send SIGTERM, a closed terminal SIGHUP.  A real
 ``sriovcheck check DIR -j 4`` reads four large compressed captures; once worker processes are reading
@@ -95,8 +96,8 @@ def _still_running(processes: Dict[int, str]) -> List[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)],
-                         ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "SIGHUP", "SIGINT"])
 @pytest.mark.parametrize("target", ["parent", "group"])
 def test_a_signal_mid_run_ends_the_workers_and_cleans_up(fleet: Path, tmp_path: Path, signum: int, code: int,
                                                          target: str) -> None:
@@ -125,7 +126,8 @@ def test_a_signal_mid_run_ends_the_workers_and_cleans_up(fleet: Path, tmp_path: 
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     assert proc.returncode == code, err
-    assert err.strip().splitlines() == [f"sriovcheck: terminated by {signal.Signals(signum).name}"], err
+    said = "interrupted" if signum == signal.SIGINT else f"terminated by {signal.Signals(signum).name}"
+    assert err.strip().splitlines() == [f"sriovcheck: {said}"], err
     assert out == ""
     # The parent waited for its workers: none is left running (nor reparented to PID 1).
     assert _still_running(workers) == []
