@@ -17,7 +17,7 @@ temporary name beside it, renamed when complete).
 from __future__ import annotations
 
 import datetime as _dt
-import io
+import gzip
 import json
 import posixpath
 import re
@@ -35,7 +35,7 @@ from .output import atomic_output
 from .redact import Redactor, scrub_secrets
 from .sources import SourceOptions
 from .sources.base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
-from .sources.capture import FORMAT, FORMAT_VERSION, MANIFEST_NAME
+from .sources.capture import FORMAT, FORMAT_VERSION, INDEX_OFFSETS_FROM, MANIFEST_NAME
 from .sources.live import command_argv
 from .sources.names import tar_name
 from .sources.tree import MAX_LINK_HOPS
@@ -391,31 +391,94 @@ def write_capture(output: Optional[str], redact: bool = False, root: Optional[st
 
 def _write_archive(target: Path, top: str, recorder: RecordingSource, manifest: Dict[str, Any],
                    redactor: Optional[Redactor], mtime: int) -> None:
+    """The capture as a gzip-compressed PAX tar: the top folder, the manifest, then every member.
+
+    The tar is laid out here (tarfile's own headers, ``TarInfo.tobuf``, exactly as ``TarFile.addfile``
+    writes them) so that the manifest can carry the member index (:func:`_member_index`): where each
+    member's header and data start, counted from the first byte after the manifest member.  A reader
+    then checks that index against the headers instead of walking them one by one.
+    """
+    body, index = _tar_body(top, recorder, redactor, mtime)
+    data = _manifest_bytes(with_member_index(manifest, index))
+    head = (_header(_tarinfo(top, "dir", 0, mtime))
+            + _header(_tarinfo(f"{top}/{MANIFEST_NAME}", "file", len(data), mtime)) + data + _padding(len(data)))
+    size = len(head) + len(body) + 2 * tarfile.BLOCKSIZE
+    end = bytes(2 * tarfile.BLOCKSIZE + (-size % tarfile.RECORDSIZE))  # end-of-archive blocks, as tarfile pads
     # Atomic like every output (output.py): a temporary file beside the target, renamed when complete;
     # only a new path or a regular file is replaced; mode 0600, the archive holds host data.
     with atomic_output(target, mode=0o600) as raw:
-        with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
-            tar.addfile(_tarinfo(top, "dir", 0, mtime))
-            data = (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-            tar.addfile(_tarinfo(f"{top}/{MANIFEST_NAME}", "file", len(data), mtime), io.BytesIO(data))
-            dirs: Set[str] = set()
-            for name in recorder.members:
-                parts = name.split("/")
-                dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
-            for name in sorted(dirs):
-                if name not in recorder.members:
-                    tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
-            for name in sorted(recorder.members):
-                kind, value = recorder.members[name]
-                if kind == "file":
-                    content = _finish_text(value, "/" + name, redactor)
-                    tar.addfile(_tarinfo(f"{top}/{name}", "file", len(content), mtime), io.BytesIO(content))
-                elif kind == "link":
-                    info = _tarinfo(f"{top}/{name}", "link", 0, mtime)
-                    info.linkname = tar_name(value)
-                    tar.addfile(info)
-                else:
-                    tar.addfile(_tarinfo(f"{top}/{name}", "dir", 0, mtime))
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime) as packed:
+            packed.write(head)
+            packed.write(body)
+            packed.write(end)
 
 
-__all__ = ["RecordingSource", "build_manifest", "command_member", "write_capture"]
+def with_member_index(manifest: Dict[str, Any], index: List[List[Any]]) -> Dict[str, Any]:
+    """The manifest as written: ``member_index`` added (see manifest.schema.json)."""
+    return dict(manifest, member_index={"offsets_from": INDEX_OFFSETS_FROM, "members": index})
+
+
+def _manifest_bytes(manifest: Dict[str, Any]) -> bytes:
+    """The manifest as indented JSON (sorted keys), with ``member_index`` last and one compact line per
+    member: indenting each row's six values would make it most of the file."""
+    rest = {key: value for key, value in manifest.items() if key != "member_index"}
+    text = json.dumps(rest, indent=1, sort_keys=True, ensure_ascii=False)
+    index = manifest.get("member_index")
+    if index is None:
+        return (text + "\n").encode("utf-8")
+    rows = ",\n  ".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in index["members"])
+    members = f"[\n  {rows}\n ]" if rows else "[]"
+    tail = f'"member_index": {{"offsets_from": {json.dumps(index["offsets_from"])}, "members": {members}}}'
+    return (text[:-2] + f",\n {tail}\n}}\n").encode("utf-8")
+
+
+def _header(info: tarfile.TarInfo) -> bytes:
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def _padding(size: int) -> bytes:
+    return bytes(-size % tarfile.BLOCKSIZE)
+
+
+def _tar_body(top: str, recorder: RecordingSource, redactor: Optional[Redactor],
+              mtime: int) -> Tuple[bytes, List[List[Any]]]:
+    """Every member after the manifest as tar bytes, and its index: ``[name, kind, size, header offset,
+    data offset, link target or null]`` per member, names relative to the top folder, offsets from the
+    start of these bytes (the first byte after the manifest member)."""
+    parts: List[bytes] = []
+    index: List[List[Any]] = []
+    offset = 0
+
+    def add(name: str, kind: str, content: bytes = b"", target: Optional[str] = None) -> None:
+        nonlocal offset
+        info = _tarinfo(f"{top}/{name}", kind, len(content), mtime)
+        if target is not None:
+            info.linkname = tar_name(target)
+        header = _header(info)
+        index.append([name, kind, len(content), offset, offset + len(header), target])
+        parts.append(header)
+        offset += len(header)
+        if content:
+            parts.append(content)
+            parts.append(_padding(len(content)))
+            offset += len(content) + len(parts[-1])
+
+    dirs: Set[str] = set()
+    for name in recorder.members:
+        pieces = name.split("/")
+        dirs.update("/".join(pieces[:i]) for i in range(1, len(pieces)))
+    for name in sorted(dirs):
+        if name not in recorder.members:
+            add(name, "dir")
+    for name in sorted(recorder.members):
+        kind, value = recorder.members[name]
+        if kind == "file":
+            add(name, "file", _finish_text(value, "/" + name, redactor))
+        elif kind == "link":
+            add(name, "link", target=value)
+        else:
+            add(name, "dir")
+    return b"".join(parts), index
+
+
+__all__ = ["RecordingSource", "build_manifest", "command_member", "with_member_index", "write_capture"]

@@ -102,3 +102,4 @@ def install() -> None:
     diff.render_json = _validating(diff.render_json, as_text=True)
     diff.RENDERERS["json"] = diff.render_json
     capture.build_manifest = _validating(capture.build_manifest, as_text=False)
+    capture.with_member_index = _validating(capture.with_member_index, as_text=False)

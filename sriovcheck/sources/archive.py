@@ -54,7 +54,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optio
 
 from ..errors import SourceError
 from .base import SourceReadError
-from .names import decode_name
+from .names import decode_name, encode_name
 from .tree import DIR, FILE, LINK, MAX_PATH_CHARS, Node, Tree
 
 if TYPE_CHECKING:
@@ -322,6 +322,27 @@ class _TarStream:
             while self._more(CHUNK):
                 pass
 
+    def load_rest(self, limit: int) -> bool:
+        """Decompress everything left into the buffer without moving the read position (the ratio
+        cap still counts every byte); False, with what was read kept, when there is more than ``limit``."""
+        if self.compression == "":
+            return False
+        self._keep_only_unread()
+        parts = [self.buf]
+        have = len(self.buf) - self.pos
+        ok = True
+        while True:
+            chunk = self._more(CHUNK)
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+            if have > limit:
+                ok = False
+                break
+        self.buf = b"".join(parts)
+        return ok
+
     def rewind(self) -> bool:
         """Back to the first byte, when every byte read so far was kept (a peek); False otherwise."""
         if not self.rewindable or self.base != 0:
@@ -342,6 +363,23 @@ class _TarStream:
                 pass
         self.raw = None
         self.handle.close()
+
+
+class _BufferReader:
+    """A tar already in memory, read from any offset (the member index check parses single headers)."""
+
+    def __init__(self, buf: bytes, location: str) -> None:
+        self.buf = buf
+        self.pos = 0
+        self.location = location
+
+    def take(self, size: int) -> bytes:
+        data = self.buf[self.pos:self.pos + size]
+        self.pos += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.pos
 
 
 def walk_headers(stream: _TarStream) -> Iterator[TarHeader]:
@@ -593,6 +631,22 @@ class ArchiveMember:
     mtime: int = 0
 
 
+#: A member index: the name prefix of its members (the capture's top folder) and its rows
+#: ``[name, kind, size, header offset, data offset, link target]``, offsets counted from the end of
+#: the member that carried it.
+MemberIndex = Tuple[str, Any]
+
+#: The type flag tarfile writes for each kind of member an index may name.
+_INDEX_TYPES = {FILE: b"0", DIR: b"5", LINK: b"2"}
+
+
+def tarfile_record_slack() -> int:
+    """Bytes a tar may hold after its last member: two end blocks and the padding to a 10,240-byte record."""
+    return 2 * BLOCK + 20 * BLOCK
+
+
+_NO_MEMBER = ArchiveMember("", "absent")
+
 DUPLICATE_MESSAGE = "appears more than once in the archive; the last copy is the one read, as tar extracts it"
 
 
@@ -605,10 +659,14 @@ class SafeArchive:
     """
 
     def __init__(self, path: Path, options: "SourceOptions",
-                 want: Optional[Callable[[str], bool]] = None) -> None:
+                 want: Optional[Callable[[str], bool]] = None,
+                 member_index: Optional[Callable[[str, bytes], Optional["MemberIndex"]]] = None) -> None:
         self.path = Path(path)
         self.options = options
         self._want = want
+        self._member_index = member_index
+        #: Whether the members after the one carrying an index were taken from that index (checked).
+        self.indexed = False
         self._members: Dict[str, ArchiveMember] = {}
         self._children: Dict[str, Set[str]] = {"": set()}
         self._explicit: Set[str] = set()  # names given by a member of their own (not implied parents)
@@ -722,6 +780,12 @@ class SafeArchive:
                         raise _Damaged(f"ends inside member {header.name[:200]!r}")
                     self._memory[member.name] = data[:header.size]
                     memory_used += header.size
+                    if self._member_index is not None:
+                        found = self._member_index(member.name, self._memory[member.name])
+                        if found is not None and self._adopt_index(stream, found, count, kept, declared,
+                                                                   memory_used):
+                            self.indexed = True
+                            return
                 else:
                     spool = os.path.join(self._spool_dir(), str(len(self._spooled)))
                     with open(spool, "xb") as out:
@@ -734,6 +798,158 @@ class SafeArchive:
             else:
                 self._skip(stream, header, data_size)
         stream.drain()
+
+    def _adopt_index(self, stream: _TarStream, index: "MemberIndex", count: int, kept: int, declared: int,
+                     memory_used: int) -> bool:
+        """Take every member after the current one from ``index`` when it agrees with the archive.
+
+        The index (a capture's manifest carries one) is untrusted like the rest: it is used only when
+        its members tile the rest of the tar exactly -- each header starts where the previous
+        member's data ended, the last is followed by tar's end block, so no member is left out --
+        and each header, checked at its offset, says that member's name, type, size and link
+        target, with the same refusals the walk applies.  Anything else (offsets or sizes out of
+        range, a name the header does not hold, a duplicate, a link that leaves the archive, a member
+        over a cap) returns False and the walk goes on from here as if there were no index.
+        """
+        prefix, entries = index
+        options = self.options
+        if not self.compression or self._want is not None or not isinstance(entries, list):
+            return False
+        if count + len(entries) > options.max_members:
+            return False
+        # 1. The layout: offsets relative to this point of the stream, members tiling the rest.
+        rows: List[Tuple[str, str, int, int, int, Optional[str]]] = []
+        position = 0
+        names: Set[str] = set()
+        total = 0
+        for entry in entries:
+            if not isinstance(entry, list) or len(entry) != 6:
+                return False
+            name, kind, size, header_at, data_at, target = entry
+            if (not isinstance(name, str) or kind not in (FILE, DIR, LINK) or type(size) is not int
+                    or type(header_at) is not int or type(data_at) is not int
+                    or not (target is None or isinstance(target, str))):
+                return False
+            if header_at != position or data_at <= header_at or (data_at - header_at) % BLOCK \
+                    or data_at - header_at > MAX_HEADER_BYTES + 2 * BLOCK or size < 0:
+                return False
+            if (kind != FILE and size) or (kind == LINK) != (target is not None):
+                return False
+            full = f"{prefix}/{name}" if prefix else name
+            # Already normal (what normalise_member_name would return unchanged), checked on the text.
+            if (not full or full[0] == "/" or full[-1] == "/" or "\x00" in full or len(full) > MAX_PATH_CHARS
+                    or full in names or full in self._explicit or "//" in full or full in (".", "..")
+                    or full.startswith(("./", "../")) or full.endswith(("/.", "/..")) or "/./" in full
+                    or "/../" in full):
+                return False
+            names.add(full)
+            if kind == FILE:
+                if size > options.max_member_bytes:
+                    return False
+                total += size
+            position = data_at + _blocks(size)
+            rows.append((full, kind, size, header_at, data_at, target))
+        if kept + total > options.max_total_bytes or memory_used + total > MEMORY_BUDGET:
+            return False
+        if declared + total > RATIO_FLOOR and declared + total > options.max_ratio * self._compressed_size:
+            return False  # the walk refuses it with its own message
+        # 2. The bytes: all of the rest in memory (tar's end blocks and record padding after it).
+        if not stream.load_rest(position + tarfile_record_slack()):
+            return False
+        start = stream.pos
+        buf = stream.buf
+        if len(buf) - start < position + BLOCK or buf[start + position:start + position + BLOCK] != _ZERO_BLOCK:
+            return False
+        # 3. Each header says what the index says.
+        reader = _BufferReader(buf, str(self.path))
+        members: List[ArchiveMember] = []
+        for full, kind, size, header_at, data_at, target in rows:
+            member = self._indexed_member(reader, start, full, kind, size, header_at, data_at, target)
+            if member is None:
+                return False
+            members.append(member)
+        for member, row in zip(members, rows):
+            self._add_indexed(member)
+            if member.kind == FILE:
+                at = start + row[4]
+                self._memory[member.name] = buf[at:at + member.size]
+        stream.pos = start + position
+        stream.drain()
+        return True
+
+    def _add_indexed(self, member: ArchiveMember) -> None:
+        """:meth:`_add` for a name known to be new: a capture lists folders before what is in them, so
+        the parent is usually there already and only one listing changes."""
+        name = member.name
+        parent, _, leaf = name.rpartition("/")
+        listing = self._children.get(parent)
+        if listing is None or name in self._members or (parent and self._members.get(parent, _NO_MEMBER).kind != DIR):
+            self._add(member)  # an implied folder given later, or a parent not seen yet: the general rule
+            return
+        listing.add(leaf)
+        self._explicit.add(name)
+        self._members[name] = member
+        if member.kind == DIR:
+            self._children.setdefault(name, set())
+
+    def _indexed_member(self, reader: _BufferReader, start: int, full: str, kind: str, size: int,
+                        header_at: int, data_at: int, target: Optional[str]) -> Optional[ArchiveMember]:
+        """The member the header at ``header_at`` describes, when it is exactly the index's entry."""
+        buf = reader.buf
+        at = start + header_at
+        if data_at - header_at == BLOCK:
+            # The common case, checked on the bytes: one ustar header holding the whole name.
+            block = buf[at:at + BLOCK]
+            expected = encode_name(full + "/" if kind == DIR else full)
+            stored = block[148:156]
+            try:
+                good_sum = _number(stored) == sum(block) - sum(stored) + 256
+            except _Damaged:
+                return None
+            if (good_sum and len(expected) <= 100 and block[:100] == expected.ljust(100, b"\x00")
+                    and block[345] == 0 and block[156:157] == _INDEX_TYPES[kind]):
+                try:
+                    header_size = _number(block[124:136])
+                    mtime = _number(block[136:148])
+                except _Damaged:
+                    return None
+                if header_size != size:
+                    return None
+                if kind == LINK:
+                    link = encode_name(target or "")
+                    if len(link) > 100 or block[157:257] != link.ljust(100, b"\x00"):
+                        return None
+                return self._checked_member(full, kind, size, target, mtime)
+        # Anything else (a pax header, a long name): the walk's own parser, on this header alone.
+        reader.pos = at
+        pax_globals: Dict[str, str] = {}
+        try:
+            header = _next_header(reader, pax_globals, False)  # type: ignore[arg-type]
+        except (_Damaged, SourceError):
+            return None
+        if header is None or pax_globals or header.offset != start + data_at or header.sparse:
+            return None
+        if normalise_member_name(header.name) != full or _kind_of(header) != kind:
+            return None
+        if kind == FILE and (header.size != size or header.type not in _REGULAR):
+            return None
+        if kind == LINK and header.linkname != target:
+            return None
+        if kind != FILE and header.size:
+            return None
+        return self._checked_member(full, kind, size, target, header.mtime)
+
+    @staticmethod
+    def _checked_member(full: str, kind: str, size: int, target: Optional[str],
+                        mtime: int) -> Optional[ArchiveMember]:
+        """The walk's refusals (:meth:`_classify`) for a member taken from an index: None when refused."""
+        if kind == LINK:
+            if not target or "\x00" in target or len(target) > MAX_PATH_CHARS or not _link_stays_inside(full, target):
+                return None
+            return ArchiveMember(full, LINK, target=target, mtime=mtime)
+        if kind == DIR:
+            return ArchiveMember(full, DIR, mtime=mtime)
+        return ArchiveMember(full, FILE, size=size, mtime=mtime)
 
     @staticmethod
     def _skip(stream: _TarStream, header: TarHeader, size: int) -> None:

@@ -38,6 +38,8 @@ FORMAT = "sriovcheck-capture"
 FORMAT_VERSION = 1
 #: Largest manifest accepted.
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+#: ``member_index.offsets_from``: offsets count from the first byte after the manifest member.
+INDEX_OFFSETS_FROM = "manifest end"
 #: Members looked at when sniffing a tarball for the manifest (the writer puts it first).
 SNIFF_MEMBERS = 64
 
@@ -209,14 +211,33 @@ def open_source(path: Path, options: "SourceOptions") -> CaptureSource:
     prefix = _manifest_prefix_in_tar(path)
     if prefix is None:
         raise SourceError(f"not a sriovcheck capture (no {MANIFEST_NAME} among the first members)", location)
-    archive = SafeArchive(path, options)
-    try:
-        name = f"{prefix}/{MANIFEST_NAME}" if prefix else MANIFEST_NAME
+    name = f"{prefix}/{MANIFEST_NAME}" if prefix else MANIFEST_NAME
+    parsed: Dict[str, Dict[str, Any]] = {}
+
+    def member_index(member: str, data: bytes) -> Optional[Tuple[str, Any]]:
+        """The manifest's member index (checked by the archive against the headers before any use)."""
+        if member != name or len(data) > MAX_MANIFEST_BYTES:
+            return None
         try:
-            data = archive.read(name, MAX_MANIFEST_BYTES)
-        except SourceReadError as exc:
-            raise SourceError(f"{MANIFEST_NAME}: {exc.message}", location) from None
-        manifest = _load_manifest(data, location)
+            doc = _load_manifest(data, location)
+        except SourceError:
+            return None  # reported when the manifest is read below
+        parsed["manifest"] = doc
+        index = doc.get("member_index")
+        if not isinstance(index, dict) or index.get("offsets_from") != INDEX_OFFSETS_FROM:
+            return None
+        return prefix, index.get("members")
+
+    archive = SafeArchive(path, options, member_index=member_index)
+    try:
+        if archive.indexed:
+            manifest = parsed["manifest"]  # the copy the index came from: no later member can replace it
+        else:
+            try:
+                data = archive.read(name, MAX_MANIFEST_BYTES)
+            except SourceReadError as exc:
+                raise SourceError(f"{MANIFEST_NAME}: {exc.message}", location) from None
+            manifest = _load_manifest(data, location)
     except BaseException:
         archive.close()
         raise
