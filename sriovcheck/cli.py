@@ -8,7 +8,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from . import __version__
 from .errors import SriovcheckError, UsageError
@@ -316,6 +316,18 @@ def _write(path: Optional[str], text: str) -> None:
         write_file(path, text)
 
 
+def _write_chunks(path: Optional[str], chunks: Iterator[str]) -> None:
+    from .log import LOG
+    from .output import is_stdout, write_file_chunks, write_stdout_chunks
+
+    LOG.info("writing to %s as it is rendered", "stdout" if path in (None, "-") else path)
+    if is_stdout(path):
+        write_stdout_chunks(chunks)
+    else:
+        assert path is not None
+        write_file_chunks(path, chunks)
+
+
 def _check_outputs(outputs: Sequence[Tuple[str, Optional[str]]], args: argparse.Namespace,
                    sources: Sequence[Optional[str]] = ()) -> None:
     """Before any work: no two outputs on one path, no output over an input, only regular files replaced."""
@@ -422,15 +434,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     for fmt, path in sorted(wanted, key=lambda item: item[1] in (None, "-")):
         options = RenderOptions(color=color and fmt == "text" and path in (None, "-"), verbose=bool(args.verbose),
                                 timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
+        render = registry.reporters[fmt].render
         with phase(f"rendering {fmt}"):
-            rendered = registry.reporters[fmt].render(reports, options)
+            if len(reports) > 1:
+                # A fleet: written host by host as it is rendered (the parent's memory stays flat).
+                from .reporters.stream import chunks_for
+
+                chunks = chunks_for(render)
+                if chunks is not None:
+                    _write_chunks(path, chunks(reports, options))
+                    continue
+            rendered = render(reports, options)
         _write(path, rendered)
-    if any(r.source_error for r in reports):
-        for report in reports:
-            if report.source_error:
-                print(f"sriovcheck: error: {_one_line(report.source_error)}", file=sys.stderr)
+    errors, gate_failed = [], False
+    for report in reports:  # one pass: a fleet's reports are unpacked one at a time
+        if report.source_error:
+            errors.append(report.source_error)
+        elif not gate_failed:
+            gate_failed = report.gate_failed()
+    if errors:
+        for error in errors:
+            print(f"sriovcheck: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_FINDINGS if any(r.gate_failed() for r in reports) else EXIT_OK
+    return EXIT_FINDINGS if gate_failed else EXIT_OK
 
 
 def cmd_facts(args: argparse.Namespace) -> int:

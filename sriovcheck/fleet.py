@@ -12,8 +12,9 @@ source: a single-host run does not pay for it at start-up.
 The parent's memory stays flat as the fleet grows: a worker sends back only
 what the requested formats render (the host model's header -- source, host name,
 kernel, collection problems -- unless the HTML topology needs all of it), as
-one compressed pickle, and :class:`PackedReports` unpacks a report only while a
-renderer looks at it.
+one compressed pickle, which the parent appends to an unnamed temporary file (:class:`ReportSpool`);
+:class:`PackedReports` unpacks a report only while a renderer looks at it, and the text, JSON and
+JUnit outputs of a fleet are written host by host as they are rendered (:mod:`.reporters.stream`).
 """
 from __future__ import annotations
 
@@ -151,23 +152,50 @@ def _pack(report: Report) -> bytes:
     return zlib.compress(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
+class ReportSpool:
+    """Packed reports in an unnamed temporary file (gone when closed or when the process ends, even
+    killed): the parent keeps two integers per host, so its memory does not grow with the fleet."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(prefix="sriovcheck-reports-")  # noqa: SIM115 - lives with the run
+        self._end = 0
+
+    def add(self, item: Union[bytes, Report]) -> Tuple[int, int]:
+        data = item if isinstance(item, bytes) else _pack(item)
+        os.pwrite(self._file.fileno(), data, self._end)
+        place = (self._end, len(data))
+        self._end += len(data)
+        return place
+
+    def get(self, place: Tuple[int, int]) -> bytes:
+        return os.pread(self._file.fileno(), place[1], place[0])
+
+
+Packed = Union[bytes, Report, Tuple[int, int]]
+
+
 class PackedReports(Sequence[Report]):
-    """Reports kept compressed (a few kB each), unpacked one at a time as a renderer reaches them.
+    """Reports kept compressed (a few kB each; in a :class:`ReportSpool` for a fleet), unpacked one at
+    a time as a renderer reaches them.
 
     Renderers walk the reports in order, some more than once (labels, overview, details): the last
     one unpacked is remembered, so a walk in step with another costs one unpacking per report.
     """
 
-    def __init__(self, items: Sequence[Union[bytes, Report]],
-                 transform: Optional[Callable[[Report], Report]] = None) -> None:
+    def __init__(self, items: Sequence[Packed], transform: Optional[Callable[[Report], Report]] = None,
+                 spool: Optional[ReportSpool] = None) -> None:
         self._items = list(items)
         self._transform = transform
+        self._spool = spool
         self._last: Tuple[int, Optional[Report]] = (-1, None)
 
     def map(self, transform: Callable[[Report], Report]) -> "PackedReports":
         """The same reports, each passed through ``transform`` when it is unpacked."""
         before = self._transform
-        return PackedReports(self._items, transform if before is None else (lambda r: transform(before(r))))
+        return PackedReports(self._items, transform if before is None else (lambda r: transform(before(r))),
+                             self._spool)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -186,6 +214,9 @@ class PackedReports(Sequence[Report]):
         if self._last[0] == index and self._last[1] is not None:
             return self._last[1]
         item = self._items[index]  # IndexError past the end, as a list
+        if isinstance(item, tuple):
+            assert self._spool is not None
+            item = self._spool.get(item)
         report: Report = pickle.loads(zlib.decompress(item)) if isinstance(item, bytes) else item
         if self._transform is not None:
             report = self._transform(report)
@@ -242,13 +273,14 @@ def check_many(locations: Sequence[Optional[str]], config: RunConfig,
 
     _WORKER_STATE.update(config=config, formats=formats)
     try:
+        spool = ReportSpool()
         if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            reports: List[Union[bytes, Report]] = []
+            reports: List[Packed] = []
             for index, location in enumerate(locations, 1):
-                reports.append(_worker(location))
+                reports.append(spool.add(_worker(location)))
                 _progress(index, len(locations), show)
-            return PackedReports(reports)
-        return PackedReports(_parallel(locations, jobs, show))
+            return PackedReports(reports, spool=spool)
+        return PackedReports(_parallel(locations, jobs, show, spool), spool=spool)
     finally:
         _WORKER_STATE.clear()
 
@@ -256,12 +288,12 @@ def check_many(locations: Sequence[Optional[str]], config: RunConfig,
 _DIED = "the worker checking this source died (killed, or out of memory)"
 
 
-def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List[Union[bytes, Report]]:
+def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: ReportSpool) -> List[Packed]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    results: Dict[int, Union[bytes, Report]] = {}
+    results: Dict[int, Packed] = {}
     context = multiprocessing.get_context("fork")
     profile = _WORKER_STATE["config"].profile if "config" in _WORKER_STATE else "default"
     queue = deque(range(len(locations)))
@@ -288,7 +320,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool) -> List
                 for future in finished:
                     index = pending.pop(future)
                     try:
-                        results[index] = future.result()
+                        results[index] = spool.add(future.result())
                     except BrokenProcessPool:
                         broken = True
                         if index not in suspects:

@@ -177,11 +177,32 @@ def write_file(path: Union[str, Path], content: Union[str, bytes], mode: int = 0
         handle.write(data)
 
 
+def write_file_chunks(path: Union[str, Path], chunks: Iterable[str], mode: int = 0o666) -> None:
+    """:func:`write_file` of text given in pieces (a fleet's report, host by host): still atomic."""
+    with atomic_output(path, mode) as handle:
+        for chunk in chunks:
+            handle.write(encode_output(chunk))
+
+
+def write_stdout_chunks(chunks: Iterable[str]) -> None:
+    """:func:`write_stdout` of text given in pieces, each written as it comes.  When the reader goes
+    away the rest is still rendered (a renderer's own errors are not hidden) but not written."""
+    reading = True
+    for chunk in chunks:
+        if reading:
+            reading = _to_stdout(chunk)
+
+
 def write_stdout(text: str) -> None:
     """Print ``text`` as UTF-8 on standard output; a failure is one OutputError line (exit 2).
 
     A reader that went away (EPIPE, ``| head``) is not an error: the rest is dropped quietly.
     """
+    _to_stdout(text)
+
+
+def _to_stdout(text: str) -> bool:
+    """:func:`write_stdout`; False when the reader went away (the text is dropped)."""
     stream = sys.stdout
     if stream is None:
         raise OutputError("cannot write to standard output: it is closed")
@@ -197,10 +218,12 @@ def write_stdout(text: str) -> None:
             stream.flush()
     except BrokenPipeError:
         _silence_stdout()
+        return False
     except (OSError, ValueError) as exc:  # ENOSPC, EBADF, EIO; ValueError: the stream was closed
         _silence_stdout()
         reason = getattr(exc, "strerror", None) or str(exc)
         raise OutputError(f"cannot write to standard output: {reason}") from None
+    return True
 
 
 def _silence_stdout() -> None:
@@ -219,4 +242,4 @@ def _silence_stdout() -> None:
 
 
 __all__ = ["OutputError", "atomic_output", "check_outputs", "check_target", "encode_output", "is_stdout",
-           "write_file", "write_stdout"]
+           "write_file", "write_file_chunks", "write_stdout", "write_stdout_chunks"]

@@ -92,12 +92,28 @@ def _validating(produce: Callable[..., Any], as_text: bool) -> Callable[..., Any
     return wrapper
 
 
+def _validating_chunks(produce: Callable[..., Any]) -> Callable[..., Any]:
+    """A renderer that yields its JSON in pieces (a fleet, host by host): validated once joined."""
+    if getattr(produce, "_validated", False):
+        return produce
+
+    @functools.wraps(produce)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        made = list(produce(*args, **kwargs))
+        validate_document(json.loads("".join(made)))
+        return iter(made)
+
+    wrapper._validated = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def install() -> None:
     """Wrap the producers of every JSON contract (idempotent)."""
     from sriovcheck import capture, diff, factsview
-    from sriovcheck.reporters import json_report
+    from sriovcheck.reporters import json_report, stream
 
     json_report.render = _validating(json_report.render, as_text=True)
+    stream.json_chunks = _validating_chunks(stream.json_chunks)
     factsview.render_json = _validating(factsview.render_json, as_text=True)
     diff.render_json = _validating(diff.render_json, as_text=True)
     diff.RENDERERS["json"] = diff.render_json

@@ -1,0 +1,103 @@
+"""A fleet's text, JSON and JUnit output written host by host: the same bytes as rendering it whole.
+
+The reports are real: synthetic hosts (benchmarks/synth.py) as root directories, two with the same host
+name (labels then carry their locations), one unreadable source (an error report), and a host whose names
+carry markup and control characters, checked by the built-in rule pack through ``check_many`` (packed and
+spooled as in any fleet run).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any, List, Optional
+
+import pytest
+
+from sriovcheck.cli import main
+from sriovcheck.fleet import PackedReports, check_many
+from sriovcheck.plugins import load_plugins
+from sriovcheck.reporters import RenderOptions
+from sriovcheck.reporters.stream import chunks_for, json_chunks, junit_chunks, text_chunks
+from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+from sriovcheck.runconfig import RunConfig
+
+
+@pytest.fixture(scope="module")
+def fleet_sources(tmp_path_factory: pytest.TempPathFactory, synth: ModuleType) -> List[Optional[str]]:
+    folder = tmp_path_factory.mktemp("stream")
+    sources: List[Optional[str]] = []
+    for number, spec in enumerate(synth.iter_specs(3)):
+        root = folder / f"host-{number}"
+        synth.write_root(spec, root)
+        sources.append(str(root))
+    twin = folder / "twin"
+    synth.write_root(next(iter(synth.iter_specs(1))), twin)  # the same host name as host-0
+    sources.append(str(twin))
+    odd = folder / "odd"
+    synth.write_root(replace(synth.SMALL, hostname="<b>x</b>\x1b[31m&"), odd)
+    sources.append(str(odd))
+    unreadable = folder / "broken.tar.gz"
+    unreadable.write_bytes(b"not an archive")
+    sources.append(str(unreadable))
+    return sources
+
+
+@pytest.fixture(scope="module")
+def reports(fleet_sources: List[Optional[str]]) -> PackedReports:
+    registry = load_plugins()
+    profile = load_profiles(registry)["default"]
+    rules = select_rules(load_rules(registry), registry, profile)
+    config = RunConfig.of(registry, rules, profile=profile.name, jobs=1)
+    found = check_many(fleet_sources, config, progress=False, formats=["text", "json", "junit"])
+    assert isinstance(found, PackedReports)
+    return found
+
+
+OPTIONS = [RenderOptions(), RenderOptions(color=True, verbose=True, timestamp="2026-12-04T08:00:00"),
+           RenderOptions(junit_warnings="skipped", fail_on="warning")]
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("fmt,chunks", [("text", text_chunks), ("json", json_chunks), ("junit", junit_chunks)])
+def test_streamed_output_is_the_rendered_output(reports: PackedReports, fmt: str, chunks: Any,
+                                                options: RenderOptions) -> None:
+    registry = load_plugins()
+    whole = registry.reporters[fmt].render(list(reports), options)
+    pieces = list(chunks(reports, options))
+    assert len(pieces) > len(reports)  # host by host, not one piece
+    assert "".join(pieces) == whole
+
+
+def test_one_report_is_the_single_host_form(reports: PackedReports) -> None:
+    """One host has no fleet overview (text) and is a report, not a fleet (JSON): rendered whole."""
+    registry = load_plugins()
+    for fmt, chunks in (("text", text_chunks), ("json", json_chunks)):
+        assert list(chunks(reports[:1], None)) == [registry.reporters[fmt].render(reports[:1], None)]
+    assert "".join(junit_chunks(reports[:1], None)) == registry.reporters["junit"].render(reports[:1], None)
+
+
+def test_only_the_built_in_streamable_formats_stream() -> None:
+    registry = load_plugins()
+    assert chunks_for(registry.reporters["text"].render) is not None
+    assert chunks_for(registry.reporters["json"].render) is not None
+    assert chunks_for(registry.reporters["junit"].render) is not None
+    for fmt in ("html", "markdown", "fix-script", "ansible"):
+        assert chunks_for(registry.reporters[fmt].render) is None
+
+
+def test_the_cli_writes_a_fleet_host_by_host_with_the_same_bytes(reports: PackedReports,
+                                                                  fleet_sources: List[Optional[str]],
+                                                                  tmp_path: Path) -> None:
+    args = [str(s) for s in fleet_sources]
+    code = main(["check", *args, "-j", "1", "--timestamp", "2026-12-04T08:00:00", "-o", str(tmp_path / "r.txt"),
+                 "--json", str(tmp_path / "r.json"), "--junit-xml", str(tmp_path / "r.xml")])
+    assert code == 2  # the unreadable source
+    registry = load_plugins()
+    gated = [replace(r, fail_on="error", require_complete=False) for r in reports]
+    options = RenderOptions(timestamp="2026-12-04T08:00:00")
+    for name, fmt in (("r.txt", "text"), ("r.json", "json"), ("r.xml", "junit")):
+        assert (tmp_path / name).read_text(encoding="utf-8") == registry.reporters[fmt].render(gated, options)
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert len(data["reports"]) == len(fleet_sources)
