@@ -23,7 +23,7 @@ import os
 import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from .base import MAX_FILE_BYTES, Source, SourceReadError
 from .names import decode_name, os_name
@@ -345,8 +345,35 @@ class TreeSource(Source):
             raise found
         return found
 
+    def _direct_rel(self, path: str) -> Optional[str]:
+        """The physical rel of ``path`` when its folder is resolved already and its last component
+        is a plain name (what :meth:`_resolve`'s fast path takes); None otherwise."""
+        parent, _, name = path.rpartition("/") if path.__class__ is str else ("", "", "")
+        if not name or name == "." or name == ".." or path[:1] != "/" or "\x00" in path or len(path) > MAX_PATH_CHARS:
+            return None
+        found = self._dirs.get(parent or "/", _UNSEEN)
+        if found is _UNSEEN or found is None or found[1].kind != DIR:
+            return None
+        return f"{found[0]}/{name}" if found[0] else name
+
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
         found = self._resolved.get(path, _UNSEEN)  # _answer inlined: ~35,000 reads on a large host
+        if found is _UNSEEN:
+            # A file in a folder resolved already: its entry from that folder's listing, read relative
+            # to the folder (no walk of the path again; most reads of a large host come this way).
+            rel = self._direct_rel(path)
+            if rel is not None:
+                node = self._nodes.get(rel, _UNSEEN)
+                if node is _UNSEEN:
+                    try:
+                        node = self._walk.node(rel)
+                    except SourceReadError:
+                        node = _UNSEEN  # the general path says it in its own words
+                if node is None:
+                    self._resolved[path] = None
+                    return None
+                if node is not _UNSEEN and node.kind != LINK:
+                    found = self._resolved[path] = (rel, node)
         if found is _UNSEEN or found.__class__ is SourceReadError:
             found = self._answer(path)
         if found is None:
@@ -405,6 +432,15 @@ class TreeSource(Source):
 # -- a directory on disk ------------------------------------------------------------------------
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+#: A resolved directory, held open to list it and to look names up in it: O_NOFOLLOW refuses a link
+#: put in its place, O_DIRECTORY anything else but a directory.
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+#: The same for a directory that may be searched but not listed (mode --x): O_PATH needs no read
+#: permission, as a path walk needs none (Linux; elsewhere such a directory stays unreadable).
+_SEARCH_FLAGS = (getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+#: Directory descriptors kept open by one tree (least recently used closed first).
+DIR_FDS = 64
 
 
 def read_regular_file(full: str, max_bytes: int) -> bytes:
@@ -412,23 +448,28 @@ def read_regular_file(full: str, max_bytes: int) -> bytes:
 
     Raises SourceReadError for anything but a readable regular file within the cap.
     """
+    return _read_regular(full, max_bytes, full, None)
+
+
+def _read_regular(name: str, max_bytes: int, label: str, dir_fd: Optional[int]) -> bytes:
+    """:func:`read_regular_file` of ``name``, relative to ``dir_fd`` when given; errors name ``label``."""
     try:
-        fd = os.open(full, _OPEN_FLAGS)
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise SourceReadError(full, "is a symbolic link; refused") from None
-        raise SourceReadError(full, exc.strerror or str(exc)) from None
+            raise SourceReadError(label, "is a symbolic link; refused") from None
+        raise SourceReadError(label, exc.strerror or str(exc)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise SourceReadError(full, "not a regular file; refused")
+            raise SourceReadError(label, "not a regular file; refused")
         size = info.st_size
         if size < max_bytes:
             # Most files (sysfs attributes): one read of the size fstat gave, +1 to see the end.
             try:
                 chunk = os.read(fd, size + 1)
             except OSError as exc:
-                raise SourceReadError(full, exc.strerror or str(exc)) from None
+                raise SourceReadError(label, exc.strerror or str(exc)) from None
             if len(chunk) == size:
                 return chunk  # exactly the size fstat gave, and no byte more: the end of a regular file
             chunks = [chunk]
@@ -444,13 +485,13 @@ def read_regular_file(full: str, max_bytes: int) -> bytes:
             try:
                 chunk = os.read(fd, want)
             except OSError as exc:
-                raise SourceReadError(full, exc.strerror or str(exc)) from None
+                raise SourceReadError(label, exc.strerror or str(exc)) from None
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
             if total > max_bytes:
-                raise SourceReadError(full, f"larger than the {max_bytes}-byte limit")
+                raise SourceReadError(label, f"larger than the {max_bytes}-byte limit")
             if len(chunk) < want and total >= size:
                 # A short read that reached the size fstat gave is the end of a regular file: skip the
                 # extra read() that would return b"" (one syscall per file, thousands per large host).
@@ -462,11 +503,19 @@ def read_regular_file(full: str, max_bytes: int) -> bytes:
 
 
 class DirTree(Tree):
-    """A directory on disk; nodes are read with lstat and never followed by the OS."""
+    """A directory on disk; nodes are read with lstat and never followed by the OS.
+
+    Every name is looked up, read or listed relative to its directory, held open (``O_PATH``,
+    ``O_NOFOLLOW``) once the walk in :mod:`.tree` resolved it: the operating system never walks a
+    path of the snapshot, so a link swapped into a directory that was already resolved cannot lead
+    it elsewhere, and each operation costs the kernel one component instead of the whole path.
+    """
 
     def __init__(self, base: Path) -> None:
         self.base = str(base)
         self._prefix = self.base.rstrip("/") + "/"
+        self._fds: Dict[str, int] = {}  # insertion order: the oldest first
+        self._unlisted: Set[str] = set()  # held with O_PATH: may be searched, not listed
 
     def _full(self, rel: str) -> str:
         # rel never starts with "/" (resolve builds it from components): plain concatenation is
@@ -476,9 +525,44 @@ class DirTree(Tree):
             rel = os_name(rel)
         return self._prefix + rel if rel else self.base
 
-    def node(self, rel: str) -> Optional[Node]:
+    def _dir_fd(self, rel: str) -> int:
+        """The open directory at ``rel`` (a physical path: no component is a link), opened one
+        component at a time from the nearest one already open; OSError as os.open raises it."""
+        fd = self._fds.get(rel)
+        if fd is not None:
+            return fd
+        if len(self._fds) >= DIR_FDS:
+            # The oldest half goes (a walk moves on folder by folder; ancestors reopen in one step each).
+            for old in list(self._fds)[:DIR_FDS // 2]:
+                os.close(self._fds.pop(old))
+        if rel:
+            parent, _, name = rel.rpartition("/")
+            at: Optional[int] = self._dir_fd(parent)
+            name = os_name(name)
+        else:
+            at, name = None, self.base  # the snapshot's root, as given (it may be a link)
         try:
-            info = os.lstat(self._full(rel))
+            fd = os.open(name, _DIR_FLAGS, dir_fd=at)
+        except PermissionError:
+            fd = os.open(name, _SEARCH_FLAGS, dir_fd=at)
+            self._unlisted.add(rel)
+        self._fds[rel] = fd
+        return fd
+
+    def _at(self, rel: str) -> Tuple[int, str]:
+        """(descriptor of the directory holding ``rel``, the name in it as the OS takes it)."""
+        parent, _, name = rel.rpartition("/")
+        fd = self._fds.get(parent)
+        if fd is None:
+            fd = self._dir_fd(parent)
+        return fd, (os_name(name) if "\\" in name else name)
+
+    def node(self, rel: str) -> Optional[Node]:
+        if not rel:
+            return _DIR_NODE
+        try:
+            fd, name = self._at(rel)
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except FileNotFoundError:
             return None
         except NotADirectoryError:
@@ -487,24 +571,31 @@ class DirTree(Tree):
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
         if stat.S_ISLNK(info.st_mode):
             try:
-                return Node(LINK, target=decode_name(os.readlink(os.fsencode(self._full(rel)))))
+                return Node(LINK, target=decode_name(os.readlink(os.fsencode(name), dir_fd=fd)))
             except OSError as exc:
                 raise SourceReadError(rel, exc.strerror or str(exc)) from None
         if stat.S_ISDIR(info.st_mode):
             return _DIR_NODE
         if stat.S_ISREG(info.st_mode):
             return Node(FILE, size=info.st_size)
-        return Node(OTHER)
+        return _OTHER_NODE
 
     def read(self, rel: str, max_bytes: int) -> bytes:
         try:
-            return read_regular_file(self._full(rel), max_bytes)
-        except SourceReadError as exc:
-            raise SourceReadError(rel, exc.message) from None
+            fd, name = self._at(rel)
+        except OSError as exc:
+            raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        return _read_regular(name, max_bytes, rel, fd)
+
+    def _listing_fd(self, rel: str) -> int:
+        fd = self._dir_fd(rel)
+        if rel in self._unlisted:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return fd
 
     def children(self, rel: str) -> List[str]:
         try:
-            return [decode_name(name) for name in os.listdir(os.fsencode(self._full(rel)))]
+            return [decode_name(name) for name in os.listdir(self._listing_fd(rel))]
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
 
@@ -512,7 +603,13 @@ class DirTree(Tree):
         """One ``scandir`` answers for every name in a directory (its entry types need no stat)."""
         out: Dict[str, Node] = {}
         try:
-            with os.scandir(self._full(rel)) as entries:
+            fd = self._listing_fd(rel)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except OSError as exc:
+            raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        try:
+            with os.scandir(fd) as entries:  # reads a duplicate of fd from its start
                 for entry in entries:
                     name = decode_name(entry.name)  # untrusted bytes: \xHH form, like every other name
                     # Regular files first: most of a sysfs directory (no stat: the entry type says it).
@@ -524,16 +621,24 @@ class DirTree(Tree):
                         out[name] = _LINK_NODE
                     else:
                         out[name] = _OTHER_NODE
-        except FileNotFoundError:
-            return {}
-        except NotADirectoryError:
-            return {}
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
         return out
 
     def readlink(self, rel: str) -> str:
         try:
-            return decode_name(os.readlink(self._full(rel)))
+            fd, name = self._at(rel)
+            return decode_name(os.readlink(os.fsencode(name), dir_fd=fd))
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
+
+    def close(self) -> None:
+        while self._fds:
+            _, fd = self._fds.popitem()
+            os.close(fd)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to do
+            pass
