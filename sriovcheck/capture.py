@@ -24,7 +24,7 @@ import re
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import __version__
 from .evidence import command_member_base
@@ -195,6 +195,12 @@ class RecordingSource(Source):
 
     def is_dir(self, path: str) -> bool:
         return self._answer("is_dir", path, self.inner.is_dir(path))
+
+    def prefetch(self, commands: Sequence[str]) -> None:
+        """The inner source starts these ahead (a live host); each is recorded when it is asked for."""
+        start = getattr(self.inner, "prefetch", None)
+        if start is not None:
+            start(commands)
 
     def command(self, command: str) -> Optional[CommandOutput]:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, TypeVar
 
 from ..errors import ParseError
 from ..model import CollectionProblem
@@ -177,6 +177,16 @@ class CollectContext:
         return out if any_dir else None
 
     # -- commands ----------------------------------------------------------------------------------
+    def prefetch(self, names: Sequence[str]) -> None:
+        """Start these commands side by side, ahead of the :meth:`run` calls that will ask for them one by
+        one (per-item commands: ``modinfo`` of each loaded module), when the source can (a live host:
+        bounded, same allowlist, timeouts and process-group kills; nothing under LD_PRELOAD).  A
+        command nobody asks for afterwards is killed when the source closes."""
+        start = getattr(self.source, "prefetch", None)
+        todo = [name for name in dict.fromkeys(names) if name not in self._commands]
+        if start is not None and len(todo) > 1:
+            start(todo)
+
     def run(self, name: str, facts: str, quiet: bool = False) -> Optional[CommandOutput]:
         """A command's output when it ran and exited 0; None otherwise (a problem unless ``quiet``)."""
         if name not in self._commands:

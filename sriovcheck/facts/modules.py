@@ -52,6 +52,10 @@ def collect_modules(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tu
     if sys_modules is None and loaded_list is None:
         return None
     ctx.origins["modules"] = ctx.source.describe(SYS_MODULE) if sys_modules is not None else loaded_origin
+    # modinfo of every loaded module is asked for below, one module at a time: start them together.
+    ctx.prefetch([COMMAND["modinfo"].format(module=name) for name in sorted(wanted)
+                  if (loaded_list is not None and name in loaded_list)
+                  or (sys_modules is not None and name in sys_modules) or (builtin is not None and name in builtin)])
     out: List[KernelModule] = []
     for name in sorted(wanted):
         values: Dict[str, Any] = {}

@@ -125,3 +125,34 @@ def test_no_commands_run_side_by_side_under_a_preloaded_library(monkeypatch: pyt
         assert source._prefetched == {}
     finally:
         source.close()
+
+
+def test_per_item_commands_are_started_together_before_they_are_asked(tmp_path: Path) -> None:
+    """modinfo of each loaded module: the modules area hands them all to the source's prefetch first,
+    then asks for them one by one (a live host runs them side by side; a snapshot has no prefetch)."""
+    from benchsynth import load_synth
+
+    from sriovcheck.facts import collect_facts
+    from sriovcheck.sources.rootdir import RootDirSource
+
+    synth = load_synth()
+    synth.write_root(synth.SMALL, tmp_path / "root")
+    events: List[tuple] = []
+
+    class Prefetching(RootDirSource):
+        def prefetch(self, commands: List[str]) -> None:
+            events.append(("prefetch", tuple(commands)))
+
+        def command(self, command: str):  # type: ignore[no-untyped-def]
+            events.append(("command", command))
+            return super().command(command)
+
+    with Prefetching(tmp_path / "root") as source:
+        facts = collect_facts(source)
+    loaded = sorted(m.name for m in facts.modules or () if m.loaded)
+    assert len(loaded) > 1
+    started = [e for e in events if e[0] == "prefetch" and e[1][0].startswith("modinfo ")]
+    assert started == [("prefetch", tuple(f"modinfo {name}" for name in loaded))]
+    asked = [e[1] for e in events if e[0] == "command" and e[1].startswith("modinfo ")]
+    assert asked == [f"modinfo {name}" for name in loaded]
+    assert events.index(started[0]) < events.index(("command", asked[0]))
