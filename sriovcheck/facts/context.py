@@ -206,6 +206,10 @@ class CollectContext:
             self.problem(f"command: {name}", error, facts)
         return output
 
+    def command_error(self, name: str) -> Optional[str]:
+        """Why a command already asked for through :meth:`run` gave no output (None: it ran, or was not asked)."""
+        return self._commands.get(name, (None, None))[1]
+
     def parse_output(self, output: CommandOutput, parser: Callable[[str], T], facts: str) -> Optional[T]:
         try:
             return parser(output.stdout)

@@ -31,6 +31,20 @@ def _ip_links(ctx: CollectContext) -> Tuple[Optional[Dict[str, Any]], str]:
     return ({link.name: link for link in links} if links is not None else None), output.origin
 
 
+def _not_a_bus_device(error: Optional[str], link: Any) -> bool:
+    """Whether ``ethtool -i IFACE`` failed because the interface is no device on a bus.
+
+    The kernel answers ETHTOOL_GDRVINFO from the driver's get_drvinfo, else from the parent device's
+    driver, else from the link kind (``rtnl_link_ops``), and only failing all three with EOPNOTSUPP
+    ("Operation not supported"; net/ethtool/ioctl.c ``ethtool_get_drvinfo``): the loopback and
+    similar virtual interfaces.  A PCI function's netdev always has a parent bound to a driver, so
+    that answer says "not a PCI device", not "could not tell".
+    """
+    if link is not None and (link.link_type == "loopback" or "LOOPBACK" in link.flags):
+        return link.pci_address is None
+    return error is not None and "Operation not supported" in error
+
+
 def collect_interfaces(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[NetInterface, ...]]:
     from ..parsers.ethtool import parse_ethtool_i
     from ..parsers.sysfs_values import parse_int
@@ -84,7 +98,14 @@ def collect_interfaces(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional
                         min_tx_rate=vf.min_tx_rate) for vf in link.vfs)
             origins["vfs"] = ip_origin
         if names is None and (values.get("driver") is None or values.get("address") is None):
-            output = ctx.run(COMMAND["ethtool_driver"].format(iface=name), "interfaces")
+            command = COMMAND["ethtool_driver"].format(iface=name)
+            output = ctx.run(command, "interfaces", quiet=True)
+            if output is None:
+                if _not_a_bus_device(ctx.command_error(command), link):
+                    # Loopback and other driverless virtual interfaces: no driver, not a PCI device.
+                    put("driver", NONE, f"{command}: {ctx.command_error(command) or 'loopback, no driver'}")
+                else:
+                    ctx.run(command, "interfaces")  # a real failure: recorded as a collection problem
             info = ctx.parse_output(output, parse_ethtool_i, "interfaces") if output else None
             if info is not None and output is not None:
                 put("driver", info.driver or None, output.origin)
