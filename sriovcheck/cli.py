@@ -30,8 +30,10 @@ exit codes:
   1  verdict fail or error: a fail or a check error at or above --fail-on; also verdict
      incomplete with --require-complete (implied by --profile audit)
   2  usage error, or input that cannot be used (bad rule/waiver file, unreadable SOURCE;
-     with several SOURCEs the readable ones are still checked and reported), or an output that
-     cannot be written (refused path, full disk, failing standard output)
+     with several SOURCEs, or an archive of a SOURCE folder that cannot be read, the readable
+     ones are still checked and reported; entries of a folder that are no snapshot are listed
+     as skipped and do not count), or an output that cannot be written (refused path, full
+     disk, failing standard output)
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM), 129 hung up (SIGHUP): workers stopped,
        temporary files removed, no half-written output
 """
@@ -418,11 +420,15 @@ def cmd_check(args: argparse.Namespace) -> int:
                                        and sys.stdout is not None and sys.stdout.isatty()
                                        and os.environ.get("NO_COLOR") is None)
 
-    from .fleet import check_many, expand_sources, map_reports
+    from .discovery import discover
+    from .fleet import check_many, map_reports
 
-    sources = expand_sources(args.sources, registry, args.source_kind)
+    found = discover(args.sources, registry, args.source_kind)
+    sources = list(found.sources)
     from .log import LOG, phase
 
+    for entry in found.skipped:  # also listed in the reports; the exit code does not change
+        LOG.warning("skipped %s (%s)", entry.path, entry.reason)
     _check_outputs(given, args, list(args.sources) + list(sources))
     LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
     with phase("reading and checking"):
@@ -433,7 +439,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     # Files first, standard output last: a failing stdout (exit 2) still leaves every report file.
     for fmt, path in sorted(wanted, key=lambda item: item[1] in (None, "-")):
         options = RenderOptions(color=color and fmt == "text" and path in (None, "-"), verbose=bool(args.verbose),
-                                timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on)
+                                timestamp=timestamp, junit_warnings=args.junit_warnings, fail_on=fail_on,
+                                skipped_entries=found.skipped)
         render = registry.reporters[fmt].render
         with phase(f"rendering {fmt}"):
             if len(reports) > 1:

@@ -113,21 +113,11 @@ def error_report(location: Optional[str], message: str, profile: str) -> Report:
 
 
 def expand_sources(given: Sequence[str], registry: Any, kind: Optional[str]) -> List[Optional[str]]:
-    """SOURCE arguments as given; a directory that is no source itself stands for the sources in it."""
-    from .sources import detect_kind
+    """SOURCE arguments as given; a directory that is no source itself stands for the sources in it
+    (:func:`sriovcheck.discovery.discover` also says which of its entries were left out, and why)."""
+    from .discovery import discover
 
-    if not given:
-        return [None]
-    out: List[Optional[str]] = []
-    for location in given:
-        path = Path(location)
-        if kind is None and path.is_dir() and detect_kind(path, registry) is None:
-            inside = [str(p) for p in sorted(path.iterdir()) if detect_kind(p, registry) is not None]
-            if inside:
-                out.extend(inside)
-                continue
-        out.append(location)
-    return out
+    return list(discover(given, registry, kind).sources)
 
 
 # Set in the parent before forking; workers read it instead of receiving pickled plugins.

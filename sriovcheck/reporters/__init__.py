@@ -7,7 +7,7 @@ the same hook a third-party reporter would implement.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 from ..hookspecs import hookimpl
 
@@ -24,6 +24,8 @@ class RenderOptions:
     #: How a warning-severity fail appears in JUnit: failure | skipped | pass.
     junit_warnings: str = "failure"
     fail_on: str = "error"
+    #: Entries of a SOURCE folder that were not checked (:class:`sriovcheck.discovery.SkippedEntry`).
+    skipped_entries: Tuple[Any, ...] = ()
 
 
 def _lazy(module: str) -> Callable[..., str]:

@@ -44,8 +44,13 @@ def report_dict(report: Report) -> Dict[str, Any]:
 
 
 def render(reports: Sequence[Report], options: Any = None) -> str:
+    # Entries of a SOURCE folder that were not checked, and why (sriovcheck/discovery.py).
+    skipped = [entry.to_dict() for entry in getattr(options, "skipped_entries", ())]
     if len(reports) == 1:
         data: Any = report_dict(reports[0])
+        if skipped:
+            data["skipped_entries"] = skipped
     else:
-        data = {"schema": "sriovcheck.fleet/1", "reports": [report_dict(r) for r in reports]}
+        data = {"schema": "sriovcheck.fleet/1", "reports": [report_dict(r) for r in reports],
+                "skipped_entries": skipped}
     return dumps_sorted(data) + "\n"

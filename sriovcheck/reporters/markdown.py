@@ -139,6 +139,15 @@ def _worst(report: Report) -> str:
     return f"{md(worst.rule)} {md(worst.name)}: {md(worst.subject)}"
 
 
+def _skipped_lines(options: Any) -> List[str]:
+    """Entries of a SOURCE folder that were not checked, and why (sriovcheck/discovery.py)."""
+    skipped = getattr(options, "skipped_entries", ())
+    if not skipped:
+        return []
+    return ([f"Not checked ({len(skipped)} entries of the folder given):", ""]
+            + [f"- {md(entry.path)}: {md(entry.reason)}" for entry in skipped] + [""])
+
+
 def render(reports: Sequence[Report], options: Any = None) -> str:
     timestamp = run_timestamp(options, reports)
     version = next((r.tool_version for r in reports if r.tool_version), "")
@@ -147,6 +156,7 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
     if len(reports) == 1:
         report = reports[0]
         lines = [f"## sriovcheck: {md(labels[0])} \u2014 {report.verdict().upper()}", ""]
+        lines += _skipped_lines(options)
         lines += _host_body(report, options, "###")
         lines.append(footer)
         return "\n".join(lines) + "\n"
@@ -164,6 +174,7 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
         lines.append(f"| {i} | [{md(label)}](#host-{i}) | {report.verdict().upper()} | "
                      + " | ".join(str(counts[k]) for k in _ORDER) + f" | {_worst(report)} |")
     lines.append("")
+    lines += _skipped_lines(options)
     for i, (report, label) in enumerate(zip(reports, labels), start=1):
         lines += [f"### Host {i}", "", f"**{md(label)}** \u2014 {report.verdict().upper()}", ""]
         lines += _host_body(report, options, "####")

@@ -28,6 +28,9 @@ def text_chunks(reports: Sequence[Report], options: Any = None) -> Iterator[str]
         yield text.render(reports, options)
         return
     yield text.fleet_overview(reports, color)
+    skipped = text.skipped_block(options)  # what of a SOURCE folder was not used (sriovcheck/discovery.py)
+    if skipped:
+        yield "\n" + skipped
     for report in reports:
         yield "\n"
         yield text.render_one(report, color, verbose)
@@ -47,7 +50,8 @@ def json_chunks(reports: Sequence[Report], options: Any = None) -> Iterator[str]
     for index, report in enumerate(reports):
         body = dumps_sorted(json_report.report_dict(report))
         yield "    " + body.replace("\n", "\n    ") + (",\n" if index < last else "\n")
-    yield '  ],\n  "schema": "sriovcheck.fleet/1"\n}\n'
+    skipped = dumps_sorted([entry.to_dict() for entry in getattr(options, "skipped_entries", ())])
+    yield '  ],\n  "schema": "sriovcheck.fleet/1",\n  "skipped_entries": ' + skipped.replace("\n", "\n  ") + "\n}\n"
 
 
 def junit_chunks(reports: Sequence[Report], options: Any = None) -> Iterator[str]:

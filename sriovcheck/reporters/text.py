@@ -159,10 +159,19 @@ def fleet_overview(reports: Sequence[Report], color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def skipped_block(options: Any) -> str:
+    """``skipped: DIR/notes.txt (reason)`` lines for the entries of a SOURCE folder that were not checked."""
+    skipped = getattr(options, "skipped_entries", ())
+    return "".join(f"skipped: {printable(entry.path)} ({printable(entry.reason)})\n" for entry in skipped)
+
+
 def render(reports: Sequence[Report], options: Any = None) -> str:
     color = bool(getattr(options, "color", False))
     verbose = bool(getattr(options, "verbose", False))
     parts = [render_one(r, color, verbose) for r in reports]
     if len(reports) > 1:
         parts.insert(0, fleet_overview(reports, color))
+    skipped = skipped_block(options)
+    if skipped:  # after the fleet overview (or before the one host): what of the SOURCE folder was not used
+        parts.insert(1 if len(reports) > 1 else 0, skipped)
     return "\n".join(parts)

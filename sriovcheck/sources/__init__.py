@@ -102,6 +102,23 @@ def open_source(location: Optional[str], registry: "Registry", kind: Optional[st
         raise SourceError("not a directory or archive file", location)
     found = detect_kind(path, registry)
     if found is None:
-        raise SourceError("not a sriovcheck capture, a sosreport, or a directory holding a host's root "
-                          "(expected sys/, proc/ or etc/; force a kind with --source-kind)", location)
+        raise SourceError(_unrecognised(path, options), location)
     return registry.sources[found].open(path, options)
+
+
+def _unrecognised(path: Path, options: SourceOptions) -> str:
+    """Why no kind took ``path``: for an archive, what is wrong with it (truncated, not a tar...)."""
+    from ..discovery import looks_like_archive
+
+    if path.is_file() and looks_like_archive(path):
+        from .archive import SafeArchive
+
+        try:
+            with SafeArchive(path, options, want=lambda name: False):
+                pass
+        except SourceError as exc:
+            return exc.message
+        return ("an archive that holds neither a sriovcheck capture (sriovcheck-manifest.json) nor a sosreport "
+                "(sos_commands/); force a kind with --source-kind")
+    return ("not a sriovcheck capture, a sosreport, or a directory holding a host's root "
+            "(expected sys/, proc/ or etc/; force a kind with --source-kind)")
