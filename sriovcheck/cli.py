@@ -427,9 +427,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     sources = list(found.sources)
     from .log import LOG, phase
 
+    _check_outputs(given, args, list(args.sources) + list(sources))
     for entry in found.skipped:  # also listed in the reports; the exit code does not change
         LOG.warning("skipped %s (%s)", entry.path, entry.reason)
-    _check_outputs(given, args, list(args.sources) + list(sources))
     LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
     with phase("reading and checking"):
         reports = check_many(sources, config, formats=[fmt for fmt, _ in wanted])
@@ -617,7 +617,6 @@ def cmd_fix_script(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from .diff import RENDERERS, compare
     from .engine import run
-    from .fleet import collect
     from .ruleset import select_rules
 
     registry = _registry(args)
@@ -628,13 +627,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     waivers = load_waivers(Path(args.waivers), all_rules) if args.waivers else []
     config = _run_config(args, registry, rules, profile.name, waivers)
-    old, new = (run(collect(location, config), config.rules, registry, profile=config.profile, waivers=waivers)
-                for location in (args.old, args.new))
-    before, after = old.facts.hostname, new.facts.hostname
-    if before and after and before != after:
-        print(f"sriovcheck: warning: OLD is host {_one_line(before)!r} and NEW is host {_one_line(after)!r}: "
-              "a diff compares two snapshots of one host", file=sys.stderr)
-    diff = compare(old, new)
+    from .identity import collect_identified, different_hosts
+
+    (old_facts, old_id), (new_facts, new_id) = (collect_identified(location, config)
+                                                for location in (args.old, args.new))
+    old, new = (run(facts, config.rules, registry, profile=config.profile, waivers=waivers, today=config.today)
+                for facts in (old_facts, new_facts))
+    warning = different_hosts(old_id, new_id)
+    if warning:  # on stderr, and in the diff itself (text, Markdown, JSON "warnings")
+        print(f"sriovcheck: warning: {_one_line(warning)}", file=sys.stderr)
+    diff = compare(old, new, warnings=(warning,) if warning else ())
     _write(args.output, RENDERERS[args.format](diff))
     return EXIT_OK if diff.empty else EXIT_FINDINGS
 

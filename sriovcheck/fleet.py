@@ -24,7 +24,6 @@ import sys
 import zlib
 from collections import deque
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union, overload
 
 from . import __version__

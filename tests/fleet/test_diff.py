@@ -89,8 +89,7 @@ def test_changed_facts_vf_count_mac_driver_cmdline_and_guests() -> None:
     assert "interfaces.[enp16s0f0].vfs.[0].mac: 52:54:00:6f:47:90 -> 52:54:00:00:00:01" in text
     assert f"pci.[{VF1}].driver: vfio-pci -> ixgbevf" in text
     assert "cmdline.raw: ro intel_iommu=on iommu=pt -> ro iommu=pt" in text
-    assert "guests.[vm-0001]: present -> (absent)" in text
-    assert "guests.[vm-0002]: (absent) -> present" in text
+    assert "guests.[vm-0001]: removed" in text and "guests.[vm-0002]: added" in text
 
     data = json.loads(render_json(diff))
     assert data["schema"] == "sriovcheck.diff/1"
@@ -107,7 +106,7 @@ def test_changed_facts_vf_count_mac_driver_cmdline_and_guests() -> None:
     assert f"| `pci.[{PF}].sriov.num_vfs` | `3` | `2` |" in md
     assert f"| `pci.[{VF1}].driver` | `vfio-pci` | `ixgbevf` |" in md
     assert "| `interfaces.[enp16s0f0].vfs.[0].mac` | `52:54:00:6f:47:90` | `52:54:00:00:00:01` |" in md
-    assert "| `guests.[vm-0002]` | `(absent)` | `present` |" in md
+    assert "| `guests.[vm-0002]` | — | `added` |" in md
 
 
 def test_a_collection_that_became_unknown_is_not_shown_as_removed() -> None:
@@ -130,10 +129,10 @@ def test_results_that_changed_status() -> None:
     text = render_text(diff)
     assert "== RESULTS THAT CHANGED (2) ==" in text
     assert "SRIOV201 vf-zero-mac enp16s0f0 vf 1: fail -> pass" in text
-    assert "SRIOV301 guest-vf-driver guest vm-0001: fail -> absent" in text
+    assert "SRIOV301 guest-vf-driver guest vm-0001: removed (was fail)" in text
     data = json.loads(render_json(diff))
     assert data["results"][0] == {"rule": "SRIOV201", "name": "vf-zero-mac", "subject": "enp16s0f0 vf 1",
-                                  "old": "fail", "new": "pass", "message": "vf 1 has MAC zero"}
+                                  "change": "changed", "old": "fail", "new": "pass", "message": "vf 1 has MAC zero"}
     assert "| SRIOV201 vf-zero-mac | `enp16s0f0 vf 1` | fail | pass |" in render_markdown(diff)
 
 
@@ -147,3 +146,62 @@ def test_hostile_values_stay_inert(render) -> None:
     if render is render_markdown:
         # The pipe cannot end the table cell early; the tag sits inside a code span.
         assert "`evil [31m\\|<b>`" in out
+
+
+# -- issue 13 §6: renames, added/removed subjects ------------------------------------------------------
+
+def test_a_renamed_interface_is_one_name_change_not_noise() -> None:
+    before = host("before")
+    renamed = replace(before.interfaces[0], name="ens1f0")
+    after = replace(host("after"), interfaces=(renamed,),
+                    pci=tuple(replace(fn, interfaces=("ens1f0",)) if fn.address == PF else fn for fn in before.pci))
+    before = replace(before, pci=tuple(replace(fn, interfaces=("enp16s0f0",)) if fn.address == PF else fn
+                                       for fn in before.pci))
+    # A subject named after the interface (a VF whose address was not known): a skip on both sides.
+    unknown_vf = (Result("SRIOV205", "vf-mtu", "VF MTU", Status.SKIP, Severity.WARNING,
+                         Subject("vf", "enp16s0f0 vf 2", "enp16s0f0 vf 2"), "not judged"),)
+    renamed_vf = (Result("SRIOV205", "vf-mtu", "VF MTU", Status.SKIP, Severity.WARNING,
+                         Subject("vf", "ens1f0 vf 2", "ens1f0 vf 2"), "not judged"),)
+    diff = compare(report(before, extra=unknown_vf), report(after, extra=renamed_vf))
+    assert diff.results == ()  # no "skip -> absent" / "absent -> skip" pair
+    assert [(r.old, r.new, r.key) for r in diff.renamed] == [("enp16s0f0", "ens1f0", f"PCI function {PF}")]
+    assert [(c.path, c.old, c.new) for c in diff.facts] == [("interfaces.[ens1f0].name", "enp16s0f0", "ens1f0")]
+    text = render_text(diff)
+    assert f"renamed: interface enp16s0f0 is ens1f0 in NEW (same PCI function {PF})" in text
+    assert json.loads(render_json(diff))["renamed"] == [
+        {"kind": "interface", "old": "enp16s0f0", "new": "ens1f0", "key": f"PCI function {PF}"}]
+    # A real change on the renamed interface still shows, under its new name.
+    after_mac = replace(after, interfaces=(replace(renamed, mac="a0:36:9f:00:00:01"),))
+    paths = {c.path for c in compare(report(before), report(after_mac)).facts}
+    assert "interfaces.[ens1f0].mac" in paths and not any("enp16s0f0]" in p for p in paths)
+
+
+def test_two_interfaces_on_one_function_are_not_guessed_as_renames() -> None:
+    # Multi-port NICs can show two netdevs on one PCI function: no stable key, so no rename.
+    before = replace(host("before"), interfaces=(NetInterface("p1", address=PF), NetInterface("p2", address=PF)))
+    after = replace(host("after"), interfaces=(NetInterface("q1", address=PF), NetInterface("q2", address=PF)))
+    diff = compare(report(before), report(after))
+    assert diff.renamed == ()
+    assert {c.change for c in diff.facts if c.path.startswith("interfaces.")} == {"added", "removed"}
+
+
+def test_a_guest_that_appeared_is_added_and_the_host_placeholder_is_not_noise() -> None:
+    before = host("before", guests=())
+    after = host("after", guests=("vm-0000",))
+    placeholder = (Result("SRIOV302", "guest-legacy-assignment", "Legacy", Status.SKIP, Severity.ERROR, HOST,
+                          "not applicable: no guest on this host has an assigned PCI device",
+                          skip_reason="not-applicable"),)
+    judged = (Result("SRIOV302", "guest-legacy-assignment", "Legacy", Status.PASS, Severity.ERROR,
+                     Subject("guest", "vm-0000", "guest vm-0000"), "guest vm-0000 assigns through VFIO"),)
+    diff = compare(report(before, extra=placeholder), report(after, extra=judged))
+    assert [(c.rule, c.subject, c.change, c.old, c.new) for c in diff.results] == [
+        ("SRIOV302", "guest vm-0000", "added", None, "pass")]
+    assert [(c.path, c.change) for c in diff.facts] == [("guests.[vm-0000]", "added")]
+    text = render_text(diff)
+    assert "SRIOV302 guest-legacy-assignment guest vm-0000: added (pass)" in text
+    assert "guests.[vm-0000]: added" in text
+    assert "(none) -> (absent)" not in text and "skip -> absent" not in text
+    assert "| SRIOV302 guest-legacy-assignment | `guest vm-0000` | — | pass (added) |" in render_markdown(diff)
+    back = compare(report(after, extra=judged), report(before, extra=placeholder))
+    assert [(c.change, c.old, c.new) for c in back.results] == [("removed", "pass", None)]
+    assert "guests.[vm-0000]: removed" in render_text(back)

@@ -57,13 +57,13 @@ def test_vf_count_driver_mac_cmdline_and_guest_changes(snapshots: Dict[str, Path
 
     code, text = diff(snapshots["root-before"], snapshots["root-after"], "text", capsys)
     assert "pci.[0000:10:00.0].sriov.num_vfs: 8 -> 6" in text
-    assert "guests.[vm-0003]: present -> (absent)" in text
+    assert "guests.[vm-0003]: removed" in text
     assert "== RESULTS THAT CHANGED" in text and "== FACTS THAT CHANGED" in text
 
     code, md = diff(snapshots["root-before"], snapshots["root-after"], "markdown", capsys)
     assert "## sriovcheck diff: compute" in md
     assert "| `pci.[0000:10:00.0].sriov.num_vfs` | `8` | `6` |" in md
-    assert "| `guests.[vm-0003]` | `present` | `(absent)` |" in md
+    assert "| `guests.[vm-0003]` | `present` | `removed` |" in md
 
 
 def test_vf_mac_changes_from_a_sosreport_vf_table(snapshots: Dict[str, Path],
@@ -93,4 +93,4 @@ def test_diff_takes_waivers_like_check_and_warns_about_two_hosts(synth: ModuleTy
     synth.write_root(replace(synth.SMALL, hostname="storage-01"), other)
     main(["diff", str(snapshots["root-before"]), str(other)])
     err = capsys.readouterr().err
-    assert "warning: OLD is host 'compute-07' and NEW is host 'storage-01'" in err
+    assert "warning: OLD and NEW look like two machines (OLD is host 'compute-07' and NEW is host 'storage-01')" in err
