@@ -40,7 +40,9 @@ class SourceInfo:
 
     kind: str  # "live", "root", "capture", "sosreport", "fixture" (kinds.BuiltinSourceKind), or a plugin's kind
     location: str
-    collected_at: Optional[str] = None  # ISO 8601 UTC, when the source says
+    #: ISO 8601, when the source says: UTC ("...Z"), with the host's UTC offset ("...+01:00"), or without a
+    #: zone designator when only the host's local time is known (a sosreport's manifest; ISO 8601 local time).
+    collected_at: Optional[str] = None
     as_root: Optional[bool] = None
     tool_version: Optional[str] = None  # sos or sriovcheck version that made the snapshot
     #: What this snapshot lacks and how to collect it: ((item, hint), ...).  ``item`` is a host

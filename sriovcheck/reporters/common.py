@@ -159,7 +159,10 @@ def run_timestamp(options: Any, reports: Sequence[Report]) -> str:
     if stamp:
         return stamp
     for report in reports:
-        stamp = normalize_timestamp(report.facts.source.collected_at)
+        collected = report.facts.source.collected_at
+        if collected and _TIMESTAMP.match(collected.strip()):
+            continue  # local time without an offset (a sosreport's manifest): not a UTC timestamp
+        stamp = normalize_timestamp(collected)
         if stamp:
             return stamp
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
@@ -175,6 +178,31 @@ def source_text(report: Report) -> str:
             return "live host (unprivileged run: root-only files and commands were not read)"
         return "live host"
     return f"{source.kind} {source.location}".strip()
+
+
+def collected_text(report: Report) -> Optional[str]:
+    """When the snapshot was taken, as people read it: ``2026-12-04 08:45:19 UTC+01:00``, ``... UTC``, or
+    ``... (local time of the host; its UTC offset is not in the snapshot)``; None when unknown.
+
+    A time without a zone designator is local time (ISO 8601): sos records its start time that way.
+    """
+    value = report.facts.source.collected_at
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        moment = _dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        return text
+    shown = moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+    offset = moment.utcoffset()
+    if offset is None:
+        return f"{shown} (local time of the host; its UTC offset is not in the snapshot)"
+    if text.endswith("Z") or not offset:
+        return f"{shown} UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{shown} UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 VERDICT_MEANING = {

@@ -31,6 +31,7 @@ from ..model import HostFacts, NetInterface, PciFunction, VfEntry
 from ..results import MISSING_FACTS, STATUS_ORDER, Report, Result, Severity, Status, worst_verdict
 from .common import (
     ResultGroup,
+    collected_text,
     fix_blocks,
     gate_failed,
     gate_text,
@@ -384,7 +385,7 @@ def _meta(report: Report, label: str, timestamp: str) -> List[Tuple[str, Any]]:
         ("Host", facts.hostname),
         ("Kernel", facts.kernel.release),
         ("Source", source),
-        ("Collected", facts.source.collected_at),
+        ("Collected", collected_text(report)),
         ("Checked", f"{timestamp} UTC"),
         ("Profile", f"{report.profile}, fail-on {report.fail_on}"
                     + (", complete results required" if report.require_complete else "")),

@@ -14,7 +14,15 @@ from __future__ import annotations
 from typing import Any, List, Sequence, Tuple
 
 from ..results import MISSING_FACTS, Report, Result, Status
-from .common import ResultGroup, group_results, host_labels, printable, source_text, subject_rows
+from .common import (
+    ResultGroup,
+    collected_text,
+    group_results,
+    host_labels,
+    printable,
+    source_text,
+    subject_rows,
+)
 
 _COLORS = {
     Status.FAIL: "\033[31m", Status.ERROR: "\033[35m", Status.MANUAL: "\033[34m",
@@ -98,6 +106,11 @@ def render_one(report: Report, color: bool = False, verbose: bool = False) -> st
         f"sriovcheck {report.tool_version} -- host {printable(facts.hostname or 'unknown')}, "
         f"kernel {printable(facts.kernel.release or 'unknown')}",
         f"source: {printable(source_text(report))}; profile {report.profile}; fail-on {report.fail_on}",
+    ]
+    collected = collected_text(report)
+    if collected:
+        lines.append(f"collected: {printable(collected)}")
+    lines += [
         "",
     ]
     if report.source_error:

@@ -129,6 +129,8 @@ class SosManifest:
     commands: Tuple[ManifestCommand, ...]
     start_time: Optional[str] = None
     cmdline: Optional[str] = None
+    #: When sos finished (local time, like start_time; see sources/sos_time.py).
+    end_time: Optional[str] = None
 
     def plugin_ran(self, plugin: str) -> Optional[bool]:
         """True when ``plugin`` ran, False when known not to, None when the manifest cannot say."""
@@ -218,7 +220,7 @@ def parse_manifest(data: bytes) -> SosManifest:
         version=str(version) if isinstance(version, (str, int, float)) and not isinstance(version, bool) else None,
         ran_plugins=ran,
         commands=tuple(commands), start_time=_str_or_none(doc.get("start_time")),
-        cmdline=_str_or_none(doc.get("cmdline")))
+        cmdline=_str_or_none(doc.get("cmdline")), end_time=_str_or_none(doc.get("end_time")))
 
 
 def _clean_relpath(value: Any) -> Optional[str]:
@@ -241,6 +243,10 @@ _place = sos_place
 PLACES: Mapping[str, CommandPlace] = {
     **sos_places(),
     "date-utc": _place("date", ["sos_commands/date/date_--utc", "sos_commands/general/date_--utc"], ["date --utc"]),
+    # The local-time twin of date --utc, and systemd's view of the zone (sources/sos_time.py).
+    "date-local": _place("date", ["sos_commands/date/date", "sos_commands/general/date"], ["date"]),
+    "timedatectl": _place("systemd", ["sos_commands/systemd/timedatectl", "sos_commands/systemd/timedatectl_status"],
+                          ["timedatectl", "timedatectl status"]),
 }
 
 #: The sos command line that collects everything sriovcheck reads from a sosreport (for hints).

@@ -32,7 +32,6 @@ matter (:func:`wanted`), so a 1 GB sosreport costs what its SR-IOV parts cost.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
@@ -345,20 +344,28 @@ class SosreportSource(TreeSource):
                           collect_hints=tuple(dict.fromkeys(hints)))
 
     def _collected_at(self) -> Optional[str]:
-        """UTC time of the report, only when sos recorded it in UTC (``date --utc``); never guessed from local time."""
-        try:
-            data = self._internal(PLACES["date-utc"].files[0], MAX_VERSION_BYTES)
-        except SourceReadError:
-            data = None
-        if not data:
+        """When sos ran: the manifest's start time with its UTC offset when the report tells it, else as
+        local time; without a manifest, ``date --utc`` (see :mod:`.sos_time`)."""
+        from .sos_time import collection_time
+
+        def first(place: str) -> Optional[str]:
+            for rel in PLACES[place].files:
+                try:
+                    data = self._internal(rel, MAX_VERSION_BYTES)
+                except SourceReadError:
+                    data = None
+                if data:
+                    return data.decode("utf-8", errors="replace")
             return None
-        text = re.sub(r"\s+", " ", data.decode("utf-8", errors="replace").strip())
-        for fmt in ("%a %b %d %H:%M:%S UTC %Y", "%a %d %b %Y %H:%M:%S UTC"):
-            try:
-                return _dt.datetime.strptime(text, fmt).isoformat() + "Z"
-            except ValueError:
-                continue
-        return None
+
+        manifest = self.manifest
+        try:
+            localtime = self.read_link("/etc/localtime")
+        except SourceReadError:
+            localtime = None
+        return collection_time(manifest.start_time if manifest else None, manifest.end_time if manifest else None,
+                               date_local=first("date-local"), date_utc=first("date-utc"),
+                               timedatectl=first("timedatectl"), localtime_link=localtime)
 
     # -- which host paths a sosreport can answer ---------------------------------------------------
     def _modules_listing_honest(self) -> bool:
@@ -838,7 +845,7 @@ def open_source(path: Path, options: "SourceOptions") -> SosreportSource:
 _USABLE_FILES = ("proc/cmdline", "proc/cpuinfo", "proc/modules", "proc/bus/pci/devices")
 _USABLE_DIRS = ("etc/modprobe.d", "sys/module", "etc/libvirt/qemu", "run/libvirt/qemu", "var/run/libvirt/qemu")
 #: Command families that do not count: they say nothing about SR-IOV.
-_NOT_EVIDENCE = ("hostname", "date-utc")
+_NOT_EVIDENCE = ("hostname", "date-utc", "date-local", "timedatectl")
 
 
 def _require_something(source: SosreportSource, location: str) -> None:

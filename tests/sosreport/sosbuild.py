@@ -124,7 +124,9 @@ SOS4_PLUGINS = ("kernel", "pci", "networking", "process", "host", "date", "virsh
 
 
 def new_manifest(version: str, plugins_ran: Tuple[str, ...] = (), cmdline: str = "report --batch") -> dict:
+    # start_time/end_time: local time, as sos's datetime.now() writes them (sos/component.py).
     return {"version": version, "cmdline": cmdline, "start_time": "2026-11-02 09:30:00.000000",
+            "end_time": "2026-11-02 09:31:12.412093", "run_time": "0:01:12.412093",
             "components": {"report": {"enabled_plugins": [], "disabled_plugins": [],
                                       "plugins": {p: {"commands": [], "files": []} for p in plugins_ran}}}}
 

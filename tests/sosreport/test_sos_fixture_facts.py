@@ -31,8 +31,9 @@ def test_source_info(sos4_path: Path, sos3_path: Path) -> None:
     four, three = facts_of(sos4_path), facts_of(sos3_path)
     assert (four.source.kind, four.source.tool_version) == ("sosreport", "sos 4.5.6")
     assert (three.source.kind, three.source.tool_version) == ("sosreport", "sos 3.4")
-    # Collection time only where sos recorded it in UTC (date --utc); never guessed from local time.
-    assert four.source.collected_at == "2026-11-02T09:30:00Z" and three.source.collected_at is None
+    # The manifest's start time (local), with the UTC offset the report pins down (date --utc ran during the
+    # run: only offset 0 puts it between start and end); sos 3.4 without manifest or date --utc: unknown.
+    assert four.source.collected_at == "2026-11-02T09:30:00+00:00" and three.source.collected_at is None
     # What no sosreport holds is listed with what to collect instead, for the checks' skips to quote.
     info = four.source
     assert "sriovcheck capture" in info.collect_hint("/sys/kernel/iommu_groups")
