@@ -118,7 +118,7 @@ def _unrecognised(path: Path, options: SourceOptions) -> str:
                 pass
         except SourceError as exc:
             return exc.message
-        return ("an archive that holds neither a sriovcheck capture (sriovcheck-manifest.json) nor a sosreport "
-                "(sos_commands/); force a kind with --source-kind")
+        return ("not a sriovcheck capture or a sosreport: an archive holding neither sriovcheck-manifest.json nor "
+                "sos_commands/ (force a kind with --source-kind)")
     return ("not a sriovcheck capture, a sosreport, or a directory holding a host's root "
             "(expected sys/, proc/ or etc/; force a kind with --source-kind)")
