@@ -139,12 +139,12 @@ def vf_zero_mac(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding
                                                                       if a.device.mac else "")) for a in by_libvirt))
             continue
         if pools and facts.guests is not None:
-            names = ", ".join(n.name for n in pools)
+            pool_names = ", ".join(n.name for n in pools)
             waiting = sorted({r.guest.name for r in requests if r.network in pools})
             who = (f"; guest {', '.join(waiting)} uses a VF of this pool (which one is decided when it starts)"
                    if waiting else "")
             yield passed(subject, f"{subject.label} has MAC 00:00:00:00:00:00 and is in libvirt network pool "
-                                  f"{names} (<forward mode='hostdev'>): no guest assigns it directly, and libvirt "
+                                  f"{pool_names} (<forward mode='hostdev'>): no guest assigns it directly, and libvirt "
                                   f"sets the MAC of the guest interface that gets it from the pool when that guest "
                                   f"starts{who}", ev,
                          *(Evidence(n.origin, "<forward mode='hostdev'> " + (f"<pf dev='{n.pf}'/>" if n.pf else
@@ -391,7 +391,8 @@ def _pool_vf_drivers(facts: HostFacts, judged: Any) -> Iterator[Finding]:
         managed = "" if net.managed is None else f" managed='{'yes' if net.managed else 'no'}'"
         pool_ev = Evidence(net.origin, f"<forward mode='hostdev'{managed}>")
         if net.managed:
-            for address in [a for a in members or () if a not in judged] or [None]:
+            unjudged: List[Optional[str]] = [a for a in members or () if a not in judged]
+            for address in unjudged or [None]:
                 fn = facts.function(address) if address else None
                 subject = (Subject("vf", address, _device_label(facts, fn, address)) if address
                            else Subject("device", f"pool {name}", f"libvirt network pool {name}"))

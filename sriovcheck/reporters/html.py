@@ -254,7 +254,7 @@ def _vf_facts(facts: HostFacts, pf: PciFunction, problems: Dict[str, List[str]])
         mac = entry.mac if entry and entry.mac is not None else next((i.mac for i in own_ifaces if i.mac), None)
         guests = tuple(g.name for g in facts.guests_using(address)) if address else None
         labels = [f"{i.name} vf {index}" for i in pf_ifaces] + [f"{i.name}/vf{index}" for i in pf_ifaces]
-        keys = [address, mac, *labels, *(i.name for i in own_ifaces), *guests]
+        keys = [address, mac, *labels, *(i.name for i in own_ifaces), *(guests or ())]
         rows.append(_VfFacts(
             index=index, address=address, mac=mac, driver=fn.driver if fn else None, guests=guests,
             vlan=entry.vlan if entry else None, spoofchk=entry.spoofchk if entry else None,

@@ -6,13 +6,14 @@ import hashlib
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from reportkit import XSS, failing_report, loose_interfaces_report, make_report, options
 
-from sriovcheck.model import HostFacts, SourceInfo
+from sriovcheck.model import HostFacts, SourceInfo, VfEntry
 from sriovcheck.reporters import html
 from sriovcheck.results import STATUS_ORDER, Report
 
@@ -209,6 +210,21 @@ def test_interfaces_with_vf_tables_but_no_pci_function_are_in_the_topology() -> 
     assert "<tr><td>0<td>02:aa:bb:cc:dd:ee\n" in second
     # A PF the PCI list knows is shown once, under its PCI function, not again as a loose interface.
     assert text.count('<span class="iface">enp1s0f0</span>') == 1
+
+
+def test_a_pf_whose_vf_table_has_no_vf_addresses_renders() -> None:
+    """`ip link` lists VF 0 of a known PF, but no source tied that VF to a PCI address (no virtfn links, no
+    VF in the PCI list): the row shows the table's facts and the page renders (it raised TypeError once)."""
+    report = failing_report()
+    pf = next(p for p in report.facts.pci if p.virtfns)
+    pci = tuple(replace(p, virtfns=None) if p.address == pf.address else p
+                for p in report.facts.pci if p.physfn != pf.address)
+    interfaces = tuple(replace(i, vfs=(VfEntry(0, mac="02:00:00:00:00:07"),)) if i.address == pf.address else i
+                       for i in report.facts.interfaces or ())
+    text = html.render([replace(report, facts=replace(report.facts, pci=pci, interfaces=interfaces))], options())
+    article = re.search(r'<article class="pf[^"]*">\n<h4><span class="bdf">' + re.escape(pf.address) + r".*?</article>",
+                        text, re.S)
+    assert article and "<td>0<td>" in article.group(0) and "02:00:00:00:00:07" in article.group(0)
 
 
 def test_a_sosreport_port_without_pci_address_is_in_the_topology(tmp_path: Path) -> None:
