@@ -88,8 +88,7 @@ def pf_ari(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
             yield unknown(subject, f"the VF count asked of {pf.address} (sriov_numvfs, or the boot-time settings in /etc)")
             continue
         if asked <= limit:
-            yield passed(subject, f"{subject.label} is asked for {asked} VFs: they fit beside the PF on its bus "
-                                  f"without ARI", *asked_ev)
+            yield from _few_vfs(facts, pf, subject, asked, asked_ev, limit)
             continue
         lowest = lowest_pf(facts, pf) or pf
         first = _function_zero(facts, lowest)
@@ -128,7 +127,43 @@ def pf_ari(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
                               f"range', 'not enough MMIO resources')", ari_ev, *asked_ev,
                      Evidence(lspci_sriov(lowest.address), "run this on the host to see it"),
                      address=pf.address, lowest=lowest.address, asked=asked, present=present, limit=limit,
-                     iface=iface_of(facts, pf) or "")
+                     iface=iface_of(facts, pf) or "", case="ari", bus="")
+
+
+def _few_vfs(facts: HostFacts, pf: PciFunction, subject: Subject, asked: int, asked_ev: List[Evidence],
+             limit: int) -> Iterator[Finding]:
+    """At most ``limit`` VFs: ARI is not needed, but a device may still number its VFs on the next bus
+    (First VF Offset past the PF's bus, as Intel's I350 does), which needs a bus number from the bridge."""
+    bus = _last_vf_bus(pf, asked)
+    pf_bdf = _parse_bdf(pf.address)
+    if bus is None or pf_bdf is None or bus <= pf_bdf[1]:
+        yield passed(subject, f"{subject.label} is asked for {asked} VFs, no more than the {limit} a device can "
+                              f"number beside the PF on its bus without ARI", *asked_ev)
+        return
+    sriov = pf.sriov
+    offset_ev = cite(sriov.origins if sriov else {}, "vf_offset",
+                     f"VF offset {sriov.vf_offset if sriov else '?'}, stride {sriov.vf_stride if sriov else '?'}")
+    where = (f"the device numbers its VFs from bus {bus:02x} on (First VF Offset "
+             f"{sriov.vf_offset if sriov else '?'}), beyond the PF's bus {pf_bdf[1]:02x}")
+    present = vf_count(facts, pf).count
+    if present is None:
+        yield unknown(subject, f"how many VFs {pf.address} has (sriov_numvfs or its virtfnN links): {where}")
+        return
+    if present >= asked:
+        yield passed(subject, f"{subject.label} is asked for {asked} VFs and has them: {where}, and the bridge "
+                              f"above provides that bus", offset_ev, *asked_ev)
+        return
+    have = _last_vf_bus(pf, present) if present else None
+    if have is not None and have >= bus:
+        # Fewer VFs than asked (SRIOV103 judges that), but not for want of a bus: VF 0 already sits on it.
+        yield passed(subject, f"{subject.label} is asked for {asked} VFs: {where}, which the bridge above "
+                              f"provides ({present} VFs already sit there)", offset_ev, *asked_ev)
+        return
+    yield failed(subject, f"{subject.label} is asked for {asked} VFs but has {present}: {where}; enabling them "
+                          f"needs that bus number from the bridge above ('SR-IOV: bus number out of range')",
+                 offset_ev, *asked_ev, Evidence(lspci_sriov(pf.address), "run this on the host to see it"),
+                 address=pf.address, lowest=pf.address, asked=asked, present=present, limit=limit,
+                 iface=iface_of(facts, pf) or "", case="bus", bus=f"{bus:02x}")
 
 
 # -- SRIOV106 -------------------------------------------------------------------------------------

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from sriovcheck.api import HOST, FileLine, Finding, Param, Severity, check, failed, passed, skipped, unknown
-from sriovcheck.model import HostFacts, ModprobeOption, PciFunction
+from sriovcheck.model import HostFacts, ModprobeOption, NetInterface, PciFunction
 from sriovcheck.results import Evidence, Subject
 
 from ._nics import (
@@ -602,7 +602,11 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
 @check("pf-link-up", needs=("interfaces", "kernel_log", "modules", "pci"))
 def pf_link_up(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A PF whose VFs are in use is up; VF drivers otherwise report "PF still in reset state"."""
-    if facts.pci is None:
+    judged: Set[str] = set()
+    # An interface whose 'ip link' VF table has entries is a PF with VFs, also when no source tied it to a
+    # PCI function (a sosreport without ethtool -i or sysfs): it is judged by its name.
+    by_table = [iface for iface in facts.interfaces or () if iface.vfs]
+    if facts.pci is None and not by_table:
         yield unknown(HOST, _PCI_NEEDS)
         return
     for fn in facts.physical_functions():
@@ -610,17 +614,33 @@ def pf_link_up(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]
             continue
         subject = pf_subject(facts, fn)
         iface = interface_of(facts, fn)
-        if iface is None or iface.operstate is None or iface.operstate.upper() not in ("UP", "DOWN"):
-            state = f" (operstate {iface.operstate})" if iface is not None and iface.operstate else ""
-            yield unknown(subject, f"the link state of {pf_label(facts, fn)}{state}: 'ip link show' or "
-                                   f"/sys/class/net/IFACE/operstate")
-            continue
-        ev = cite(iface.origins, "operstate", f"{iface.name} state {iface.operstate}")
-        if iface.operstate.upper() == "UP":
-            yield passed(subject, f"{iface.name} is up", ev)
-            continue
-        reset = [Evidence(facts.origin("kernel_log") or "dmesg", line.strip()) for line in facts.kernel_log or ()
-                 if "PF still in reset state" in line][:3]
-        yield failed(subject, f"{iface.name} ({fn.address}) is down while it has VFs: its VFs get no link, and VF "
-                              f"drivers log 'PF still in reset state. Is the PF interface up?'", ev, *reset,
-                     see(f"ip link show {iface.name}"), iface=iface.name, address=fn.address)
+        if iface is not None:
+            judged.add(iface.name)
+        yield from _link_state(facts, subject, iface, pf_label(facts, fn), fn.address)
+    for iface in by_table:
+        if iface.name not in judged and not (iface.address and facts.function(iface.address) is not None):
+            yield from _link_state(facts, Subject("pf", iface.address or iface.name, iface.name), iface,
+                                   iface.name, iface.address)
+    if facts.pci is None:
+        yield unknown(HOST, _PCI_NEEDS)
+
+
+def _link_state(facts: HostFacts, subject: Subject, iface: Optional[NetInterface], label: str,
+                address: Optional[str]) -> Iterator[Finding]:
+    if iface is None or iface.operstate is None or iface.operstate.upper() not in ("UP", "DOWN"):
+        state = f" (operstate {iface.operstate})" if iface is not None and iface.operstate else ""
+        yield unknown(subject, f"the link state of {label}{state}: 'ip link show' or "
+                               f"/sys/class/net/IFACE/operstate")
+        return
+    ev = cite(iface.origins, "operstate", f"{iface.name} state {iface.operstate}")
+    if iface.operstate.upper() == "UP":
+        yield passed(subject, f"{iface.name} is up", ev)
+        return
+    where = f" ({address})" if address else ""
+    table = ([cite(iface.origins, "vfs", f"{iface.name}: {len(iface.vfs)} VF lines")]
+             if iface.vfs and not address else [])
+    reset = [Evidence(facts.origin("kernel_log") or "dmesg", line.strip()) for line in facts.kernel_log or ()
+             if "PF still in reset state" in line][:3]
+    yield failed(subject, f"{iface.name}{where} is down while it has VFs: its VFs get no link, and VF "
+                          f"drivers log 'PF still in reset state. Is the PF interface up?'", ev, *table, *reset,
+                 see(f"ip link show {iface.name}"), iface=iface.name, address=address or "")

@@ -185,6 +185,24 @@ def test_ari_off_fail_names_the_bus_the_vfs_need(run_rules) -> None:
     assert "ARIHierarchy-" in result.evidence[0].detail
 
 
+def test_few_vfs_numbered_on_the_next_bus_need_that_bus(run_rules) -> None:
+    """pciutils' 82576 numbers its VFs from bus 02 (First VF Offset 384) whatever their count: ARI does not
+    help, the bridge must provide bus 02.  With its VFs there the pass says where they sit; with none of the
+    asked VFs present it fails naming that bus, and the fix neither asks for ARI nor for fewer VFs."""
+    facts = pciutils_82576(2)
+    result = [r for r in run_rules(facts, "SRIOV107") if r.subject.id == "0000:01:00.0"]
+    assert [r.status for r in result] == [Status.PASS]
+    assert "from bus 02 on (First VF Offset 384), beyond the PF's bus 01" in result[0].message
+    pf = facts.function("0000:01:00.0")
+    assert pf is not None and pf.sriov is not None
+    facts = with_function(facts, pf.address, virtfns=(), sriov=replace(pf.sriov, num_vfs=0, vf_enable=False))
+    failed = only_fail(run_rules(facts, "SRIOV107"))
+    assert "VFs but has 0: the device numbers its VFs from bus 02" in failed.message
+    assert "ARI" not in (failed.message or "")
+    assert "bus 02, beyond its own" in (failed.fix or "") and "pci=realloc" in (failed.fix or "")
+    assert "sriov_numvfs" not in (failed.fix or "")
+
+
 def test_seven_vfs_fit_without_ari(run_rules) -> None:
     assert status_of(run_rules(pciutils_82576(7), "SRIOV107"), "0000:01:00.0") == [Status.PASS]
     assert status_of(run_rules(x520_with_ari(64), "SRIOV107"), "0000:01:00.0") == [Status.PASS]
