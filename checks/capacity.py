@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from sriovcheck import derived
 from sriovcheck.api import HOST, Finding, check, failed, passed, unknown
 from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
@@ -57,7 +58,8 @@ def asked_vfs(facts: HostFacts, pf: PciFunction) -> Tuple[Optional[int], List[Ev
         best = pf.sriov.num_vfs
         evidence.append(cite(pf.sriov.origins, "num_vfs", f"sriov_numvfs = {pf.sriov.num_vfs}"))
     for config in facts.persistence or ():
-        if config.num_vfs and config.target in names and (best is None or config.num_vfs > best):
+        if (config.num_vfs and (config.target in names or derived.matches_by_mac(facts, pf, config.target))
+                and (best is None or config.num_vfs > best)):
             best = config.num_vfs
             evidence.append(Evidence(config.file, f"{config.kind}: {config.detail or config.num_vfs}"))
     return best, evidence

@@ -5,6 +5,7 @@ import difflib
 import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
+from sriovcheck import derived
 from sriovcheck.api import HOST, FileLine, Finding, Param, Severity, check, failed, passed, skipped, unknown
 from sriovcheck.model import HostFacts, ModprobeOption, NetInterface, PciFunction
 from sriovcheck.results import Evidence, Subject
@@ -469,7 +470,8 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                          **_ctx103(kind="too-many", want=total, present=num, **base))
             continue
         too_big = [c for c in facts.persistence or () if c.num_vfs is not None and total is not None
-                   and c.num_vfs > total and c.target in (iface_of(facts, fn), fn.address, short_bdf(fn.address))]
+                   and c.num_vfs > total and (c.target in (iface_of(facts, fn), fn.address, short_bdf(fn.address))
+                                              or derived.matches_by_mac(facts, fn, c.target))]
         if too_big:
             config = too_big[0]
             yield failed(subject, f"{config.file} asks for {config.num_vfs} VFs on {label}, which supports at most "
@@ -530,7 +532,7 @@ def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List
         if config.num_vfs == 0:
             continue  # e.g. NetworkManager sriov.total-vfs=0 keeps VFs off
         ev = Evidence(config.file, f"{config.kind}: {config.detail or 'creates VFs at boot'}")
-        if config.target is None or config.target in names:
+        if config.target is None or config.target in names or derived.matches_by_mac(facts, fn, config.target):
             if config.num_vfs is not None and total is not None and config.num_vfs > total and config.kind != "modprobe":
                 invalid.append(ev)
             else:

@@ -259,6 +259,54 @@ def _names_of(facts: HostFacts, fn: PciFunction) -> List[str]:
     return [n for n in names if n]
 
 
+#: [Match] keys of a systemd .link file that a persistence target may carry besides the MAC ones and that
+#: :func:`matches_by_mac` can decide: ``Type=ether`` (a PF is one) and ``Driver=`` (compared with the PF's).
+_MAC_MATCH_KEYS = ("MACAddress", "PermanentMACAddress")
+
+
+def _match_keys(target: str) -> Dict[str, List[str]]:
+    """``"MACAddress=aa:.. Type=ether"`` (the parser's rendering of a [Match] section) as key -> values; a word
+    without ``=`` continues the previous key's list (``MACAddress=aa bb``)."""
+    keys: Dict[str, List[str]] = {}
+    last: Optional[str] = None
+    for word in target.split():
+        if "=" in word:
+            last, _, value = word.partition("=")
+            keys.setdefault(last, []).extend(v for v in [value] if v)
+        elif last is not None:
+            keys[last].append(word)
+    return keys
+
+
+def matches_by_mac(facts: HostFacts, fn: PciFunction, target: Optional[str]) -> bool:
+    """True when a persistence target written as a systemd .link ``[Match]`` on a MAC address
+    (``MACAddress=`` / ``PermanentMACAddress=``, optionally with ``Type=ether`` and ``Driver=``) names one
+    of ``fn``'s interfaces.  ``PermanentMACAddress=`` is compared with the permanent address, or with the
+    current one where no source showed a permanent one ('ip link' prints ``permaddr`` only when the two
+    differ); ``MACAddress=`` with the current address.  Any other [Match] key leaves it undecided (False)."""
+    if not target or "=" not in target:
+        return False
+    keys = _match_keys(target)
+    if not any(k in keys for k in _MAC_MATCH_KEYS) or set(keys) - {*_MAC_MATCH_KEYS, "Type", "Driver"}:
+        return False
+    if "Type" in keys and keys["Type"] != ["ether"]:
+        return False
+    if "Driver" in keys and (not fn.driver or fn.driver not in keys["Driver"]):
+        return False
+    for name in _names_of(facts, fn):
+        iface = facts.interface(name)
+        if iface is None:
+            continue
+        current = (iface.mac or "").lower()
+        permanent = (iface.permanent_mac or iface.mac or "").lower()
+        wanted_now = {m.lower() for m in keys.get("MACAddress", [])}
+        wanted_perm = {m.lower() for m in keys.get("PermanentMACAddress", [])}
+        if ("MACAddress" not in keys or current in wanted_now) and \
+                ("PermanentMACAddress" not in keys or permanent in wanted_perm):
+            return True
+    return False
+
+
 def _port_value(value: str, position: int) -> Optional[int]:
     parts = [p.strip() for p in value.split(",") if p.strip()]
     if not parts:
@@ -303,7 +351,8 @@ def sriov_use(facts: HostFacts, fn: PciFunction) -> Tuple[str, ...]:
                     reasons.append(f"{opt.file}:{opt.line} sets {name}={value}")
     targets = {fn.address, fn.address[5:] if fn.address.startswith("0000:") else fn.address, *names}
     for config in facts.persistence or ():
-        if config.kind != "modprobe" and config.target in targets and config.num_vfs != 0:
+        if config.kind != "modprobe" and config.num_vfs != 0 and (
+                config.target in targets or matches_by_mac(facts, fn, config.target)):
             reasons.append(f"{config.file} creates VFs at boot ({config.kind})")
     for vf in facts.virtual_functions(fn):
         users = assignments_of(facts, vf.address)

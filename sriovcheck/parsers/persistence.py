@@ -300,7 +300,8 @@ def from_networkd_link(text: str, file: str) -> Tuple[PersistenceConfig, ...]:
 
     The target comes from ``[Match]``: ``OriginalName=`` (one name, no glob), ``Path=pci-BDF``, or
     ``Driver=`` (every PF of that driver, like a module option); other matches (MAC address, globs)
-    leave it as written, so it only counts for a PF whose name it is.
+    leave it as written: a PF whose name it is, or, for ``MACAddress=`` / ``PermanentMACAddress=``, the PF
+    with that address (:func:`sriovcheck.derived.matches_by_mac`).
     """
     if "SR-IOV" not in text:
         return ()

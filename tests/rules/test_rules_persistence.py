@@ -111,3 +111,30 @@ def test_ifupdown_reader_stanzas_and_iface_variable() -> None:
     # $IFACE outside any stanza (after "auto eth2") cannot be resolved: it names no interface.
     assert found == [("/etc/network/interfaces:3", "eth1", 4), ("/etc/network/interfaces:5", "IFACE", 8),
                      ("/etc/network/interfaces:7", "0000:3b:00.0", 2)]
+
+
+NETWORKD_BY_MAC = "persistence/github_systemd_issue37275_i350_10-enp3s0f0.link"
+
+
+def _set_mac(root: Path, name: str, mac: str) -> None:
+    (root / "sys" / "class" / "net" / name / "address").resolve().write_text(mac + "\n")
+
+
+def test_networkd_link_matched_by_permanent_mac_keeps_the_vfs(tmp_path: Path, registry, run_rules) -> None:
+    """systemd #37275: the reporter's .link file matches the I350 PF by PermanentMACAddress= and "the vfs do
+    get configured correctly". It counts for the PF that has that address (given here to this host's PF),
+    not for another one."""
+    root = _root(tmp_path)
+    facts = collect_tree(registry, root)
+    (pf,) = facts.physical_functions()
+    (name,) = pf.interfaces
+    _write(root, "etc/systemd/network/10-enp3s0f0.link", corpus(NETWORKD_BY_MAC))
+    (other,) = _pf_results(run_rules(collect_tree(registry, root), "SRIOV104"))
+    assert other.status is Status.FAIL, other.message  # the file is for b4:96:91:3e:61:34, not this PF
+    _set_mac(root, name, "b4:96:91:3e:61:34")
+    facts = collect_tree(registry, root)
+    iface = facts.interface(name)
+    assert iface is not None and iface.mac == "b4:96:91:3e:61:34"
+    (after,) = _pf_results(run_rules(facts, "SRIOV104"))
+    assert after.status is Status.PASS, after.message
+    assert "10-enp3s0f0.link" in after.message
