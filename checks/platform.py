@@ -39,7 +39,7 @@ def hw_virtualization(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
             problems.append("the CPU shows no vmx/svm flag" + (
                 " and runs under a hypervisor (cpuinfo 'hypervisor' flag): nested virtualization is off on "
                 "the outer host" if guest_vm else
-                ": VT-x/AMD-V is off in the BIOS/UEFI setup (kernels since 5.6 hide the flag then) or the CPU "
+                ": VT-x/AMD-V is off in the BIOS/UEFI setup (current kernels hide the flag then) or the CPU "
                 "lacks it"))
         else:
             judged.append(f"the CPU has the {cpu_flag} flag")
