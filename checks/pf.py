@@ -531,9 +531,11 @@ def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List
     for config in facts.persistence or ():
         if config.num_vfs == 0:
             continue  # e.g. NetworkManager sriov.total-vfs=0 keeps VFs off
-        ev = Evidence(config.file, f"{config.kind}: {config.detail or 'creates VFs at boot'}")
+        ev = Evidence(config.file, f"{config.kind}: {config.detail or 'creates VFs at boot'}"
+                                   + (f"; never applied: {config.not_applied}" if config.not_applied else ""))
         if config.target is None or config.target in names or derived.matches_by_mac(facts, fn, config.target):
-            if config.num_vfs is not None and total is not None and config.num_vfs > total and config.kind != "modprobe":
+            if config.not_applied or (config.num_vfs is not None and total is not None and config.num_vfs > total
+                                      and config.kind != "modprobe"):
                 invalid.append(ev)
             else:
                 valid.append(ev)
@@ -585,9 +587,13 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
         iface = iface_of(facts, fn) or ""
         udev = (f'ACTION=="add", SUBSYSTEM=="net", KERNELS=="{fn.address}", ATTR{{device/sriov_numvfs}}="{count}"'
                 if is_bdf(fn.address) else "")
-        invalid = (f"; {', '.join(e.source for e in too_many)} asks for more VFs than {label} supports "
+        never = [e for e in too_many if "; never applied: " in e.detail]
+        over = [e for e in too_many if e not in never]
+        invalid = (f"; {', '.join(e.source for e in over)} asks for more VFs than {label} supports "
                    f"({fn.sriov.total_vfs if fn.sriov else '?'}), so that write fails at boot (SRIOV103)"
-                   if too_many else "")
+                   if over else "")
+        invalid += "".join(f"; {e.source} never applies: {e.detail.split('; never applied: ', 1)[1]}"
+                           for e in never)
         yield failed(subject, f"{label} has {count} VFs but nothing valid recreates them at boot (no udev rule, "
                               f"systemd unit, NetworkManager sriov.total-vfs, netplan virtual-function-count, ifupdown "
                               f"post-up, systemd-networkd SR-IOVVirtualFunctions= or max_vfs option for it){invalid}: "

@@ -239,7 +239,8 @@ def render_text(facts: HostFacts) -> str:
                 lambda o, m: o.text(f"{m.file}:{m.line}: {m.raw}"), "unknown: this source has no /etc")
     _collection(out, "Persistence (what recreates VFs at boot)", facts.persistence, facts.origin("persistence"),
                 lambda o, p: o.text(f"{p.kind}: {p.file}: target {show(p.target)}, VFs {show(p.num_vfs)}"
-                                    + (f" ({p.detail})" if p.detail else "")),
+                                    + (f" ({p.detail})" if p.detail else "")
+                                    + (f"; never applied: {p.not_applied}" if p.not_applied else "")),
                 "unknown: this source has no /etc")
     _collection(out, "Guests", facts.guests, facts.origin("guests"), _guest,
                 "unknown: no libvirt configuration, virsh output or process list in this source")

@@ -315,6 +315,8 @@ class PersistenceConfig:
     target: Optional[str] = None
     num_vfs: Optional[int] = None
     detail: str = ""
+    #: Why the setting never takes effect although it is there ("" when nothing says so).
+    not_applied: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 systemd-networkd .link files, rc.local, modprobe)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, List, Mapping, Optional, Set, Tuple
 
 from ..errors import ParseError
@@ -21,6 +22,9 @@ from ..evidence import (
 from ..model import ModprobeOption, PersistenceConfig
 from .context import MAX_SMALL_BYTES, CollectContext, safe_name
 from .provider import Provider
+
+#: The .link file systemd ships in /usr/lib/systemd/network, matching every interface (OriginalName=*).
+DEFAULT_LINK = "99-default.link"
 
 #: Where a whole snapshot would show VF persistence; a partial one lacking any of them cannot say "none".
 PERSISTENCE_PLACES = (MODPROBE_DIRS[0], UDEV_DIRS[0], SYSTEMD_DIRS[0], NM_DIRS[0], IFCFG_DIR, NETPLAN_DIRS[0],
@@ -59,7 +63,20 @@ def collect_persistence(ctx: CollectContext, deps: Mapping[str, Any]) -> Optiona
     each(ctx.config_files(NETPLAN_DIRS, "persistence", (".yaml", ".yml")), p.from_netplan)
     each([path for path in IFUPDOWN_FILES if ctx.exists(path) and not ctx.is_dir(path)], p.from_ifupdown)
     each(ctx.config_files(IFUPDOWN_DIRS, "persistence"), p.from_ifupdown)
-    each(ctx.config_files(NETWORKD_DIRS, "persistence", (".link",)), p.from_networkd_link)
+    links = ctx.config_files(NETWORKD_DIRS, "persistence", (".link",)) or []
+    # systemd ships 99-default.link matching every interface, and udev applies only the first matching .link
+    # file in lexical order of the file names (systemd.link(5)): a file named after it never applies, unless
+    # /etc or /run replaces 99-default.link itself.
+    default_replaced = any(path.rsplit("/", 1)[-1] == DEFAULT_LINK for path in links)
+    for path in links:
+        before = len(out)
+        each([path], p.from_networkd_link)
+        name = path.rsplit("/", 1)[-1]
+        if not default_replaced and name > DEFAULT_LINK:
+            out[before:] = [replace(c, not_applied=f"its name sorts after {DEFAULT_LINK}, which systemd ships "
+                                                  f"matching every interface, and udev applies only the first "
+                                                  f"matching .link file: rename it, e.g. 10-{name}")
+                            for c in out[before:]]
     each([path for path in RC_LOCAL if ctx.exists(path) and not ctx.is_dir(path)],
          lambda text, file: p.from_shell_lines(text, file, "other"))
     if ctx.is_dir(SRIOV_OPERATOR):

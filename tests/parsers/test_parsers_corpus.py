@@ -312,6 +312,8 @@ PLAN = {
         blocks(nodedev.parse_nodedev_xml, r"virsh nodedev-dumpxml ")),
     "persistence/github_systemd_issue37275_i350_10-enp3s0f0.link": Plan(
         raw(lambda text: persistence.from_networkd_link(text, "10-enp3s0f0.link"))),
+    "persistence/github_systemd_pr16219_daiaji_sr-iov.link": Plan(
+        raw(lambda text: persistence.from_networkd_link(text, "sr-iov.link"))),
     # heldout/ (judged end to end in tests/sosreport/test_sos_heldout.py)
     "heldout/smog_pci-rst_I350_lspci-nnvvv_06-00.0.txt": Plan(raw(lspci.parse_lspci)),
     "heldout/smog_pci-rst_lspci_grep_Virtual_Function_07-10.txt": Plan(raw(lspci.parse_lspci)),

@@ -138,3 +138,33 @@ def test_networkd_link_matched_by_permanent_mac_keeps_the_vfs(tmp_path: Path, re
     (after,) = _pf_results(run_rules(facts, "SRIOV104"))
     assert after.status is Status.PASS, after.message
     assert "10-enp3s0f0.link" in after.message
+
+
+MISNAMED_LINK = "persistence/github_systemd_pr16219_daiaji_sr-iov.link"
+
+
+def test_networkd_link_named_after_99_default_never_applies(tmp_path: Path, registry, run_rules) -> None:
+    """systemd PR 16219, daiaji's I350-T4: /etc/systemd/network/sr-iov.link "does not appear to create VF";
+    the maintainer: without a number prefix it sorts after 99-default.link, which is applied instead. The
+    poster masked the last three bytes of the MAC (xx:xx:xx); they are filled with this host's PF's."""
+    root = _root(tmp_path)
+    (pf,) = collect_tree(registry, root).physical_functions()
+    (name,) = pf.interfaces
+    _set_mac(root, name, "a0:36:9f:00:00:01")
+    text = corpus(MISNAMED_LINK).replace("xx:xx:xx", "00:00:01")
+    _write(root, "etc/systemd/network/sr-iov.link", text)
+    facts = collect_tree(registry, root)
+    (config,) = [c for c in facts.persistence or () if c.kind == "networkd"]
+    assert "99-default.link" in config.not_applied and "10-sr-iov.link" in config.not_applied
+    (result,) = _pf_results(run_rules(facts, "SRIOV104"))
+    assert result.status is Status.FAIL, result.message
+    assert "sr-iov.link never applies: its name sorts after 99-default.link" in result.message
+    # Renamed as the maintainer advised, the same file keeps the VFs.
+    (root / "etc/systemd/network/sr-iov.link").rename(root / "etc/systemd/network/10-sr-iov.link")
+    (after,) = _pf_results(run_rules(collect_tree(registry, root), "SRIOV104"))
+    assert after.status is Status.PASS, after.message
+    # A 99-default.link of the admin's own in /etc replaces the shipped one: nothing is known to shadow it.
+    (root / "etc/systemd/network/10-sr-iov.link").rename(root / "etc/systemd/network/sr-iov.link")
+    _write(root, "etc/systemd/network/99-default.link", "[Match]\nOriginalName=eth9\n\n[Link]\nNamePolicy=kernel\n")
+    (config,) = [c for c in collect_tree(registry, root).persistence or () if c.kind == "networkd"]
+    assert config.not_applied == ""
