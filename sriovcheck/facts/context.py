@@ -81,6 +81,7 @@ class CollectContext:
         self._texts: Dict[Tuple[str, int], str] = {}
         self._exists: Dict[str, bool] = {}
         self._links: Dict[str, str] = {}
+        self._parsed: Dict[Tuple[int, Any], Tuple[CommandOutput, Any]] = {}
 
     # -- problems ----------------------------------------------------------------------------------
     def problem(self, item: str, message: str, facts: str) -> None:
@@ -211,11 +212,27 @@ class CollectContext:
         return self._commands.get(name, (None, None))[1]
 
     def parse_output(self, output: CommandOutput, parser: Callable[[str], T], facts: str) -> Optional[T]:
-        try:
-            return parser(output.stdout)
-        except ParseError as exc:
-            self.problem(output.origin, str(exc), facts)
+        """``parser(output.stdout)``; None (and a problem under ``facts``) when it raises ParseError.
+
+        Parsers are pure, so an output two areas parse alike (``lspci -vvv``: pci, then iommu_groups on a
+        sosreport) is parsed once: a tuple result (immutable) or the error is remembered per output and
+        parser, and a remembered error is recorded again under the asking area as a fresh parse would.
+        """
+        key = (id(output), parser)
+        found = self._parsed.get(key)
+        if found is not None and found[0] is output:
+            result: Any = found[1]
+        else:
+            try:
+                result = parser(output.stdout)
+            except ParseError as exc:
+                result = exc
+            if isinstance(result, (tuple, ParseError)):
+                self._parsed[key] = (output, result)  # the output held too: its id cannot be reused
+        if isinstance(result, ParseError):
+            self.problem(output.origin, str(result), facts)
             return None
+        return result  # type: ignore[no-any-return]
 
     # -- one whole area ----------------------------------------------------------------------------
     def area(self, name: str, action: Callable[[], T], default: T) -> T:

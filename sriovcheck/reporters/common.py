@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..results import Report, Result, Status
 
@@ -79,16 +80,21 @@ def host_name(report: Report) -> str:
 def host_labels(reports: Sequence[Report]) -> List[str]:
     """One distinct label per report (two snapshots of one host get their locations added)."""
     names = [one_line(host_name(r)) for r in reports]
+    counts = Counter(names)  # counted once: a fleet of thousands of hosts stays linear
     labels: List[str] = []
+    taken: Set[str] = set()
+    next_number: Dict[str, int] = {}  # per base: every number below it is taken already (taken only grows)
     for report, name in zip(reports, names):
         label = name
-        if names.count(name) > 1:
+        if counts[name] > 1:
             label = f"{name} [{one_line(report.facts.source.location)}]"
-        base, n = label, 2
-        while label in labels:
+        base, n = label, next_number.get(label, 2)
+        while label in taken:
             label = f"{base} #{n}"
             n += 1
+        next_number[base] = n
         labels.append(label)
+        taken.add(label)
     return labels
 
 
