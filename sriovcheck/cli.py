@@ -443,8 +443,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                                 skipped_entries=found.skipped)
         render = registry.reporters[fmt].render
         with phase(f"rendering {fmt}"):
-            if len(reports) > 1:
-                # A fleet: written host by host as it is rendered (the parent's memory stays flat).
+            if len(reports) > 1 or fmt == "json":
+                # A fleet: written host by host as it is rendered (the parent's memory stays flat);
+                # one host's JSON: written piece by piece (a 4,096-VF report is 14 MB of text).
                 from .reporters.stream import chunks_for
 
                 chunks = chunks_for(render)

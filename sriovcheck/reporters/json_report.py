@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence
 
-from ..jsontext import dumps_sorted
+from ..jsontext import dumps_sorted, dumps_sorted_chunks
 from ..model import HostFacts
 from ..results import Report
 
@@ -43,7 +43,7 @@ def report_dict(report: Report) -> Dict[str, Any]:
     }
 
 
-def render(reports: Sequence[Report], options: Any = None) -> str:
+def _document(reports: Sequence[Report], options: Any) -> Any:
     # Entries of a SOURCE folder that were not checked, and why (sriovcheck/discovery.py).
     skipped = [entry.to_dict() for entry in getattr(options, "skipped_entries", ())]
     if len(reports) == 1:
@@ -53,4 +53,16 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
     else:
         data = {"schema": "sriovcheck.fleet/1", "reports": [report_dict(r) for r in reports],
                 "skipped_entries": skipped}
-    return dumps_sorted(data) + "\n"
+    return data
+
+
+def render(reports: Sequence[Report], options: Any = None) -> str:
+    return dumps_sorted(_document(reports, options)) + "\n"
+
+
+def render_chunks(reports: Sequence[Report], options: Any = None) -> List[str]:
+    """:func:`render`'s text in consecutive pieces (joined, the same bytes): a 4,096-VF report is written
+    piece by piece instead of being held whole, and again encoded, at once."""
+    chunks = dumps_sorted_chunks(_document(reports, options))
+    chunks.append("\n")
+    return chunks

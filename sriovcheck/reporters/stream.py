@@ -43,7 +43,10 @@ def json_chunks(reports: Sequence[Report], options: Any = None) -> Iterator[str]
     from . import json_report
 
     if len(reports) <= 1:
-        yield json_report.render(reports, options)
+        chunks = json_report.render_chunks(reports, options)
+        chunks.reverse()
+        while chunks:
+            yield chunks.pop()  # let go of each piece once written
         return
     yield '{\n  "reports": [\n'
     last = len(reports) - 1

@@ -60,3 +60,16 @@ def test_what_json_refuses_it_refuses() -> None:
         dumps_sorted({(1, 2): "tuple key"})
     with pytest.raises(TypeError):
         dumps_sorted({"set": {1, 2}})
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(DATA, min_size=1, max_size=4))
+def test_text_in_pieces_joins_to_the_same_text(items: Any) -> None:
+    """A document large enough to be cut into pieces (thousands of fragments each): joined, json.dumps's text."""
+    from sriovcheck.jsontext import dumps_sorted_chunks
+
+    data = {"results": [{"n": n, "item": items[n % len(items)], "list": [n, str(n)]} for n in range(3000)]}
+    chunks = dumps_sorted_chunks(data)
+    assert len(chunks) > 1
+    assert "".join(chunks) == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+    assert dumps_sorted(data) == "".join(chunks)
