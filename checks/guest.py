@@ -23,7 +23,7 @@ def _assigns_vf(facts: HostFacts, guest: Guest) -> Optional[bool]:
     # pools: such a device is a VF even without PCI data.
     if any(dev.via == "interface" for dev in guest.devices) or _pool_requests(facts, guest):
         return True
-    items = [item for item in derived.assignments(facts) if item.guest is guest]
+    items = list(derived.assignments_by_guest(facts, guest))
     if any(item.vf for item in items):
         return True
     if items and all(item.vf is False or item.exists is False for item in items):
@@ -183,7 +183,7 @@ def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
     table: Mapping[str, Any] = params["vf_drivers"]
     windows_table: Mapping[str, Any] = params["windows_drivers"]
     for guest in derived.guests_with_devices(facts):
-        items = [item for item in derived.assignments(facts) if item.guest is guest]
+        items = list(derived.assignments_by_guest(facts, guest))
         vfs = [(item.device, item.function) for item in items if item.vf and item.function is not None]
         if not vfs:
             subject = guest_subject(guest)

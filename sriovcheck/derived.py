@@ -21,8 +21,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from .model import Guest, GuestDevice, GuestNetworkInterface, HostFacts, LibvirtNetwork, NetInterface, PciFunction
 
 __all__ = [
-    "Assignment", "PoolRequest", "assignments", "assignments_of", "assigned_devices", "bdf", "guests_with_devices",
-    "hostdev_pools", "is_vf", "pf_of_vf", "pool_requests", "pools_of_vf", "sriov_use", "vf_address", "vf_index_of",
+    "Assignment", "PoolRequest", "assignments", "assignments_by_guest", "assignments_of", "assigned_devices", "bdf",
+    "guests_with_devices", "hostdev_pools", "is_vf", "pf_of_vf", "pool_requests", "pools_of_vf", "sriov_use",
+    "vf_address", "vf_index_of",
     "VF_COUNT_PARAMS",
 ]
 
@@ -89,13 +90,18 @@ def vf_address(facts: HostFacts, pf: Optional[PciFunction], index: int) -> Optio
     """The BDF of VF ``index`` of ``pf``: from its virtfnN links, else from a VF's physfn + index."""
     if pf is None:
         return None
-    for number, address in pf.virtfns or ():
-        if number == index:
-            return bdf(address)
-    for vf in facts.virtual_functions(pf):
-        if vf.vf_index == index:
-            return vf.address
-    return None
+    # Indexed once per PF (a lookup per VF of a 256-VF PF scanned its links each time): the first link
+    # with a number wins, then the first VF naming that index, as the scans did.
+    per_pf: Dict[int, Any] = facts.cached("derived_vf_address", dict)
+    known = per_pf.get(id(pf))
+    if known is None or known[0] is not pf:
+        table: Dict[Any, str] = {}
+        for vf in reversed(facts.virtual_functions(pf)):
+            table[vf.vf_index] = vf.address  # None too, as `vf.vf_index == index` did
+        for number, address in reversed(pf.virtfns or ()):
+            table[number] = bdf(address)
+        known = per_pf[id(pf)] = (pf, table)  # the PF held too: its id cannot be reused
+    return known[1].get(index)
 
 
 # -- guests and what they assign ------------------------------------------------------------------
@@ -180,6 +186,17 @@ def assignments(facts: HostFacts) -> Tuple[Assignment, ...]:
         return {None: tuple(_assignment(facts, g, d) for g in guests_with_devices(facts) for d in assigned_devices(g))}
 
     return facts.cached("derived_assignments", build)[None]
+
+
+def assignments_by_guest(facts: HostFacts, guest: Guest) -> Tuple[Assignment, ...]:
+    """``[item for item in assignments(facts) if item.guest is guest]``, indexed once (by identity)."""
+    def build() -> Dict[Any, Any]:
+        index: Dict[Any, Any] = {}
+        for item in assignments(facts):
+            index.setdefault(id(item.guest), []).append(item)
+        return index
+
+    return tuple(facts.cached("derived_assignments_by_guest", build).get(id(guest), ()))
 
 
 def assignments_of(facts: HostFacts, address: str) -> Tuple[Assignment, ...]:
