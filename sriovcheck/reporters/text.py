@@ -45,11 +45,14 @@ SECTIONS: Tuple[Tuple[str, Status, Any], ...] = (
 )
 
 
+_SECTION_OF_STATUS = {Status.FAIL: 0, Status.ERROR: 1, Status.MANUAL: 2, Status.WAIVED: 3}
+
+
 def section_of(result: Result) -> int:
     """Index in SECTIONS of the section a result is listed in."""
     if result.status is Status.SKIP:
         return 4 if result.skip_reason == MISSING_FACTS else 5
-    return {Status.FAIL: 0, Status.ERROR: 1, Status.MANUAL: 2, Status.WAIVED: 3}.get(result.status, 6)
+    return _SECTION_OF_STATUS.get(result.status, 6)
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -117,8 +120,11 @@ def render_one(report: Report, color: bool = False, verbose: bool = False) -> st
         lines.append(f"ERROR: this source could not be read: {printable(report.source_error)}")
         lines.append(_paint("verdict: ERROR", _VERDICT_COLORS["error"], color))
         return "\n".join(lines) + "\n"
+    by_section: List[List[Result]] = [[] for _ in SECTIONS]  # one pass over the results, their order kept
+    for result in report.results:
+        by_section[section_of(result)].append(result)
     for index, (title, status, _) in enumerate(SECTIONS):
-        group = [r for r in report.results if section_of(r) == index]
+        group = by_section[index]
         if not group:
             continue
         if status == Status.PASS and not verbose:
