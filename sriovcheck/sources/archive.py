@@ -116,6 +116,21 @@ def _text(raw: bytes) -> str:
     return decode_name(raw if end < 0 else raw[:end])
 
 
+def _byte_sum(data: bytes) -> int:
+    """``sum(data)``, computed in C: Adler-32's first sum is 1 + the byte sum modulo 65521, exact for up to
+    256 bytes at a time (256 x 255 + 1 < 65521).  A tar header's checksum needs this once per member;
+    ``sum()`` over 512 bytes costs ~5 us, a capture has hundreds of members, a fleet thousands of captures."""
+    size = len(data)
+    if size <= 256:
+        return (zlib.adler32(data) & 0xFFFF) - 1
+    if size <= 512:  # a header block
+        return (zlib.adler32(data[:256]) & 0xFFFF) + (zlib.adler32(data[256:]) & 0xFFFF) - 2
+    total = 0
+    for at in range(0, size, 256):
+        total += (zlib.adler32(data[at:at + 256]) & 0xFFFF) - 1
+    return total
+
+
 def _number(raw: bytes) -> int:
     """A numeric header field: octal text, or GNU base-256 (first byte 0x80 positive, 0xff negative)."""
     if raw[:1] in (b"\x80", b"\xff"):
@@ -414,7 +429,7 @@ def _next_header(stream: _TarStream, pax_globals: Dict[str, str], first: bool) -
                 raise _Damaged("ends inside a tar header")
             return None
         chksum = _number(block[148:156])
-        unsigned = sum(block[:148]) + 256 + sum(block[156:])
+        unsigned = _byte_sum(block[:148]) + 256 + _byte_sum(block[156:])
         if chksum != unsigned and chksum != unsigned - 256 * sum(1 for b in block[:148] + block[156:] if b > 127):
             raise _Damaged("has a damaged tar header (bad checksum)") if not first else \
                 _Damaged("is not a tar archive (bad checksum in its first header)")
@@ -903,7 +918,7 @@ class SafeArchive:
             expected = encode_name(full + "/" if kind == DIR else full)
             stored = block[148:156]
             try:
-                good_sum = _number(stored) == sum(block) - sum(stored) + 256
+                good_sum = _number(stored) == _byte_sum(block) - _byte_sum(stored) + 256
             except _Damaged:
                 return None
             if (good_sum and len(expected) <= 100 and block[:100] == expected.ljust(100, b"\x00")

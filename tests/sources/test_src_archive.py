@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Iterable, Tuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sriovcheck.errors import SourceError
 from sriovcheck.sources import SourceOptions
@@ -143,3 +145,15 @@ def test_want_filter_keeps_only_wanted_members(tmp_path: Path) -> None:
         assert archive.member("top/skip") is not None
         with pytest.raises(SourceReadError, match="not kept"):
             archive.read("top/skip")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1300), st.booleans())
+def test_header_byte_sum_is_the_plain_sum(data: bytes, high: bool) -> None:
+    """The checksum's byte sum, taken with Adler-32 in 256-byte pieces, is sum() of the bytes
+    (all-0xff pieces: the largest sums each piece can have)."""
+    from sriovcheck.sources.archive import _byte_sum
+
+    if high:
+        data = b"\xff" * len(data)
+    assert _byte_sum(data) == sum(data)
