@@ -11,7 +11,7 @@ one entry: the first in full, then a table of the other subjects.
 """
 from __future__ import annotations
 
-from typing import Any, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 from ..results import MISSING_FACTS, Report, Result, Status
 from .common import (
@@ -158,6 +158,7 @@ def fleet_overview(reports: Sequence[Report], color: bool = False) -> str:
     width = max(len(label) for label in labels)
     lines = [f"== FLEET: {len(reports)} hosts ==",
              f"{'HOST':<{width}}  VERDICT     FAIL ERROR MANUAL  JUDGED  WORST FINDING"]
+    verdicts: Dict[str, int] = {}  # counted in this walk: a fleet's reports are unpacked per walk
     for label, report in zip(labels, reports):
         counts = report.counts()
         worst = report.worst()
@@ -170,11 +171,11 @@ def fleet_overview(reports: Sequence[Report], color: bool = False) -> str:
         cover = report.coverage()
         judged = f"{cover.count('judged')}/{len(cover.rules)}" if not report.source_error else "-"
         verdict = report.verdict()
+        verdicts[verdict] = verdicts.get(verdict, 0) + 1
         shown = _paint(f"{verdict.upper():<10}", _VERDICT_COLORS[verdict], color)
         lines.append(f"{printable(label):<{width}}  {shown}  {counts['fail']:>4} "
                      f"{counts['error']:>5} {counts['manual']:>6}  {judged:>6}  {printable(finding)}")
-    verdicts = [r.verdict() for r in reports]
-    lines.append(", ".join(f"{verdicts.count(v)} {v}" for v in ("pass", "warn", "incomplete", "fail", "error")))
+    lines.append(", ".join(f"{verdicts.get(v, 0)} {v}" for v in ("pass", "warn", "incomplete", "fail", "error")))
     return "\n".join(lines) + "\n"
 
 
