@@ -302,9 +302,20 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: 
                     if queue[0] in suspects and pending:
                         break
                     index = queue.popleft()
-                    pending[pool.submit(_worker, locations[index])] = index
+                    try:
+                        pending[pool.submit(_worker, locations[index])] = index
+                    except BrokenProcessPool:
+                        if not pending:
+                            raise  # broken with none of our sources in it (its workers could not start)
+                        # A worker died before its future was collected here: this source never started
+                        # (back to the front of the queue); those in flight become suspects below.
+                        queue.appendleft(index)
+                        broken = True
+                        break
                     if index in suspects:
                         break
+                if broken:
+                    break
                 finished: Set["Future[Union[bytes, Report]]"] = wait(pending, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     index = pending.pop(future)
