@@ -15,7 +15,8 @@ drivers/iommu/amd/, drivers/vfio/vfio_iommu_type1.c, the Intel and Mellanox
 NIC drivers); each pattern below names the message it matches.
 
 :attr:`KernelLogEvents.first_timestamp` is the first ``[ seconds ]``
-timestamp: a log whose first line is within the first second after boot
+timestamp: a log whose first line is within the first second after boot, or
+is the kernel's ``Linux version`` banner (syslog files have no timestamps),
 covers the boot (:attr:`KernelLogEvents.covers_boot`), so the *absence* of
 a boot-time message (``DMAR: IOMMU enabled``) means something there.
 """
@@ -92,10 +93,15 @@ class KernelLogEvents:
     lines: int
     #: The first ``[ seconds ]`` timestamp (None: the log has none, e.g. ``dmesg -T`` or syslog).
     first_timestamp: Optional[float]
+    #: The first line is the kernel's first message, its ``Linux version`` banner (init/main.c).
+    starts_with_banner: bool = False
 
     @property
     def covers_boot(self) -> Optional[bool]:
-        """True when the log starts within the first second after boot; None when it has no timestamps."""
+        """True when the log starts within the first second after boot or with the kernel's banner;
+        None when it has neither timestamps nor the banner (it may or may not start at the boot)."""
+        if self.starts_with_banner:
+            return True
         if self.first_timestamp is None:
             return None
         return self.first_timestamp <= 1.0
@@ -183,6 +189,8 @@ _NOT_TRUSTED = re.compile(r"VF (?:\d{1,5} )?is not trusted|VF not trusted", re.I
 # ixgbe/igb "VF %d attempted to override administratively set MAC address";
 # i40e "VF attempting to override administratively set MAC address"
 _MAC_OVERRIDE = re.compile(r"attempt\w{0,4} to override administratively set MAC", re.IGNORECASE)
+#: init/main.c linux_banner, the kernel's first message: "Linux version 5.14.0-70.el9.x86_64 (mockbuild@...".
+_BANNER = re.compile(r"Linux version \d")
 _CMDLINE = re.compile(r"(?:Kernel )?[Cc]ommand line: (.{0,4096})$")
 
 
@@ -198,6 +206,7 @@ def parse_kernel_events(text: str) -> KernelLogEvents:
     require_text(text, "parse_kernel_events")
     events: List[KernelEvent] = []
     first: Optional[float] = None
+    banner = False
     count = 0
     seen_first = False
     for line_no, raw in enumerate(split_lines(text), start=1):
@@ -208,6 +217,7 @@ def parse_kernel_events(text: str) -> KernelLogEvents:
         if not seen_first:
             seen_first = True
             first = stamp
+            banner = _BANNER.match(msg) is not None
         dev = _DEV.match(msg)
         base: Dict[str, object] = {"line": line_no, "text": msg, "timestamp": stamp}
         if dev is not None:
@@ -218,7 +228,7 @@ def parse_kernel_events(text: str) -> KernelLogEvents:
         event = _classify(msg, base)
         if event is not None:
             events.append(event)
-    return KernelLogEvents(events=tuple(events), lines=count, first_timestamp=first)
+    return KernelLogEvents(events=tuple(events), lines=count, first_timestamp=first, starts_with_banner=banner)
 
 
 def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
