@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck import derived
-from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, passed, unknown
+from sriovcheck.api import HOST, Finding, Need, Param, Severity, check, failed, passed, unknown
 from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 from sriovcheck.templating import ShellQuoted, render
@@ -123,20 +123,18 @@ def _cause(facts: HostFacts) -> str:
     return "the cause is not in this snapshot (check the BIOS setting and the kernel command line)"
 
 
-def _iommu_missing(facts: HostFacts, x86: bool = True) -> str:
-    """What this source lacked to judge the IOMMU -- only that (a source with a kernel log is not told to
-    collect one; it is told its log says nothing about the IOMMU)."""
-    missing = []
-    if facts.iommu.group_count is None:
-        missing.append("/sys/kernel/iommu_groups")
+def _iommu_missing(facts: HostFacts, x86: bool = True) -> List[Need]:
+    """What would tell whether the IOMMU is on; the engine names only what this source lacked (a source with a
+    kernel log is not told to collect one: it is told its log says nothing about the IOMMU)."""
+    needs = [Need("/sys/kernel/iommu_groups", "iommu.group_count")]
     if not any(fn.iommu_group is not None for fn in facts.pci or ()):
-        missing.append("lspci 'IOMMU group' lines")
-    if facts.kernel_log is None and facts.kernel_events is None:
-        missing.append("the kernel log (DMAR/AMD-Vi lines)")
-    else:
-        missing.append("a kernel log line that says whether the IOMMU was enabled (this log has none)")
+        needs.append(Need("lspci 'IOMMU group' lines", ""))
+    needs += [
+        Need("the kernel log (DMAR/AMD-Vi lines)", "kernel_log|kernel_events",
+             present="a kernel log line that says whether the IOMMU was enabled (this log has none)"),
+    ]
     if not x86:
-        return " or ".join(missing)
+        return needs
     indirect = []
     if not facts.cmdline.known:
         indirect.append("/proc/cmdline")
@@ -145,8 +143,8 @@ def _iommu_missing(facts: HostFacts, x86: bool = True) -> str:
     if facts.iommu.acpi_tables_visible is None:
         indirect.append("the ACPI table list (/sys/firmware/acpi/tables)")
     if indirect:
-        missing.append(" with ".join(indirect))
-    return ", ".join(missing[:-1]) + (" or " if len(missing) > 1 else "") + missing[-1]
+        needs.append(Need(" with ".join(indirect), "cmdline", present=" with ".join(indirect)))
+    return needs
 
 
 def _cmdline_evidence(facts: HostFacts) -> List[Evidence]:
@@ -217,9 +215,9 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
         return
     # 4. Indirect: firmware tables and the command line -- x86 only (VT-d / AMD-Vi).
     if _is_x86(facts) is False:
-        yield unknown(HOST, f"{_iommu_missing(facts, x86=False)}: on a {facts.kernel.machine} host (not x86) the "
-                            "command line and ACPI tables do not say whether the IOMMU is on, and VT-d / AMD-Vi "
-                            "advice does not apply")
+        yield unknown(HOST, _iommu_missing(facts, x86=False),
+                      then=f": on a {facts.kernel.machine} host (not x86) the command line and ACPI tables do not "
+                           f"say whether the IOMMU is on, and VT-d / AMD-Vi advice does not apply")
         return
     if _firmware_off(facts):
         yield failed(HOST, f"the IOMMU is off: {_cause(facts)}",

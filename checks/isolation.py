@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
-from sriovcheck.api import HOST, Finding, check, failed, passed, skipped, unknown
+from sriovcheck.api import HOST, Finding, Need, check, failed, passed, skipped, unknown
 from sriovcheck.model import NONE, Guest, GuestDevice, HostFacts, IommuGroupMember, PciFunction
 from sriovcheck.results import Evidence, Status, Subject
 
@@ -171,17 +171,22 @@ def interrupt_remapping(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
                            + ("; the allow_unsafe_interrupts set here has no effect then" if unsafe else ""),
                      Evidence(log_origin, enabled[-1].text), *((unsafe_ev,) if unsafe_ev else ()))
         return
+    ir_lines = "'DMAR-IR: Enabled IRQ remapping' / 'AMD-Vi: Interrupt remapping enabled'"
+    late = log is not None and log.covers_boot is False
     if unsafe:
         # The override matters only where the platform lacks remapping: say what would tell, do not judge.
-        yield unknown(HOST, "the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt "
-                            "remapping enabled') to tell whether the vfio_iommu_type1 allow_unsafe_interrupts set "
-                            "here is in use: it lifts vfio's protection only on a platform without interrupt "
-                            "remapping", *((unsafe_ev,) if unsafe_ev else ()))
+        yield unknown(HOST, Need(f"the kernel log from boot ({ir_lines})", "kernel_events",
+                                 present=f"an interrupt-remapping line ({ir_lines}), which this kernel log lacks"
+                                         + (" (it starts after the boot: the ring buffer wrapped)" if late else "")),
+                      *((unsafe_ev,) if unsafe_ev else ()),
+                      then=" to tell whether the vfio_iommu_type1 allow_unsafe_interrupts set here is in use: it "
+                           "lifts vfio's protection only on a platform without interrupt remapping")
         return
-    if log is not None and log.covers_boot is False:
-        yield unknown(HOST, "the kernel log from boot: this log starts later (the ring buffer wrapped), so "
-                            "'DMAR-IR: Enabled IRQ remapping' / 'AMD-Vi: Interrupt remapping enabled' may be gone "
-                            "(journalctl -k -b, or /var/log/messages from the boot)")
+    if late:
+        yield unknown(HOST, Need("the kernel log", "kernel_events",
+                                 present=f"the boot's part of the kernel log: this log starts later (the ring buffer "
+                                         f"wrapped), so {ir_lines} may be gone (journalctl -k -b, or "
+                                         f"/var/log/messages from the boot)"))
         return
     if log is not None:
         # The log was read and says nothing either way: not judged, but not "missing from this source" either
@@ -192,5 +197,5 @@ def interrupt_remapping(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
                                          "the platform remaps interrupts",
                       missing_facts=True)
         return
-    yield unknown(HOST, "the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt remapping "
-                        "enabled', or vfio's 'No interrupt remapping support')")
+    yield unknown(HOST, Need("the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt "
+                             "remapping enabled', or vfio's 'No interrupt remapping support')", "kernel_events"))
