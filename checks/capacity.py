@@ -180,8 +180,10 @@ def _cause(event: Any) -> str:
         return "mmio"
     if event.reason == "bus_numbers":
         return "bus"
-    if event.reason == "partial":
+    if event.reason in ("partial", "msix", "resources"):
         return "resources"
+    if event.reason == "busy":
+        return "busy"
     return _ERRNO_CAUSE.get(event.errno or "", "failed")
 
 

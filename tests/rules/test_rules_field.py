@@ -359,3 +359,29 @@ def test_kvm_refusal_lines_reach_the_kernel_log_facts() -> None:
     parsed = parse_dmesg_iommu(corpus("dmesg/github_platform9_express_issue206_kvm_disabled_by_bios_kvm-ok.txt"))
     kinds = [m.kind for m in parsed.sriov_messages]
     assert kinds.count("kvm_disabled_by_bios") == 5 and kinds.count("kvm_no_hardware_support") == 1
+
+
+def test_refusal_of_a_named_vf_without_vf_tables_is_said_on_the_pf(run_rules) -> None:
+    """A source without 'ip link' (no VF tables) still shows what the log says: VF 1 of 0000:01:00.1 refused."""
+    facts = replace(field_healthy(), kernel_events=kernel_events(MAC_OVERRIDE_LOG), interfaces=None)
+    results = run_rules(facts, "SRIOV204", profile="audit")
+    (hit,) = [r for r in results if r.status is Status.FAIL]
+    assert (hit.subject.kind, hit.subject.id) == ("pf", "0000:01:00.1")
+    assert "VF 1 of 0000:01:00.1 refused" in hit.message
+    assert "vf 1 trust on" in (hit.fix or "")
+    assert [r.status for r in results if r.subject.kind == "host"] == [Status.SKIP]  # the VF tables: unknown
+
+
+# -- SRIOV106 from a syslog file -------------------------------------------------------------------
+
+SYSLOG_MMIO = "dmesg/github_storpool_ixgbevf-udevhelper_README_syslog_ixgbe_MMIO_ENOMEM.txt"
+
+
+def test_syslog_mmio_failure_after_the_driver_said_enabled_fails_each_port(run_rules) -> None:
+    """ixgbe printed 'SR-IOV enabled with 1 VFs', then 'not enough MMIO resources' and -12: both ports failed."""
+    facts = replace(field_healthy(), kernel_events=kernel_events(SYSLOG_MMIO, origin="var/log/messages"))
+    fails = {r.subject.id: r for r in run_rules(facts, "SRIOV106") if r.status is Status.FAIL}
+    assert sorted(fails) == ["0000:04:00.0", "0000:04:00.1"]
+    result = fails["0000:04:00.0"]
+    assert "Failed to enable PCI sriov: -12" in result.message and "pci=realloc" in (result.fix or "")
+    assert all(e.source == "var/log/messages" for e in result.evidence[:2])
