@@ -202,6 +202,9 @@ class PciFunction:
     msix: Optional[MsixInfo] = None
     #: PCI Express capability present (config space); None unknown.
     is_express: Optional[bool] = None
+    #: The PCI Express capability's device/port type (config space, PCI_EXP_FLAGS_TYPE), in lspci's words:
+    #: "Endpoint", "Root Port", "Upstream Port", "Downstream Port", "PCI-Express to PCI/PCI-X Bridge", ...
+    express_type: Optional[str] = None
     #: ARI extended capability present; None unknown.
     ari: Optional[bool] = None
     #: ACS extended capability; None when unknown or absent (see ``acs_known``).

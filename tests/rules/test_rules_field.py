@@ -26,6 +26,7 @@ from sriovcheck.model import (
     CpuInfo,
     Guest,
     GuestDevice,
+    HostFacts,
     IommuGroup,
     IommuGroupMember,
     KernelInfo,
@@ -76,6 +77,65 @@ def test_group_with_a_bridge_is_viable(run_rules) -> None:
     facts = add_guest(facts, Guest("lab", "/etc/libvirt/qemu/lab.xml", devices=(GuestDevice("0000:05:00.0"),)))
     results = run_rules(facts, "SRIOV004")
     assert status_of(results, "0000:05:00.0") == [Status.PASS]
+
+
+def test_express_type_and_acs_come_from_configuration_space() -> None:
+    """The real 82576 dump (pciutils test data): a PCIe Endpoint whose extended capabilities were read."""
+    from rule_hosts import corpus
+
+    from sriovcheck.facts.context import Draft
+    from sriovcheck.facts.pci_config import merge_config
+    from sriovcheck.parsers.pci_config import parse_config_hex_dump, parse_pci_config
+
+    ((address, data),) = parse_config_hex_dump(corpus("more/lspci-vvvxxxx-intel-82576-sriov-pciutils.txt"))
+    draft = Draft(address)
+    merge_config(draft, parse_pci_config(data), "/proc/bus/pci/01/00.0")
+    assert draft.fields["express_type"] == "Endpoint" and draft.fields["acs_known"] is True
+    assert draft.origins["express_type"] == "/proc/bus/pci/01/00.0"
+
+
+def _x710_without_acs() -> HostFacts:
+    """The ndn-dpdk #63 group (four X710 functions 44:00.0-.3, .3 given to a DPDK guest, the others on i40e), with
+    the functions' configuration space planted: PCIe endpoints whose extended capabilities hold no ACS."""
+    facts = CASES["SRIOV004"].failing()
+    for address in ("0000:44:00.0", "0000:44:00.1", "0000:44:00.2", "0000:44:00.3"):
+        facts = with_function(facts, address, is_express=True, express_type="Endpoint", acs_known=True, acs=None,
+                              origins={"express_type": f"/sys/bus/pci/devices/{address}/config",
+                                       "acs_known": f"/sys/bus/pci/devices/{address}/config"})
+    return facts
+
+
+def test_not_viable_group_says_why_in_acs_terms_multifunction(run_rules) -> None:
+    result = only_fail([r for r in run_rules(_x710_without_acs(), "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "0000:44:00 is a multi-function device without ACS" in result.message
+    assert any(e.source == "PCI configuration space" and "multi-function" in e.detail for e in result.evidence)
+
+
+def test_not_viable_group_says_why_in_acs_terms_root_port(run_rules) -> None:
+    """A root port in the group (the kernel groups a port without ACS with the devices below it)."""
+    from sriovcheck.model import AcsInfo, IommuGroup, IommuGroupMember
+
+    facts = _x710_without_acs()
+    port = PciFunction(address="0000:40:03.0", class_code="060400", driver="pcieport", is_express=True,
+                       express_type="Root Port", acs_known=True, acs=None,
+                       origins={"express_type": "/sys/bus/pci/devices/0000:40:03.0/config"})
+    group = facts.iommu_group("70")
+    assert group is not None
+    grouped = IommuGroup("70", group.members + (IommuGroupMember("0000:40:03.0", driver="pcieport",
+                                                                 class_code="0604"),), origins=group.origins)
+    facts = replace(facts, pci=(facts.pci or ()) + (port,),
+                    iommu_groups=tuple(g for g in facts.iommu_groups or () if g.number != "70") + (grouped,))
+    result = only_fail([r for r in run_rules(facts, "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "0000:40:03.0 (Root Port) has no ACS capability" in result.message
+    assert any(e.source == "/sys/bus/pci/devices/0000:40:03.0/config" for e in result.evidence)
+    # ACS present but not switched on says which controls are off.
+    on = with_function(facts, "0000:40:03.0", acs=AcsInfo(capability=("SrcValid", "ReqRedir", "CmpltRedir",
+                                                                     "UpstreamFwd"), control=("SrcValid",)))
+    result = only_fail([r for r in run_rules(on, "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "ReqRedir, CmpltRedir, UpstreamFwd are off" in result.message
+    # Without configuration space facts nothing is guessed.
+    plain = only_fail([r for r in run_rules(CASES["SRIOV004"].failing(), "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "Why they share a group" not in plain.message
 
 
 def test_group_mate_given_to_the_same_guest_with_managed_yes_is_fine(run_rules) -> None:
