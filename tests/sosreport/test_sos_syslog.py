@@ -128,3 +128,23 @@ def test_kept_lines_are_kernel_lines_after_the_last_banner(rows: list) -> None:
     if banners:
         assert result.boot_line == banners[-1] + 1 and all(i >= banners[-1] for i in kept)
     assert len(kept) == result.kept
+
+
+def test_renames_in_the_log_tie_names_to_addresses_and_drivers() -> None:
+    """'igb 0000:02:00.0 enp2s0: renamed from eth1' names the device and driver of enp2s0 when no sysfs or ethtool
+    output does (Arch journal of systemd#14879, then ONL#739's 'ixgbe 0000:04:00.0 enp4s0f0: renamed from eth1')."""
+    from sriovcheck.facts.interfaces import _renamed_to
+    from sriovcheck.model import KernelLogEvent, KernelLogFacts
+    from sriovcheck.parsers.kernel_events import parse_kernel_events
+
+    text = (corpus("dmesg/github_systemd_issue14879_journal_igb_renamed_from_eth.txt")
+            + corpus("dmesg/github_opencomputeproject_OpenNetworkLinux_issue739_ixgbe_renamed_from_eth.txt"))
+    parsed = parse_kernel_events(text)
+    log = KernelLogFacts(origin="var/log/messages", events=tuple(
+        KernelLogEvent(**{f: getattr(e, f) for f in KernelLogEvent.__dataclass_fields__}) for e in parsed.events))
+    enp2s0 = _renamed_to(log, "enp2s0")
+    assert enp2s0 is not None and (enp2s0.address, enp2s0.driver) == ("0000:02:00.0", "igb")
+    enp4s0f0 = _renamed_to(log, "enp4s0f0")
+    assert enp4s0f0 is not None and (enp4s0f0.address, enp4s0f0.driver) == ("0000:04:00.0", "ixgbe")
+    assert _renamed_to(log, "eth1") is None  # renamed away (twice): the name says nothing now
+    assert _renamed_to(None, "enp2s0") is None and _renamed_to(log, "enp9s0") is None
