@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck import derived
-from sriovcheck.api import HOST, Finding, check, failed, passed, unknown
+from sriovcheck.api import HOST, Finding, Need, check, failed, passed, unknown
 from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 
@@ -180,8 +180,10 @@ def _cause(event: Any) -> str:
         return "mmio"
     if event.reason == "bus_numbers":
         return "bus"
-    if event.reason == "partial":
+    if event.reason in ("partial", "msix", "resources"):
         return "resources"
+    if event.reason == "busy":
+        return "busy"
     return _ERRNO_CAUSE.get(event.errno or "", "failed")
 
 
@@ -190,7 +192,7 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
     """The kernel log shows no failed attempt to enable VFs on a PF that lacks the VFs it is asked for."""
     log = facts.kernel_events
     if log is None:
-        yield unknown(HOST, "the kernel log (dmesg, journalctl -k or /var/log/messages)")
+        yield unknown(HOST, Need("the kernel log (dmesg, journalctl -k or /var/log/messages)", "kernel_events"))
         return
     origin = log.origin or facts.origin("kernel_log") or "dmesg"
     by_pf: Dict[str, List[Any]] = {}

@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sriovcheck import derived
-from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, passed, unknown
+from sriovcheck.api import HOST, Finding, Need, Param, Severity, check, failed, passed, unknown
 from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 from sriovcheck.templating import ShellQuoted, render
@@ -54,17 +54,43 @@ def _off_args(facts: HostFacts) -> List[str]:
     return found
 
 
-def _intel_requested(facts: HostFacts) -> Optional[bool]:
-    """True when the kernel is asked to turn VT-d on: intel_iommu=on or CONFIG_INTEL_IOMMU_DEFAULT_ON=y."""
+def _kernel_default(facts: HostFacts, params: Mapping[str, Any]) -> Optional[Tuple[bool, Evidence]]:
+    """CONFIG_INTEL_IOMMU_DEFAULT_ON of a distribution kernel from the rule's cited table (``kernel_defaults``),
+    when the source has no kernel config: (default on, evidence naming the table entry and its source)."""
+    release = facts.kernel.release
+    if release is None or facts.kernel.config is not None:
+        return None
+    for entry in params.get("kernel_defaults") or ():
+        if re.fullmatch(str(entry["release"]), release):
+            on = bool(entry["intel_iommu_default_on"])
+            said = "=y" if on else "is not set"
+            return on, Evidence(f"rule table kernel_defaults ({entry['source']})",
+                                f"{entry['distribution']} kernel {release}: CONFIG_INTEL_IOMMU_DEFAULT_ON {said}")
+    return None
+
+
+def _intel_requested(facts: HostFacts, params: Mapping[str, Any]) -> Optional[bool]:
+    """True when the kernel is asked to turn VT-d on: intel_iommu=on or CONFIG_INTEL_IOMMU_DEFAULT_ON=y (from the
+    kernel config, else from the rule's table of distribution kernels); None when neither is known."""
     value = facts.cmdline.get("intel_iommu") if facts.cmdline.known else None
     if value is not None and "on" in value.split(","):
         return True
     config = facts.kernel.config
     if config is not None and config.get("CONFIG_INTEL_IOMMU_DEFAULT_ON") == "y":
         return True
-    if facts.cmdline.known and config is not None:
+    table = _kernel_default(facts, params)
+    if table is not None and table[0]:
+        return True
+    if facts.cmdline.known and (config is not None or table is not None):
         return False
     return None
+
+
+def _default_evidence(facts: HostFacts, params: Mapping[str, Any]) -> Evidence:
+    table = _kernel_default(facts, params)
+    if table is not None:
+        return table[1]
+    return cite(facts.kernel.origins, "config", "CONFIG_INTEL_IOMMU_DEFAULT_ON is not y")
 
 
 def _firmware_off(facts: HostFacts) -> Optional[bool]:
@@ -104,7 +130,7 @@ def _iommu_context(facts: HostFacts, params: Mapping[str, Any]) -> Dict[str, Any
     }
 
 
-def _cause(facts: HostFacts) -> str:
+def _cause(facts: HostFacts, params: Mapping[str, Any]) -> str:
     if _is_x86(facts) is False:
         return (f"on this {facts.kernel.machine or 'non-x86'} host the platform IOMMU (ARM SMMU described by the "
                 "ACPI IORT table, s390 zPCI, POWER) is not active: check the firmware and the kernel's IOMMU support")
@@ -118,25 +144,23 @@ def _cause(facts: HostFacts) -> str:
     off = _off_args(facts)
     if off:
         return f"the kernel command line switches it off ({' '.join(off)})"
-    if facts.cpu.is_intel and _intel_requested(facts) is False:
+    if facts.cpu.is_intel and _intel_requested(facts, params) is False:
         return "the kernel command line lacks intel_iommu=on and this kernel does not turn VT-d on by default"
     return "the cause is not in this snapshot (check the BIOS setting and the kernel command line)"
 
 
-def _iommu_missing(facts: HostFacts, x86: bool = True) -> str:
-    """What this source lacked to judge the IOMMU -- only that (a source with a kernel log is not told to
-    collect one; it is told its log says nothing about the IOMMU)."""
-    missing = []
-    if facts.iommu.group_count is None:
-        missing.append("/sys/kernel/iommu_groups")
+def _iommu_missing(facts: HostFacts, x86: bool = True) -> List[Need]:
+    """What would tell whether the IOMMU is on; the engine names only what this source lacked (a source with a
+    kernel log is not told to collect one: it is told its log says nothing about the IOMMU)."""
+    needs = [Need("/sys/kernel/iommu_groups", "iommu.group_count")]
     if not any(fn.iommu_group is not None for fn in facts.pci or ()):
-        missing.append("lspci 'IOMMU group' lines")
-    if facts.kernel_log is None and facts.kernel_events is None:
-        missing.append("the kernel log (DMAR/AMD-Vi lines)")
-    else:
-        missing.append("a kernel log line that says whether the IOMMU was enabled (this log has none)")
+        needs.append(Need("lspci 'IOMMU group' lines", ""))
+    needs += [
+        Need("the kernel log (DMAR/AMD-Vi lines)", "kernel_log|kernel_events",
+             present="a kernel log line that says whether the IOMMU was enabled (this log has none)"),
+    ]
     if not x86:
-        return " or ".join(missing)
+        return needs
     indirect = []
     if not facts.cmdline.known:
         indirect.append("/proc/cmdline")
@@ -145,8 +169,8 @@ def _iommu_missing(facts: HostFacts, x86: bool = True) -> str:
     if facts.iommu.acpi_tables_visible is None:
         indirect.append("the ACPI table list (/sys/firmware/acpi/tables)")
     if indirect:
-        missing.append(" with ".join(indirect))
-    return ", ".join(missing[:-1]) + (" or " if len(missing) > 1 else "") + missing[-1]
+        needs.append(Need(" with ".join(indirect), "cmdline", present=" with ".join(indirect)))
+    return needs
 
 
 def _cmdline_evidence(facts: HostFacts) -> List[Evidence]:
@@ -161,6 +185,10 @@ def _cmdline_evidence(facts: HostFacts) -> List[Evidence]:
 @check("iommu-enabled", needs=("cmdline", "cpu", "iommu", "kernel", "kernel_events", "kernel_log", "pci"), params={
     "extra_args": Param(str, default="iommu=pt",
                         help="arguments proposed with intel_iommu=on (iommu=pt keeps host DMA fast)"),
+    "kernel_defaults": Param(list, default=[], item_type=dict,
+                             help="distribution kernels whose CONFIG_INTEL_IOMMU_DEFAULT_ON is known, used when the "
+                                  "source has no /boot/config: each {distribution, release (a regular expression "
+                                  "over uname -r), intel_iommu_default_on (true/false), source (where it is said)}"),
 })
 def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """The IOMMU is on: IOMMU groups exist (or the kernel log / command line and ACPI tables say so)."""
@@ -174,7 +202,7 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
             yield passed(HOST, f"the IOMMU is on: the kernel made {iommu.group_count} IOMMU groups", ev)
         else:
             yield failed(HOST, f"the IOMMU is off: /sys/kernel/iommu_groups is empty, so no device can be "
-                               f"assigned to a guest; {_cause(facts)}", ev, *_cmdline_evidence(facts), see_groups,
+                               f"assigned to a guest; {_cause(facts, params)}", ev, *_cmdline_evidence(facts), see_groups,
                          **ctx)
         return
     # 2. IOMMU group lines of lspci / nodedev XML.
@@ -190,7 +218,7 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
         if len(groups) == len(facts.pci or ()):
             fn = groups[0]
             yield failed(HOST, f"the IOMMU is off: none of the {len(groups)} PCI functions is in an IOMMU group; "
-                               f"{_cause(facts)}", cite(fn.origins, "iommu_group", f"{fn.address}: no IOMMU group"),
+                               f"{_cause(facts, params)}", cite(fn.origins, "iommu_group", f"{fn.address}: no IOMMU group"),
                          *_cmdline_evidence(facts), see_groups, **ctx)
             return
     # 3. What the kernel log said.
@@ -200,7 +228,7 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
         if iommu.dmesg_enabled:
             yield passed(HOST, "the IOMMU is on: the kernel log says it was enabled", ev)
         else:
-            yield failed(HOST, f"the IOMMU is off according to the kernel log; {_cause(facts)}", ev,
+            yield failed(HOST, f"the IOMMU is off according to the kernel log; {_cause(facts, params)}", ev,
                          *_cmdline_evidence(facts), see("dmesg | grep -i -e DMAR -e IOMMU -e AMD-Vi"), **ctx)
         return
     # 3b. A log that covers the boot, shows the DMAR table and no line turning the IOMMU on: off.
@@ -217,29 +245,31 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
         return
     # 4. Indirect: firmware tables and the command line -- x86 only (VT-d / AMD-Vi).
     if _is_x86(facts) is False:
-        yield unknown(HOST, f"{_iommu_missing(facts, x86=False)}: on a {facts.kernel.machine} host (not x86) the "
-                            "command line and ACPI tables do not say whether the IOMMU is on, and VT-d / AMD-Vi "
-                            "advice does not apply")
+        yield unknown(HOST, _iommu_missing(facts, x86=False),
+                      then=f": on a {facts.kernel.machine} host (not x86) the command line and ACPI tables do not "
+                           f"say whether the IOMMU is on, and VT-d / AMD-Vi advice does not apply")
         return
     if _firmware_off(facts):
-        yield failed(HOST, f"the IOMMU is off: {_cause(facts)}",
+        yield failed(HOST, f"the IOMMU is off: {_cause(facts, params)}",
                      cite(iommu.origins, "acpi_tables_visible", f"no {ctx['table']} table",
                           "/sys/firmware/acpi/tables"), *_cmdline_evidence(facts),
                      see("ls /sys/firmware/acpi/tables"), **ctx)
         return
     if _off_args(facts):
-        yield failed(HOST, f"the IOMMU is off: {_cause(facts)}", *_cmdline_evidence(facts),
+        yield failed(HOST, f"the IOMMU is off: {_cause(facts, params)}", *_cmdline_evidence(facts),
                      see("cat /proc/cmdline"), **ctx)
         return
-    if facts.cpu.is_intel and _intel_requested(facts) is False:
-        yield failed(HOST, f"the IOMMU is off: {_cause(facts)}", *_cmdline_evidence(facts),
-                     cite(facts.kernel.origins, "config", "CONFIG_INTEL_IOMMU_DEFAULT_ON is not y"),
-                     see("cat /proc/cmdline"), **ctx)
+    if facts.cpu.is_intel and _intel_requested(facts, params) is False:
+        yield failed(HOST, f"the IOMMU is off: {_cause(facts, params)}", *_cmdline_evidence(facts),
+                     _default_evidence(facts, params), see("cat /proc/cmdline"), **ctx)
         return
-    if facts.cpu.is_intel and _intel_requested(facts) and iommu.dmar_table:
-        yield passed(HOST, "the IOMMU should be on: the kernel is asked to enable VT-d and the ACPI DMAR table "
-                           "exists (the IOMMU groups themselves are not in this snapshot)",
-                     *_cmdline_evidence(facts), cite(iommu.origins, "dmar_table", "DMAR table present"))
+    if facts.cpu.is_intel and _intel_requested(facts, params) and iommu.dmar_table:
+        default = _kernel_default(facts, params)
+        yield passed(HOST, "the IOMMU should be on: the kernel is asked to enable VT-d"
+                           + (" (this distribution kernel turns it on by default)" if default and default[0] else "")
+                           + " and the ACPI DMAR table exists (the IOMMU groups themselves are not in this snapshot)",
+                     *_cmdline_evidence(facts), *((default[1],) if default else ()),
+                     cite(iommu.origins, "dmar_table", "DMAR table present"))
         return
     if facts.cpu.is_amd and facts.cmdline.known and iommu.ivrs_table:
         yield passed(HOST, "the IOMMU should be on: AMD-Vi is on by default, the command line does not switch it "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
-from sriovcheck.api import HOST, Finding, check, failed, passed, skipped, unknown
+from sriovcheck.api import HOST, Finding, Need, check, failed, passed, skipped, unknown
 from sriovcheck.model import NONE, Guest, GuestDevice, HostFacts, IommuGroupMember, PciFunction
 from sriovcheck.results import Evidence, Status, Subject
 
@@ -55,6 +55,60 @@ def _member_state(member: IommuGroupMember, fn: Optional[PciFunction]) -> Option
     return f"bound to {driver}"
 
 
+#: The ACS controls the kernel requires of a port for the devices below it to be isolated
+#: (drivers/pci/pci.c REQ_ACS_FLAGS: Source Validation, Request and Completion Redirect, Upstream Forwarding).
+REQUIRED_ACS = ("SrcValid", "ReqRedir", "CmpltRedir", "UpstreamFwd")
+_PORTS = ("Root Port", "Downstream Port", "Upstream Port")
+_TO_PCI = ("PCI-Express to PCI/PCI-X Bridge",)
+
+
+def _slot(address: str) -> str:
+    return address.rsplit(".", 1)[0]
+
+
+def acs_reasons(facts: HostFacts, group: Any, address: str) -> List[str]:
+    """Why ``address`` shares its IOMMU group, in ACS terms, from the members' configuration space (their
+    PCI Express device/port type and ACS capability); [] when the source does not tell."""
+    reasons: List[str] = []
+    for member in group.members:
+        fn = facts.function(member.address)
+        if fn is None:
+            continue
+        kind = fn.express_type
+        if kind in _PORTS:
+            if fn.acs is None and fn.acs_known:
+                reasons.append(f"{fn.address} ({kind}) has no ACS capability, so the devices below it are not "
+                               f"isolated from each other and share its group")
+            elif fn.acs is not None:
+                off = [bit for bit in REQUIRED_ACS if bit not in fn.acs.control]
+                if off:
+                    reasons.append(f"{fn.address} ({kind}) has ACS but {', '.join(off)} "
+                                   f"{'is' if len(off) == 1 else 'are'} off (ACSCtl), so the devices below it are "
+                                   f"not isolated")
+        elif kind in _TO_PCI:
+            reasons.append(f"{fn.address} is a PCIe-to-PCI/PCI-X bridge: the devices behind it reach the IOMMU with "
+                           f"its requester ID, so they can never be told apart (one group, whatever ACS says)")
+        elif fn.is_express is False and member.address != address and not member.is_bridge:
+            reasons.append(f"{fn.address} is a conventional PCI function (no PCI Express capability): conventional "
+                           f"PCI has no ACS, so it is grouped with its bus")
+    siblings = [m.address for m in group.members if _slot(m.address) == _slot(address)]
+    if len(siblings) > 1:
+        first = facts.function(_slot(address) + ".0") or facts.function(address)
+        if first is not None and first.acs is None and first.acs_known and first.express_type not in _PORTS:
+            reasons.append(f"{_slot(address)} is a multi-function device without ACS: its functions "
+                           f"({', '.join(siblings)}) may talk to each other, so they are one group")
+    return list(dict.fromkeys(reasons))
+
+
+def _why_evidence(facts: HostFacts, why: List[str]) -> List[Evidence]:
+    out = []
+    for line in why[:3]:
+        cited = facts.function(line.split(" ", 1)[0])
+        where = (cited.origins.get("express_type") or cited.origins.get("acs_known")) if cited is not None else None
+        out.append(Evidence(where or "PCI configuration space", line))
+    return out
+
+
 @check("iommu-group-viable", needs=("guests", "interfaces", "iommu_groups", "pci"))
 def iommu_group_viable(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """Every other device in the IOMMU group of an assigned device is bound to vfio-pci, to no driver, or is a bridge."""
@@ -100,15 +154,18 @@ def iommu_group_viable(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[
                 blocking.append(f"{member.address} ({state})")
         if blocking or elsewhere:
             problems = blocking + elsewhere
+            why = acs_reasons(facts, group, dev.address)
             yield failed(subject, f"IOMMU group {group.number} of {subject.label} (guest {guest.name}) also holds "
                                   f"{'; '.join(problems)}: vfio refuses the group ('group {group.number} is not "
-                                  f"viable') and the guest cannot start", ev,
+                                  f"viable') and the guest cannot start"
+                                  + (f". Why they share a group: {'; '.join(why)}" if why else ""), ev,
+                         *_why_evidence(facts, why),
                          Evidence(guest.origin, f"assigns {dev.address}"),
                          Evidence(f"ls /sys/kernel/iommu_groups/{group.number}/devices; lspci -k -s {dev.address}",
                                   "run this on the host to see it"),
                          address=dev.address, group=group.number, guest=guest.name,
                          blocking=[m.split(" ")[0] for m in blocking], shared=elsewhere,
-                         members=[m.address for m in others])
+                         members=[m.address for m in others], why=why)
             continue
         if unknown_members:
             yield unknown(subject, f"the drivers of {', '.join(unknown_members)} in IOMMU group {group.number} "
@@ -171,17 +228,22 @@ def interrupt_remapping(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
                            + ("; the allow_unsafe_interrupts set here has no effect then" if unsafe else ""),
                      Evidence(log_origin, enabled[-1].text), *((unsafe_ev,) if unsafe_ev else ()))
         return
+    ir_lines = "'DMAR-IR: Enabled IRQ remapping' / 'AMD-Vi: Interrupt remapping enabled'"
+    late = log is not None and log.covers_boot is False
     if unsafe:
         # The override matters only where the platform lacks remapping: say what would tell, do not judge.
-        yield unknown(HOST, "the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt "
-                            "remapping enabled') to tell whether the vfio_iommu_type1 allow_unsafe_interrupts set "
-                            "here is in use: it lifts vfio's protection only on a platform without interrupt "
-                            "remapping", *((unsafe_ev,) if unsafe_ev else ()))
+        yield unknown(HOST, Need(f"the kernel log from boot ({ir_lines})", "kernel_events",
+                                 present=f"an interrupt-remapping line ({ir_lines}), which this kernel log lacks"
+                                         + (" (it starts after the boot: the ring buffer wrapped)" if late else "")),
+                      *((unsafe_ev,) if unsafe_ev else ()),
+                      then=" to tell whether the vfio_iommu_type1 allow_unsafe_interrupts set here is in use: it "
+                           "lifts vfio's protection only on a platform without interrupt remapping")
         return
-    if log is not None and log.covers_boot is False:
-        yield unknown(HOST, "the kernel log from boot: this log starts later (the ring buffer wrapped), so "
-                            "'DMAR-IR: Enabled IRQ remapping' / 'AMD-Vi: Interrupt remapping enabled' may be gone "
-                            "(journalctl -k -b, or /var/log/messages from the boot)")
+    if late:
+        yield unknown(HOST, Need("the kernel log", "kernel_events",
+                                 present=f"the boot's part of the kernel log: this log starts later (the ring buffer "
+                                         f"wrapped), so {ir_lines} may be gone (journalctl -k -b, or "
+                                         f"/var/log/messages from the boot)"))
         return
     if log is not None:
         # The log was read and says nothing either way: not judged, but not "missing from this source" either
@@ -192,5 +254,5 @@ def interrupt_remapping(facts: HostFacts, params: Mapping[str, Any]) -> Iterator
                                          "the platform remaps interrupts",
                       missing_facts=True)
         return
-    yield unknown(HOST, "the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt remapping "
-                        "enabled', or vfio's 'No interrupt remapping support')")
+    yield unknown(HOST, Need("the kernel log from boot ('DMAR-IR: Enabled IRQ remapping', 'AMD-Vi: Interrupt "
+                             "remapping enabled', or vfio's 'No interrupt remapping support')", "kernel_events"))

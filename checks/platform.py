@@ -67,8 +67,10 @@ def hw_virtualization(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
         return
     if facts.kvm_device is None and not judged:
         needs = "/dev/kvm (/sys/class/misc/kvm, or ls -l /dev/kvm)"
-        if x86 is not False:
+        if x86 is not False and flags is None:
             needs = "the CPU flags (/proc/cpuinfo) and " + needs
+        elif x86 is None:
+            needs += " (the CPU flags are here, but not whether this is an x86 host: uname -m)"
         yield unknown(HOST, needs)
         return
     if facts.kvm_device is None:

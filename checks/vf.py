@@ -1,7 +1,7 @@
 """Checks about virtual functions: zero and duplicate MACs, the driver a passed-through VF is bound to."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from sriovcheck import derived
 from sriovcheck.api import HOST, Finding, Param, Severity, check, failed, passed, skipped, unknown
@@ -445,8 +445,10 @@ def vf_trust_spoofchk(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
     """VFs keep spoof checking on and trust off unless a guest needs otherwise (notes for an audit)."""
     if facts.interfaces is None:
         yield unknown(HOST, _TABLE_NEEDS)
-        return
-    for iface, pf, entry in sorted(vf_tables(facts), key=lambda t: (t[0].name, t[2].index)):
+    #: (PF address, VF index) of log refusals already said on a VF of a VF table.
+    matched: Set[Tuple[Optional[str], Optional[int]]] = set()
+    for iface, pf, entry in sorted(vf_tables(facts) if facts.interfaces is not None else (),
+                                   key=lambda t: (t[0].name, t[2].index)):
         address = vf_address(facts, pf, entry.index)
         subject = _vf_subject(iface, address, entry.index)
         if entry.spoofchk is None and entry.trust is None:
@@ -462,6 +464,8 @@ def vf_trust_spoofchk(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
                   f"ip link show {iface.name}")
         pf_address = pf.address if pf is not None else iface.address
         refused = [e for e in _refusals(facts, pf_address) if e.vf == entry.index]
+        if refused:
+            matched.add((pf_address, entry.index))
         if not notes and not refused:
             yield passed(subject, f"{subject.label}: spoof checking on, trust off", ev)
             continue
@@ -480,16 +484,23 @@ def vf_trust_spoofchk(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
                      severity=Severity.INFO, pf=iface.name, index=entry.index,
                      spoof_off=entry.spoofchk is False, trust_on=entry.trust is True, refused=False,
                      mac_refused=False)
-    # Refusals that name no VF (i40e "VF is not trusted"): one note on the PF.
-    for address in sorted({e.address for e in _refusals(facts, None) if e.vf is None and e.address}):
-        events = [e for e in _refusals(facts, address) if e.vf is None]
+    # Refusals that name no VF (i40e "VF is not trusted"), or a VF no VF table shows (no 'ip link' in this
+    # source): one note on the PF, from the log alone.
+    left = [e for e in _refusals(facts, None) if e.address and (e.address, e.vf) not in matched]
+    for address in sorted({e.address for e in left}):
+        events = [e for e in left if e.address == address]
         pf_fn = facts.function(address) if facts.pci is not None else None
         names = (pf_fn.interfaces if pf_fn is not None else ()) or tuple(i.name for i in facts.interfaces_of(address))
+        vfs = sorted({e.vf for e in events if e.vf is not None})
+        unnamed = any(e.vf is None for e in events)
+        which = (f"VF {', '.join(map(str, vfs))} of {address}" if vfs and not unnamed
+                 else f"a VF of {address} (the line does not say which)")
         yield failed(Subject("pf", address, f"{names[0]} ({address})" if names else address),
-                     f"the kernel log shows a VF of {address} refused (it does not say which): '{events[-1].text}'. "
-                     f"A guest that bonds VFs, adds many MAC/VLAN filters or runs promiscuous (DPDK) needs its VF "
-                     f"trusted", Evidence(_log_origin(facts), events[-1].text), severity=Severity.INFO,
-                     pf=names[0] if names else address, index="N", spoof_off=False, trust_on=False, refused=True,
+                     f"the kernel log shows {which} refused: '{events[-1].text}'. A guest that bonds VFs, adds many "
+                     f"MAC/VLAN filters or runs promiscuous (DPDK) needs its VF trusted",
+                     *(Evidence(_log_origin(facts), e.text) for e in events[-3:]), severity=Severity.INFO,
+                     pf=names[0] if names else address, index=vfs[0] if len(vfs) == 1 and not unnamed else "N",
+                     spoof_off=False, trust_on=False, refused=True,
                      mac_refused=any(e.kind == "vf_mac_override_refused" for e in events))
 
 

@@ -28,6 +28,7 @@ from .results import (
     HOST,
     Evidence,
     Finding,
+    Need,
     Severity,
     Status,
     Subject,
@@ -139,7 +140,7 @@ def checks_in(namespace: Any) -> Tuple[Tuple[str, CheckFunction, Mapping[str, Pa
 
 
 __all__ = [
-    "HOST", "REQUIRED", "CheckFunction", "CheckSpec", "Evidence", "FileLine", "Finding", "HostFacts", "Param",
+    "HOST", "REQUIRED", "CheckFunction", "CheckSpec", "Evidence", "FileLine", "Finding", "HostFacts", "Need", "Param",
     "Severity", "Status", "Subject", "check", "checks_in", "failed", "hookimpl", "manual", "passed",
     "skipped", "unknown", "needs_of",
 ]

@@ -15,7 +15,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 from . import __version__
 from .model import HostFacts
 from .plugins import Registry
-from .results import HOST, MISSING_FACTS, NOT_APPLICABLE, Evidence, Finding, Report, Result, Status
+from .results import HOST, MISSING_FACTS, NOT_APPLICABLE, Evidence, Finding, Report, Result, Status, needs_text
 from .ruleset import Rule
 
 #: Safety valve: one rule yielding more results than this is a bug in the check.
@@ -68,6 +68,9 @@ def _result(rule: Rule, finding: Finding, facts: HostFacts) -> Result:
         # A third-party check may build the Finding itself: the message prefix says "missing" too.
         missing = finding.missing_facts or message.startswith(UNKNOWN_PREFIX)
         skip_reason = MISSING_FACTS if missing else NOT_APPLICABLE
+        if finding.needs:
+            # Only what this source lacked (issue 11 section 6): never "needs the kernel log" beside one.
+            message = UNKNOWN_PREFIX + needs_text(finding.needs, facts) + finding.needs_then
         message = _unknown_message(message, facts)
     result = Result(
         rule=rule.id, name=rule.name, title=rule.title, status=finding.status,

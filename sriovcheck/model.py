@@ -202,6 +202,9 @@ class PciFunction:
     msix: Optional[MsixInfo] = None
     #: PCI Express capability present (config space); None unknown.
     is_express: Optional[bool] = None
+    #: The PCI Express capability's device/port type (config space, PCI_EXP_FLAGS_TYPE), in lspci's words:
+    #: "Endpoint", "Root Port", "Upstream Port", "Downstream Port", "PCI-Express to PCI/PCI-X Bridge", ...
+    express_type: Optional[str] = None
     #: ARI extended capability present; None unknown.
     ari: Optional[bool] = None
     #: ACS extended capability; None when unknown or absent (see ``acs_known``).
@@ -476,7 +479,7 @@ class KernelLogEvent:
     """One kernel log line that says something the rules use (see sriovcheck.parsers.kernel_events).
 
     ``kind`` is one of :data:`sriovcheck.parsers.kernel_events.EVENT_KINDS`: ``sriov_enable_failed``
-    (``reason``: mmio, bus_numbers, iov_bars, errno, partial), ``sriov_enabled``,
+    (``reason``: mmio, bus_numbers, iov_bars, busy, msix, resources, errno, partial), ``sriov_enabled``,
     ``sriov_configure_unsupported``, ``module_param_unknown``, ``module_param_invalid``,
     ``interface_renamed``, ``iommu_enabled``, ``iommu_disabled``, ``dmar_table``, ``ivrs_table``,
     ``iommu_default_domain``, ``irq_remapping_enabled``, ``no_interrupt_remapping``,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .kinds import SubjectKind
 from .model import HostFacts
@@ -77,6 +77,51 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Need:
+    """A fact a check needed and did not get: what would tell it (``text``) and the model area that holds it.
+
+    ``area`` is a :class:`~sriovcheck.model.HostFacts` field or a dotted path into one (``"kernel_log"``,
+    ``"cpu.vendor"``, ``"iommu.group_count"``); ``"a|b"`` means either area; ``""`` means the check saw
+    that the source lacks it.  The engine words the skip
+    from the needs whose area this source lacked; a need whose area the source has is left out, or, when
+    ``present`` is given, said that way ("a kernel log line that says ... (this log has none)").  So a
+    source with a kernel log is never told that it needs the kernel log.
+    """
+
+    text: str
+    area: str
+    present: Optional[str] = None
+
+
+def has_area(facts: HostFacts, area: str) -> bool:
+    """Whether the source gave ``area`` (see :class:`Need`): not None and, for the command line, known."""
+    return bool(area) and any(_has_one(facts, alt) for alt in area.split("|"))
+
+
+def _has_one(facts: HostFacts, area: str) -> bool:
+    head, _, rest = area.partition(".")
+    obj: Any = facts.area(head)
+    for part in rest.split(".") if rest else ():
+        if obj is None:
+            return False
+        obj = getattr(obj, part, None)
+    if obj is None:
+        return False
+    return getattr(obj, "known", True) is not False
+
+
+def needs_text(needs: Sequence[Need], facts: Optional[HostFacts] = None) -> str:
+    """The needs, as "A, B or C": with ``facts``, only those this source lacked (see :class:`Need`)."""
+    if facts is None:
+        words = [n.text for n in needs]
+    else:
+        said = [n.text if not has_area(facts, n.area) else n.present for n in needs]
+        words = [w for w in said if w] or [n.present or n.text for n in needs]
+    words = list(dict.fromkeys(words))
+    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else ""
+
+
+@dataclass(frozen=True)
 class Finding:
     """One verdict of a check about one subject, before the rule is attached."""
 
@@ -91,6 +136,10 @@ class Finding:
     #: For a skip: True when a fact the check needed was not in the source (made by
     #: :func:`unknown`), False when the rule does not apply to this subject.
     missing_facts: bool = False
+    #: For a skip made by :func:`unknown` with :class:`Need` items: the engine words the message from
+    #: those this source lacked (``needs_then`` follows them).
+    needs: Tuple[Need, ...] = ()
+    needs_then: str = ""
 
 
 def _evidence(items: Sequence[Any]) -> Tuple[Evidence, ...]:
@@ -122,10 +171,18 @@ def manual(subject: Subject, message: str, *evidence: Any, **context: Any) -> Fi
     return Finding(Status.MANUAL, subject, message, _evidence(evidence), context)
 
 
-def unknown(subject: Subject, needs: str, *evidence: Any) -> Finding:
-    """A skip because a fact is not in this source: says what would have told it."""
-    return Finding(Status.SKIP, subject, f"not in this snapshot: needs {needs}", _evidence(evidence),
-                   missing_facts=True)
+def unknown(subject: Subject, needs: Union[str, Need, Sequence[Need]], *evidence: Any, then: str = "") -> Finding:
+    """A skip because a fact is not in this source: says what would have told it.
+
+    ``needs`` is text, or :class:`Need` items (alternatives, any of which would tell): then the skip names
+    only those this source lacked.  ``then`` follows the needs (": on a non-x86 host ...").
+    """
+    if isinstance(needs, str):
+        return Finding(Status.SKIP, subject, f"not in this snapshot: needs {needs}{then}", _evidence(evidence),
+                       missing_facts=True)
+    items = (needs,) if isinstance(needs, Need) else tuple(needs)
+    return Finding(Status.SKIP, subject, f"not in this snapshot: needs {needs_text(items)}{then}",
+                   _evidence(evidence), missing_facts=True, needs=items, needs_then=then)
 
 
 #: Why a result is a skip (``Result.skip_reason``).

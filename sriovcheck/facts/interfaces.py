@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import ParseError
 from ..evidence import COMMAND, SYS_NET
-from ..model import NONE, NetInterface, VfEntry
+from ..model import NONE, KernelLogEvent, KernelLogFacts, NetInterface, VfEntry
 from ..parsers._common import FrozenMap, bdf_or_none, mac_or_none
 from .context import MAX_SMALL_BYTES, CollectContext, Draft, basename, safe_name
 from .provider import Provider
@@ -110,9 +110,27 @@ def collect_interfaces(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional
             if info is not None and output is not None:
                 put("driver", info.driver or None, output.origin)
                 put("address", bdf_or_none(info.bus_info or ""), output.origin)
+            renamed = _renamed_to(deps.get("kernel_events"), name)
+            if renamed is not None:
+                # "ixgbe 0000:5f:00.0 ens5f0: renamed from eth0": the kernel named the device and its driver.
+                where = f"{deps['kernel_events'].origin} line {renamed.line}"
+                put("address", renamed.address, where)
+                put("driver", renamed.driver, where)
         out.append(NetInterface(name=name, origins=FrozenMap(origins), **values))
     return tuple(out)
 
 
-PROVIDER = Provider(key="interfaces", compute=collect_interfaces,
-                    evidence=("sysfs_net", "ip_link_json", "ip_link_details", "ethtool_driver"))
+def _renamed_to(log: Optional[KernelLogFacts], name: str) -> Optional[KernelLogEvent]:
+    """The kernel log's last rename *to* ``name`` that names a PCI device, unless the name was renamed away
+    after it (net/core/dev.c ``netdev_info(dev, "renamed from %s")`` with the dev_printk prefix)."""
+    found: Optional[KernelLogEvent] = None
+    for event in log.of_kind("interface_renamed") if log is not None else ():
+        if event.interface == name:
+            found = event if event.address is not None else None
+        elif event.old_name == name:
+            found = None
+    return found
+
+
+PROVIDER = Provider(key="interfaces", compute=collect_interfaces, needs=("kernel_events",),
+                    evidence=("sysfs_net", "ip_link_json", "ip_link_details", "ethtool_driver", "kernel_log"))

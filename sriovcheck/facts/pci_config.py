@@ -103,6 +103,8 @@ def merge_config(fn: Draft, cfg: PciConfig, origin: str) -> None:
     fn.put("class_code", cfg.class_code, origin)
     if cfg.capabilities is not None:
         fn.put("is_express", cfg.express is not None, origin)
+        if cfg.express is not None:
+            fn.put("express_type", cfg.express.device_type_name, origin)
     if cfg.msix is not None:
         fn.put("msix", MsixInfo(enabled=cfg.msix.enabled, count=cfg.msix.table_size), origin)
     if cfg.extended is not None:

@@ -15,7 +15,8 @@ drivers/iommu/amd/, drivers/vfio/vfio_iommu_type1.c, the Intel and Mellanox
 NIC drivers); each pattern below names the message it matches.
 
 :attr:`KernelLogEvents.first_timestamp` is the first ``[ seconds ]``
-timestamp: a log whose first line is within the first second after boot
+timestamp: a log whose first line is within the first second after boot, or
+is the kernel's ``Linux version`` banner (syslog files have no timestamps),
 covers the boot (:attr:`KernelLogEvents.covers_boot`), so the *absence* of
 a boot-time message (``DMAR: IOMMU enabled``) means something there.
 """
@@ -33,7 +34,8 @@ __all__ = [
 
 #: Every event kind, with what it means.  Rules match on these names; never rename one.
 EVENT_KINDS: Dict[str, str] = {
-    "sriov_enable_failed": "enabling VFs on a PF failed (``reason``: mmio, bus_numbers, iov_bars, errno, partial)",
+    "sriov_enable_failed": "enabling VFs on a PF failed (``reason``: mmio, bus_numbers, iov_bars, busy, msix, "
+                           "resources, errno, partial; ``count``: the VFs asked for, or enabled for partial)",
     "sriov_enabled": "a driver enabled VFs on a PF (``count`` when the line says how many)",
     "sriov_configure_unsupported": "the bound driver cannot create VFs through sriov_numvfs",
     "module_param_unknown": "a module was loaded with a parameter it does not have (the value was ignored)",
@@ -61,7 +63,7 @@ _BRACKET = re.compile(r"\[[^\]\n]{0,64}\] ?")
 #: "<driver> <address>[ <interface>]: message" -- dev_printk / netdev_printk prefixes.
 _DEV = re.compile(r"([\w.-]{1,64}) ((?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])"
                   r"(?: ([^\s:]{1,32}))?: ")
-_VF = re.compile(r"\bVF (\d{1,5})\b")
+_VF = re.compile(r"\bVF[- ](\d{1,5})\b")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class KernelEvent:
     value: Optional[str] = None        # module_param_invalid's value; iommu_default_domain; kernel_cmdline
     count: Optional[int] = None        # sriov_enabled / sriov_enable_failed: VFs
     errno: Optional[str] = None        # sriov_enable_failed: "-12" or "-ENOMEM"
-    reason: Optional[str] = None       # sriov_enable_failed: mmio | bus_numbers | iov_bars | errno | partial
+    reason: Optional[str] = None       # sriov_enable_failed: mmio | bus_numbers | iov_bars | busy | msix | resources
+    #                                    | errno | partial
     vf: Optional[int] = None           # vf_* events: the VF index
 
 
@@ -92,10 +95,15 @@ class KernelLogEvents:
     lines: int
     #: The first ``[ seconds ]`` timestamp (None: the log has none, e.g. ``dmesg -T`` or syslog).
     first_timestamp: Optional[float]
+    #: The first line is the kernel's first message, its ``Linux version`` banner (init/main.c).
+    starts_with_banner: bool = False
 
     @property
     def covers_boot(self) -> Optional[bool]:
-        """True when the log starts within the first second after boot; None when it has no timestamps."""
+        """True when the log starts within the first second after boot or with the kernel's banner;
+        None when it has neither timestamps nor the banner (it may or may not start at the boot)."""
+        if self.starts_with_banner:
+            return True
         if self.first_timestamp is None:
             return None
         return self.first_timestamp <= 1.0
@@ -139,8 +147,19 @@ _FAIL_PATTERNS: Tuple[Tuple[str, Pattern[str]], ...] = (
     ("mmio", re.compile(r"not enough MMIO resources for SR-IOV")),
     # drivers/pci/iov.c sriov_enable(): pci_err(dev, "SR-IOV: bus number out of range\n")
     ("bus_numbers", re.compile(r"SR-IOV: bus number out of range")),
+    # drivers/pci/iov.c sriov_enable() since 4.x: "can't enable %d VFs (bus %02x out of range of %pR)"
+    ("bus_numbers", re.compile(r"can't enable (\d{1,5}) VFs \(bus [0-9a-f]{1,4} out of range")),
     # drivers/pci/iov.c sriov_enable(): pci_err(dev, "SR-IOV: IOV BARS not allocated\n")
     ("iov_bars", re.compile(r"SR-IOV: IOV BARS not allocated")),
+    # drivers/pci/iov.c sriov_numvfs_store(): "%d VFs already enabled. Disable before enabling %d VFs" (-EBUSY)
+    ("busy", re.compile(r"\d{1,5} VFs already enabled\. Disable before enabling (\d{1,5}) VFs")),
+    # ice_sriov.c ice_set_per_vf_res(): "Only %d MSI-X interrupts available for SR-IOV. Not enough to support
+    # minimum of %d MSI-X interrupts per VF for %d VFs" (-ENOSPC; older: -EIO)
+    ("msix", re.compile(r"MSI-X interrupts available for SR-IOV\. Not enough to support minimum of \d{1,5} "
+                        r"MSI-X interrupts per VF for (\d{1,5}) VFs")),
+    # ice_sriov.c ice_ena_vfs(): "Not enough resources for %d VFs, try with fewer number of VFs" (and
+    # ", err %d. Try with fewer ...") -- MSI-X vectors or queues
+    ("resources", re.compile(r"Not enough resources for (\d{1,5}) VFs")),
     # "N VFs requested; only M enabled" and drivers' "only M VFs enabled"
     ("partial", re.compile(r"(\d{1,5}) VFs requested; only (\d{1,5})|only (\d{1,5}) VFs? (?:enabled|allocated)",
                            re.IGNORECASE)),
@@ -179,10 +198,16 @@ _SWIOTLB = re.compile(r"PCI-DMA: Using software bounce buffering")
 # drivers/iommu/intel/iommu.c device_rmrr_is_relaxable()/device_is_rmrr_locked()
 _RMRR = re.compile(r"ineligible for IOMMU domain attach due to platform RMRR")
 # i40e "Cannot add more MAC addresses, VF is not trusted, ..." and ice/i40e "VF %d is not trusted"
-_NOT_TRUSTED = re.compile(r"VF (?:\d{1,5} )?is not trusted|VF not trusted", re.IGNORECASE)
+# ice "VF-%d is not trusted, switch the VF to trusted mode, in order to add more VLAN addresses" and "Can't add
+# more MAC addresses, because VF-%d is not trusted, ..."; i40e/ice "Unprivileged VF %d is attempting to configure
+# promiscuous mode"; ixgbe "VF %d requested MACVLAN filter but is administratively denied" (MAC set, not trusted)
+_NOT_TRUSTED = re.compile(r"VF(?:[- ]\d{1,5})? is not trusted|VF not trusted|Unprivileged VF \d{1,5} is attempting|"
+                          r"requested MACVLAN filter but is administratively denied", re.IGNORECASE)
 # ixgbe/igb "VF %d attempted to override administratively set MAC address";
 # i40e "VF attempting to override administratively set MAC address"
 _MAC_OVERRIDE = re.compile(r"attempt\w{0,4} to override administratively set MAC", re.IGNORECASE)
+#: init/main.c linux_banner, the kernel's first message: "Linux version 5.14.0-70.el9.x86_64 (mockbuild@...".
+_BANNER = re.compile(r"Linux version \d")
 _CMDLINE = re.compile(r"(?:Kernel )?[Cc]ommand line: (.{0,4096})$")
 
 
@@ -198,6 +223,7 @@ def parse_kernel_events(text: str) -> KernelLogEvents:
     require_text(text, "parse_kernel_events")
     events: List[KernelEvent] = []
     first: Optional[float] = None
+    banner = False
     count = 0
     seen_first = False
     for line_no, raw in enumerate(split_lines(text), start=1):
@@ -208,6 +234,7 @@ def parse_kernel_events(text: str) -> KernelLogEvents:
         if not seen_first:
             seen_first = True
             first = stamp
+            banner = _BANNER.match(msg) is not None
         dev = _DEV.match(msg)
         base: Dict[str, object] = {"line": line_no, "text": msg, "timestamp": stamp}
         if dev is not None:
@@ -218,7 +245,7 @@ def parse_kernel_events(text: str) -> KernelLogEvents:
         event = _classify(msg, base)
         if event is not None:
             events.append(event)
-    return KernelLogEvents(events=tuple(events), lines=count, first_timestamp=first)
+    return KernelLogEvents(events=tuple(events), lines=count, first_timestamp=first, starts_with_banner=banner)
 
 
 def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
@@ -231,7 +258,7 @@ def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
     for reason, pattern in _FAIL_PATTERNS if sriov_line else ():
         m = pattern.search(msg)
         if m:
-            found = _count(m) if reason == "partial" else None
+            found = _count(m) if reason in ("partial", "bus_numbers", "busy", "msix", "resources") else None
             if reason == "partial" and m.group(2) is not None:
                 found = int(m.group(2))
             elif reason == "errno":
@@ -281,7 +308,7 @@ def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
     if "administratively set MAC" in msg and _MAC_OVERRIDE.search(msg):
         vf = _VF.search(msg)
         return make("vf_mac_override_refused", vf=int(vf.group(1)) if vf else None)
-    if "trusted" in lower and _NOT_TRUSTED.search(msg):
+    if ("trusted" in lower or "unprivileged" in lower or "macvlan" in lower) and _NOT_TRUSTED.search(msg):
         vf = _VF.search(msg)
         return make("vf_not_trusted", vf=int(vf.group(1)) if vf else None)
     m = _CMDLINE.match(msg)

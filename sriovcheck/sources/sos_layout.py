@@ -299,6 +299,11 @@ _JOURNAL_PREFERENCE = (
 )
 
 
+#: Syslog files of the logs plugin (copied, or tailed into sos_strings/ with a link here), best first:
+#: kern.log has only kernel lines (Debian, Ubuntu), messages is RHEL's, syslog holds everything.
+SYSLOG_FILES = ("var/log/kern.log", "var/log/messages", "var/log/syslog")
+
+
 def pick_journal(names: Iterable[str]) -> Optional[str]:
     """The journalctl output most likely to hold this boot's kernel messages (not verbose, not boot -1)."""
     usable = [n for n in names if n.startswith("journalctl_") and "verbose" not in n and "--boot_-1" not in n

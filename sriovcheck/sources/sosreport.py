@@ -33,6 +33,7 @@ matter (:func:`wanted`), so a 1 GB sosreport costs what its SR-IOV parts cost.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
@@ -53,6 +54,7 @@ from .sos_layout import (
     PLACES,
     SOS_INTERNAL,
     SOS_OPTION_HINT,
+    SYSLOG_FILES,
     CommandPlace,
     ManifestCommand,
     ManifestError,
@@ -104,8 +106,9 @@ _KEEP_HOST = ("etc/", "sys/", "boot/", "run/", "var/run/", "lib/modprobe.d/", "u
               "lib/modules/", "usr/lib/modules/", "sos_strings/")
 _KEEP_PROC = re.compile(r"proc/(cmdline|cpuinfo|modules|version|mounts|bus/pci/devices|sys/kernel/\w+|iomem|"
                         r"bus/pci/(?:[0-9a-f]{4,8}:)?[0-9a-f]{2}(?:/[0-9a-f]{2}\.[0-7])?)$")
-#: Only the boot-time kernel log: syslog files can be hundreds of MB and the journal/dmesg outputs say the same.
-_KEEP_VARLOG = re.compile(r"var/log/dmesg$")
+#: The kernel log's files: the boot-time dmesg and the current syslog files (read only when the report has no
+#: dmesg or journal); rotated syslog files hold older boots only.
+_KEEP_VARLOG = re.compile(r"var/log/(?:dmesg|messages|kern\.log|syslog)$")
 
 
 def _wanted_rel(rel: str) -> bool:
@@ -706,13 +709,43 @@ class SosreportSource(TreeSource):
             names = []
         choice = pick_journal(names)
         if choice is not None:
-            output = self._read_output(command, f"{JOURNAL_DIR}/{choice}", None)
+            output = self._kernel_lines(command, f"{JOURNAL_DIR}/{choice}")
+            if output is not None:
+                self._hints.pop(command, None)
+                return output
+        # No journal either: the logs plugin's syslog files (kernel lines of the last boot only).
+        for rel in SYSLOG_FILES:
+            output = self._kernel_lines(command, rel)
             if output is not None:
                 self._hints.pop(command, None)
                 return output
         if failure is not None:
             raise failure
         return None
+
+    def _kernel_lines(self, command: str, rel: str) -> Optional[CommandOutput]:
+        """The kernel's lines of the last boot in a journalctl output or syslog file, line numbers kept.
+
+        None when the file is absent, empty, unreadable (noted as a problem) or has no kernel line.
+        """
+        from ..parsers.syslog import last_boot_kernel_lines
+
+        try:
+            output = self._read_output(command, rel, None)
+        except SourceReadError as exc:
+            if not exc.message.startswith("empty:"):
+                self._problems.append((exc.item, exc.message))
+            return None
+        if output is None:
+            return None
+        lines = last_boot_kernel_lines(output.stdout)
+        if lines.kept == 0:
+            return None
+        if lines.boot_line is not None:
+            what = f"kernel lines of the last boot, from line {lines.boot_line}"
+        else:
+            what = "kernel lines; the boot itself is not in this file"
+        return replace(output, stdout=lines.text, origin=f"{output.origin} ({what})")
 
     def _modinfo_block(self, command: str, module: str, hint_key: str) -> Optional[CommandOutput]:
         """One module's part of ``modinfo_ALL_MODULES`` (or of the mangled many-module file of sos <= 3.6)."""
@@ -873,6 +906,9 @@ def _require_something(source: SosreportSource, location: str) -> None:
     choice = pick_journal(journal_names)
     if choice is not None and non_empty(f"{JOURNAL_DIR}/{choice}"):
         return
+    # ... and so is a syslog file with kernel lines (var/log/messages, kern.log, syslog).
+    if any(source._kernel_lines("dmesg", rel) is not None for rel in SYSLOG_FILES if non_empty(rel)):
+        return
     node = source._node(MARKER)
     try:
         plugin_dirs = source.tree.children(node[0]) if node is not None and node[1] == DIR else []
@@ -881,4 +917,4 @@ def _require_something(source: SosreportSource, location: str) -> None:
     source.close()
     detail = f" (its sos_commands/ has only: {', '.join(sorted(plugin_dirs)[:8])})" if plugin_dirs else ""
     raise SourceError("a sosreport with nothing sriovcheck can use: no lspci, ip link, uname, kernel command line, "
-                      f"modules or libvirt data{detail}; collect one with: {SOS_OPTION_HINT}", location)
+                      f"modules, libvirt data or kernel log{detail}; collect one with: {SOS_OPTION_HINT}", location)

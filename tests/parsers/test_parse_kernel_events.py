@@ -102,6 +102,24 @@ KERNEL_FORMATS = [
     # i40e_virtchnl_pf.c: "VF attempting to override administratively set MAC address, ..."
     ("i40e 0000:3b:00.0: VF attempting to override administratively set MAC address, bring down and up the VF "
      "interface to resume normal operation", "vf_mac_override_refused", None),
+    # drivers/pci/iov.c sriov_enable(): "can't enable %d VFs (bus %02x out of range of %pR)"
+    ("[  312.5] pci 0000:3b:00.0: can't enable 64 VFs (bus 3c out of range of [bus 3b])", "sriov_enable_failed",
+     "bus_numbers"),
+    # drivers/pci/iov.c sriov_numvfs_store(): "%d VFs already enabled. Disable before enabling %d VFs" (-EBUSY)
+    ("ixgbe 0000:03:00.0: 2 VFs already enabled. Disable before enabling 4 VFs", "sriov_enable_failed", "busy"),
+    # drivers/net/ethernet/intel/ice/ice_sriov.c ice_set_per_vf_res() (the MSI-X budget of the PF)
+    ("ice 0000:3b:00.0: Only 0 MSI-X interrupts available for SR-IOV. Not enough to support minimum of 2 MSI-X "
+     "interrupts per VF for 8 VFs", "sriov_enable_failed", "msix"),
+    # ice_sriov.c ice_ena_vfs(): "Not enough resources for %d VFs, err %d. Try with fewer number of VFs"
+    ("ice 0000:3b:00.0: Not enough resources for 8 VFs, err -28. Try with fewer number of VFs", "sriov_enable_failed",
+     "resources"),
+    # ice_virtchnl.c: "VF-%d is not trusted, switch the VF to trusted mode, in order to add more VLAN addresses"
+    ("ice 0000:3b:00.0: VF-3 is not trusted, switch the VF to trusted mode, in order to add more VLAN addresses",
+     "vf_not_trusted", None),
+    # i40e_virtchnl_pf.c / ice: "Unprivileged VF %d is attempting to configure promiscuous mode"
+    ("i40e 0000:3b:00.0: Unprivileged VF 3 is attempting to configure promiscuous mode", "vf_not_trusted", None),
+    # ixgbe_sriov.c ixgbe_set_vf_macvlan_msg(): "VF %d requested MACVLAN filter but is administratively denied"
+    ("ixgbe 0000:3b:00.0: VF 3 requested MACVLAN filter but is administratively denied", "vf_not_trusted", None),
 ]
 
 
@@ -116,6 +134,12 @@ def test_kernel_formats(line: str, kind: str, reason: str) -> None:
         assert event.count in (7, 8)
     if kind == "sriov_enable_failed" and reason == "errno":
         assert event.errno == "-12"
+    if kind == "sriov_enable_failed" and reason in ("busy", "msix", "resources"):
+        assert (event.address, event.count) == (event.address, 4 if reason == "busy" else 8)
+    if reason == "bus_numbers" and "can't enable" in line:
+        assert event.count == 64
+    if kind == "vf_not_trusted":
+        assert (event.address, event.vf) == ("0000:3b:00.0", 3)
 
 
 def test_prefixes_are_removed() -> None:

@@ -44,6 +44,7 @@ from sriovcheck.parsers import (
     proc_bus_pci,
     qemu_argv,
     sysfs_values,
+    syslog,
     uname,
 )
 from sriovcheck.parsers._text import drop_leading_prose, split_transcript, strip_transcript_noise
@@ -232,6 +233,13 @@ PLAN = {
         "github_larixer_hid-asus-dkms_issue33_DMAR-IR_xapic_mode.txt",
         "github_opencomputeproject_OpenNetworkLinux_issue739_ixgbe_renamed_from_eth.txt",
         "github_systemd_issue14879_journal_igb_renamed_from_eth.txt",
+    )},
+    # dmesg/ syslog files (their values: tests/sosreport/test_sos_syslog.py)
+    **{f"dmesg/{name}": Plan(lambda t: [syslog.last_boot_kernel_lines(t),
+                                        kernel_events.parse_kernel_events(syslog.last_boot_kernel_lines(t).text)])
+       for name in (
+        "github_storpool_ixgbevf-udevhelper_README_syslog_ixgbe_MMIO_ENOMEM.txt",
+        "code_index_rocky9_var_log_messages_head_tail.txt",
     )},
     # procbuspci/ (values: tests/parsers/test_parse_proc_bus_pci.py)
     "procbuspci/build-vm_virtio_proc_bus_pci_devices.txt": Plan(raw(proc_bus_pci.parse_proc_bus_pci_devices)),

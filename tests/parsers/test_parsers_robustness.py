@@ -28,6 +28,7 @@ from sriovcheck.parsers import (
     proc_bus_pci,
     qemu_argv,
     sysfs_values,
+    syslog,
     uname,
 )
 from sriovcheck.parsers._text import split_transcript, strip_transcript_noise
@@ -55,6 +56,7 @@ PARSERS: Tuple[Tuple[str, Callable[[str], Any]], ...] = (
     ("ps", qemu_argv.parse_ps),
     ("dmesg", dmesg.parse_dmesg_iommu),
     ("kernel_events", kernel_events.parse_kernel_events),
+    ("syslog", syslog.last_boot_kernel_lines),
     ("proc_bus_pci", proc_bus_pci.parse_proc_bus_pci_devices),
     ("config_hex_dump", pci_config.parse_config_hex_dump),
     ("sysfs_int", sysfs_values.parse_int),

@@ -26,6 +26,7 @@ from sriovcheck.model import (
     CpuInfo,
     Guest,
     GuestDevice,
+    HostFacts,
     IommuGroup,
     IommuGroupMember,
     KernelInfo,
@@ -76,6 +77,65 @@ def test_group_with_a_bridge_is_viable(run_rules) -> None:
     facts = add_guest(facts, Guest("lab", "/etc/libvirt/qemu/lab.xml", devices=(GuestDevice("0000:05:00.0"),)))
     results = run_rules(facts, "SRIOV004")
     assert status_of(results, "0000:05:00.0") == [Status.PASS]
+
+
+def test_express_type_and_acs_come_from_configuration_space() -> None:
+    """The real 82576 dump (pciutils test data): a PCIe Endpoint whose extended capabilities were read."""
+    from rule_hosts import corpus
+
+    from sriovcheck.facts.context import Draft
+    from sriovcheck.facts.pci_config import merge_config
+    from sriovcheck.parsers.pci_config import parse_config_hex_dump, parse_pci_config
+
+    ((address, data),) = parse_config_hex_dump(corpus("more/lspci-vvvxxxx-intel-82576-sriov-pciutils.txt"))
+    draft = Draft(address)
+    merge_config(draft, parse_pci_config(data), "/proc/bus/pci/01/00.0")
+    assert draft.fields["express_type"] == "Endpoint" and draft.fields["acs_known"] is True
+    assert draft.origins["express_type"] == "/proc/bus/pci/01/00.0"
+
+
+def _x710_without_acs() -> HostFacts:
+    """The ndn-dpdk #63 group (four X710 functions 44:00.0-.3, .3 given to a DPDK guest, the others on i40e), with
+    the functions' configuration space planted: PCIe endpoints whose extended capabilities hold no ACS."""
+    facts = CASES["SRIOV004"].failing()
+    for address in ("0000:44:00.0", "0000:44:00.1", "0000:44:00.2", "0000:44:00.3"):
+        facts = with_function(facts, address, is_express=True, express_type="Endpoint", acs_known=True, acs=None,
+                              origins={"express_type": f"/sys/bus/pci/devices/{address}/config",
+                                       "acs_known": f"/sys/bus/pci/devices/{address}/config"})
+    return facts
+
+
+def test_not_viable_group_says_why_in_acs_terms_multifunction(run_rules) -> None:
+    result = only_fail([r for r in run_rules(_x710_without_acs(), "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "0000:44:00 is a multi-function device without ACS" in result.message
+    assert any(e.source == "PCI configuration space" and "multi-function" in e.detail for e in result.evidence)
+
+
+def test_not_viable_group_says_why_in_acs_terms_root_port(run_rules) -> None:
+    """A root port in the group (the kernel groups a port without ACS with the devices below it)."""
+    from sriovcheck.model import AcsInfo, IommuGroup, IommuGroupMember
+
+    facts = _x710_without_acs()
+    port = PciFunction(address="0000:40:03.0", class_code="060400", driver="pcieport", is_express=True,
+                       express_type="Root Port", acs_known=True, acs=None,
+                       origins={"express_type": "/sys/bus/pci/devices/0000:40:03.0/config"})
+    group = facts.iommu_group("70")
+    assert group is not None
+    grouped = IommuGroup("70", group.members + (IommuGroupMember("0000:40:03.0", driver="pcieport",
+                                                                 class_code="0604"),), origins=group.origins)
+    facts = replace(facts, pci=(facts.pci or ()) + (port,),
+                    iommu_groups=tuple(g for g in facts.iommu_groups or () if g.number != "70") + (grouped,))
+    result = only_fail([r for r in run_rules(facts, "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "0000:40:03.0 (Root Port) has no ACS capability" in result.message
+    assert any(e.source == "/sys/bus/pci/devices/0000:40:03.0/config" for e in result.evidence)
+    # ACS present but not switched on says which controls are off.
+    on = with_function(facts, "0000:40:03.0", acs=AcsInfo(capability=("SrcValid", "ReqRedir", "CmpltRedir",
+                                                                     "UpstreamFwd"), control=("SrcValid",)))
+    result = only_fail([r for r in run_rules(on, "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "ReqRedir, CmpltRedir, UpstreamFwd are off" in result.message
+    # Without configuration space facts nothing is guessed.
+    plain = only_fail([r for r in run_rules(CASES["SRIOV004"].failing(), "SRIOV004") if r.subject.id == "0000:44:00.3"])
+    assert "Why they share a group" not in plain.message
 
 
 def test_group_mate_given_to_the_same_guest_with_managed_yes_is_fine(run_rules) -> None:
@@ -359,3 +419,29 @@ def test_kvm_refusal_lines_reach_the_kernel_log_facts() -> None:
     parsed = parse_dmesg_iommu(corpus("dmesg/github_platform9_express_issue206_kvm_disabled_by_bios_kvm-ok.txt"))
     kinds = [m.kind for m in parsed.sriov_messages]
     assert kinds.count("kvm_disabled_by_bios") == 5 and kinds.count("kvm_no_hardware_support") == 1
+
+
+def test_refusal_of_a_named_vf_without_vf_tables_is_said_on_the_pf(run_rules) -> None:
+    """A source without 'ip link' (no VF tables) still shows what the log says: VF 1 of 0000:01:00.1 refused."""
+    facts = replace(field_healthy(), kernel_events=kernel_events(MAC_OVERRIDE_LOG), interfaces=None)
+    results = run_rules(facts, "SRIOV204", profile="audit")
+    (hit,) = [r for r in results if r.status is Status.FAIL]
+    assert (hit.subject.kind, hit.subject.id) == ("pf", "0000:01:00.1")
+    assert "VF 1 of 0000:01:00.1 refused" in hit.message
+    assert "vf 1 trust on" in (hit.fix or "")
+    assert [r.status for r in results if r.subject.kind == "host"] == [Status.SKIP]  # the VF tables: unknown
+
+
+# -- SRIOV106 from a syslog file -------------------------------------------------------------------
+
+SYSLOG_MMIO = "dmesg/github_storpool_ixgbevf-udevhelper_README_syslog_ixgbe_MMIO_ENOMEM.txt"
+
+
+def test_syslog_mmio_failure_after_the_driver_said_enabled_fails_each_port(run_rules) -> None:
+    """ixgbe printed 'SR-IOV enabled with 1 VFs', then 'not enough MMIO resources' and -12: both ports failed."""
+    facts = replace(field_healthy(), kernel_events=kernel_events(SYSLOG_MMIO, origin="var/log/messages"))
+    fails = {r.subject.id: r for r in run_rules(facts, "SRIOV106") if r.status is Status.FAIL}
+    assert sorted(fails) == ["0000:04:00.0", "0000:04:00.1"]
+    result = fails["0000:04:00.0"]
+    assert "Failed to enable PCI sriov: -12" in result.message and "pci=realloc" in (result.fix or "")
+    assert all(e.source == "var/log/messages" for e in result.evidence[:2])
