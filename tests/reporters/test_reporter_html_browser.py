@@ -302,6 +302,9 @@ def test_large_host_report_in_the_browser(tmp_path: Path) -> None:
         assert _console_errors(driver) == []
         first = driver.find_element(By.CSS_SELECTOR, "details.sec-attention details.result")
         assert first.is_displayed() and first.get_attribute("data-status") == "fail"
+        topology = driver.find_element(By.CSS_SELECTOR, "section.topology")
+        assert driver.execute_script("return arguments[0].getBoundingClientRect().top", first) < \
+            driver.execute_script("return arguments[0].getBoundingClientRect().top", topology)
         assert len(driver.find_elements(By.CSS_SELECTOR, "table.vfs tbody tr")) == 4096
         last_pf = driver.find_elements(By.CSS_SELECTOR, "section.topology article.pf")[-1]
         driver.execute_script("arguments[0].scrollIntoView()", last_pf)  # laid out when near the viewport
