@@ -10,7 +10,8 @@ facts as the host gave, problems included.
 
 Only QEMU command lines are kept from the process list (others may carry
 secrets), password/PSK values are always scrubbed (:mod:`sriovcheck.redact`),
-and ``--redact`` also replaces hostnames, IP addresses and serial numbers.
+and ``--redact`` also replaces hostnames, IP addresses and serial numbers and removes the machine id
+and DMI serial/UUID (read so that ``sriovcheck diff`` can tell two machines apart).
 The host is only read; the one file written is the archive (through a
 temporary name beside it, renamed when complete).
 """
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import __version__
-from .evidence import command_member_base
+from .evidence import ALLOWED_PREFIXES, command_member_base
 from .facts import collect_facts
 from .facts.guests import is_qemu_process
+from .identity import is_identity_file, read_identity
 from .model import HostFacts, SourceInfo
 from .output import atomic_output
-from .redact import Redactor, scrub_secrets
+from .redact import REMOVED, Redactor, scrub_secrets
 from .sources import SourceOptions
 from .sources.base import MAX_FILE_BYTES, CommandOutput, Source, SourceReadError
 from .sources.capture import FORMAT, FORMAT_VERSION, INDEX_OFFSETS_FROM, MANIFEST_NAME
@@ -273,7 +275,14 @@ def _hostnames(facts: HostFacts, recorder: RecordingSource) -> List[str]:
     return names
 
 
+def _live_readable(path: str) -> bool:
+    """A path live mode may read (the evidence registry's prefixes): the same in a capture of ``--root``."""
+    return any((path + "/").startswith(prefix) for prefix in ALLOWED_PREFIXES)
+
+
 def _finish_text(data: bytes, path: str, redactor: Optional[Redactor]) -> bytes:
+    if redactor is not None and is_identity_file(path):
+        return (REMOVED + "\n").encode("utf-8")  # machine id, DMI serial/UUID: identify the machine
     if path.endswith("/config") and path.startswith("/sys/") or (
             path.startswith("/proc/bus/pci/") and path != "/proc/bus/pci/devices"):
         return data  # a PCI configuration space: binary registers, never text to scrub
@@ -379,6 +388,8 @@ def write_capture(output: Optional[str], redact: bool = False, root: Optional[st
         inner.prefetch(ALWAYS_ASKED)
     with recorder:
         facts = collect_facts(recorder, providers)
+        # Which machine this is (machine id, DMI serial/UUID), for `sriovcheck diff`'s two-machines warning.
+        read_identity(recorder, facts.hostname, allowed=_live_readable)
     if progress:
         sys.stderr.write(f"\rsriovcheck capture: {len(recorder.items)} items read\n")
     redactor = Redactor(_hostnames(facts, recorder)) if redact else None

@@ -221,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "an existing DIR gets the default name inside it; a device, fifo or symbolic link "
                         "(/dev/stdout) is refused: the archive is never streamed")
     p.add_argument("--redact", action="store_true",
-                   help="replace hostnames, IP addresses and serial numbers consistently (MACs are kept)")
+                   help="replace hostnames, IP addresses and serial numbers consistently and remove the machine "
+                        "id and DMI serial/UUID (MACs are kept)")
     p.add_argument("--root", metavar="DIR", help=argparse.SUPPRESS)  # capture a root directory (tests)
     p.add_argument("--no-commands", action="store_true", help="read files only, run no commands")
 

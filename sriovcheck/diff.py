@@ -105,9 +105,16 @@ def _key(result: Result, renames: Optional[Dict[str, str]] = None) -> Tuple[str,
     return (result.rule, result.subject.kind, _renamed(result.subject.id, renames or {}))
 
 
+#: MACs that identify nothing: unset, and the all-zero address VFs start with.
+_NO_MAC = frozenset({"", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
+
+
 def interface_renames(old: HostFacts, new: HostFacts) -> Tuple[Rename, ...]:
     """Interfaces that only changed names: one interface on each side with the same PCI address (else the
-    same permanent MAC), where the old name is gone from NEW and the new name was not in OLD."""
+    same permanent MAC, else the same current MAC), where the old name is gone from NEW and the new name was
+    not in OLD.  The current MAC is the last resort, for sources that tie a port to no PCI address and show
+    no permanent MAC (a sosreport without ``ethtool -i``/``-P`` for it): a MAC two interfaces share (a bond
+    and its ports, a bridge) ties nothing."""
     old_ifaces, new_ifaces = old.interfaces or (), new.interfaces or ()
     old_names, new_names = {i.name for i in old_ifaces}, {i.name for i in new_ifaces}
 
@@ -115,12 +122,14 @@ def interface_renames(old: HostFacts, new: HostFacts) -> Tuple[Rename, ...]:
         seen: Dict[str, List[str]] = {}
         for iface in ifaces:
             value = getattr(iface, attribute)
+            if attribute == "mac" and value is not None:
+                value = None if str(value).lower() in _NO_MAC else str(value).lower()
             if value:
                 seen.setdefault(value, []).append(iface.name)
         return {value: names[0] for value, names in seen.items() if len(names) == 1}
 
     out: Dict[str, Rename] = {}
-    for attribute, label in (("address", "PCI function "), ("permanent_mac", "permanent MAC ")):
+    for attribute, label in (("address", "PCI function "), ("permanent_mac", "permanent MAC "), ("mac", "MAC ")):
         before, after = unique(old_ifaces, attribute), unique(new_ifaces, attribute)
         for value, name in sorted(before.items()):
             other = after.get(value)

@@ -281,10 +281,11 @@ class LivePrefixes:
 
 LIVE_PREFIXES: Tuple[LivePrefixes, ...] = (
     LivePrefixes(("/sys/",), "PCI functions and their SR-IOV attributes, network interfaces, IOMMU groups, ACPI "
-                             "table presence, module parameters"),
+                             "table presence, module parameters; `class/dmi/id/product_{serial,uuid}` "
+                             "(`capture` only: which machine, for `diff`)"),
     LivePrefixes(("/proc/",), "`cmdline`, `cpuinfo`, `modules`, `version`, `sys/kernel/{osrelease,hostname,arch}`, "
                               "`<pid>/cmdline`"),
-    LivePrefixes(("/etc/",), "`hostname`, modprobe.d, udev rules, systemd units, NetworkManager, ifcfg, netplan, "
+    LivePrefixes(("/etc/",), "`hostname`, `machine-id` (`capture` only), modprobe.d, udev rules, systemd units, NetworkManager, ifcfg, netplan, "
                              "ifupdown `network/interfaces`, systemd-networkd `.link` files, "
                              "`rc.local`, libvirt domain and network XML, `sriov-operator/`"),
     LivePrefixes(("/run/",), "runtime copies of modprobe.d, udev rules, systemd units, systemd-networkd `.link` "

@@ -277,12 +277,31 @@ def check_many(locations: Sequence[Optional[str]], config: RunConfig,
 _DIED = "the worker checking this source died (killed, or out of memory)"
 
 
+def start_workers(pool: Any, jobs: int) -> None:
+    """Fork all ``jobs`` workers of a new ``ProcessPoolExecutor`` now, while the parent runs no thread
+    of the pool: a child forked while another thread holds a lock (the pool's manager thread, a queue's
+    feeder) can hang in it for ever.  Python 3.12 (and 3.11's later releases) do this themselves for
+    "fork"; older ones start a worker at each submit, after the manager thread is running.
+    """
+    launch = getattr(pool, "_launch_processes", None)
+    if launch is not None:
+        launch()
+        return
+    adjust = getattr(pool, "_adjust_process_count", None)
+    if adjust is not None:
+        for _ in range(jobs):
+            adjust()
+
+
 def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: ReportSpool) -> List[Packed]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     results: Dict[int, Packed] = {}
+    # "fork": workers inherit the loaded plugins and rules (_WORKER_STATE). "forkserver" or "spawn" would
+    # have to pickle them, and checks loaded from --checks-dir files (spec_from_file_location) cannot be
+    # re-imported by name. Workers are forked before the pool starts its threads, and stop with their parent.
     context = multiprocessing.get_context("fork")
     profile = _WORKER_STATE["config"].profile if "config" in _WORKER_STATE else "default"
     queue = deque(range(len(locations)))
@@ -293,7 +312,9 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: 
     in_flight_cap = jobs * 2
     done_count = 0
     while queue:
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init,
+                                   initargs=(os.getpid(),))
+        start_workers(pool, jobs)
         pending: Dict["Future[Union[bytes, Report]]", int] = {}
         broken = False
         try:

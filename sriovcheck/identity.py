@@ -3,16 +3,16 @@
 ``sriovcheck diff`` compares two snapshots of one host; given two different machines it would list
 every difference between them as "changes".  These identifiers tell it to warn.  They are read from
 what the snapshot already holds -- a root directory's ``etc/machine-id``, a sosreport's copy of
-``/sys/class/dmi/id`` (sos's ``hardware`` plugin copies it) -- and are not part of the host model
-or of a capture (a capture holds only what the checks read).  An identifier one side lacks, or a
-placeholder a vendor left in the firmware ("To Be Filled By O.E.M."), is unknown and compared with
-nothing: unknown is not "different".
+``/sys/class/dmi/id`` (sos's ``hardware`` plugin copies it), a capture's copies of the same files
+(``sriovcheck capture`` reads them besides what the checks read; ``--redact`` removes their values) --
+and are not part of the host model.  An identifier one side lacks, or a placeholder a vendor left in
+the firmware ("To Be Filled By O.E.M."), is unknown and compared with nothing: unknown is not "different".
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Optional, Tuple
 
 if TYPE_CHECKING:
     from .model import HostFacts
@@ -24,6 +24,15 @@ IDENTITY_FILES: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
     ("dmi_serial", "DMI serial", ("/sys/class/dmi/id/product_serial",)),
     ("dmi_uuid", "DMI UUID", ("/sys/class/dmi/id/product_uuid",)),
 )
+
+#: Every host path an identifier is read from.
+IDENTITY_PATHS: FrozenSet[str] = frozenset(path for _, _, paths in IDENTITY_FILES for path in paths)
+
+def is_identity_file(path: str) -> bool:
+    """Whether a host path holds a machine identifier (also where sysfs's ``class/dmi/id`` link leads)."""
+    return path in IDENTITY_PATHS or (path.startswith("/sys/")
+                                      and path.endswith(("/dmi/id/product_serial", "/dmi/id/product_uuid")))
+
 
 _MACHINE_ID = re.compile(r"[0-9a-f]{32}\Z")
 #: Firmware placeholders, not identities (compared case-insensitively, spaces squeezed).
@@ -47,9 +56,13 @@ class HostIdentity:
 
 def identity_value(field: str, text: Optional[str]) -> Optional[str]:
     """The identifier in a file's text, or None for an empty, malformed or placeholder value."""
+    from .redact import REMOVED
+
     if text is None:
         return None
     value = " ".join(text.strip().split())
+    if value == REMOVED:
+        return None  # a redacted capture's copy
     if field == "machine_id":
         value = value.lower()
         return value if _MACHINE_ID.match(value) and value != "0" * 32 else None
@@ -58,13 +71,19 @@ def identity_value(field: str, text: Optional[str]) -> Optional[str]:
     return value.lower() if field == "dmi_uuid" else value
 
 
-def read_identity(source: Any, hostname: Optional[str]) -> HostIdentity:
-    """The identifiers ``source`` holds (a :class:`~sriovcheck.sources.base.Source`); None for each it lacks."""
+def read_identity(source: Any, hostname: Optional[str],
+                  allowed: Optional[Callable[[str], bool]] = None) -> HostIdentity:
+    """The identifiers ``source`` holds (a :class:`~sriovcheck.sources.base.Source`); None for each it lacks.
+
+    ``allowed``: only paths it accepts are read (capture reads only what live mode may read).
+    """
     from .sources.base import SourceReadError
 
     found = {}
     for field, _, paths in IDENTITY_FILES:
         for path in paths:
+            if allowed is not None and not allowed(path):
+                continue
             try:
                 value = identity_value(field, source.read_text(path, _MAX_BYTES))
             except (SourceReadError, OSError, ValueError):

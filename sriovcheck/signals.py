@@ -12,6 +12,9 @@ folder stays in ``$TMPDIR`` and a fleet run's worker processes are left running,
   them.  A worker (:func:`worker_init`, the pool's initializer) stops on SIGTERM, SIGHUP or SIGINT:
   in the middle of a source it unwinds that source (removing its spool folder), then exits at once
   with 128 + the signal; between sources it simply exits.  Further signals are ignored meanwhile.
+* A worker whose parent dies without stopping it (SIGKILL, the OOM killer) gets SIGTERM from the kernel
+  (Linux ``PR_SET_PDEATHSIG``, :func:`die_with_parent`) and stops the same way, instead of waiting on
+  the pool's queue for ever, reparented to PID 1.
 """
 from __future__ import annotations
 
@@ -80,12 +83,41 @@ def _worker_handler(signum: int, frame: Optional[FrameType]) -> None:
     os._exit(128 + signum)
 
 
-def worker_init() -> None:
-    """The initializer of each fleet worker process.
+#: prctl(2) option: the signal this process gets when the thread that created it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> bool:
+    """Ask Linux to send ``signum`` to this process when its parent ends (prctl PR_SET_PDEATHSIG).
+
+    A fleet worker blocks reading the pool's call queue, and its siblings hold that pipe open too, so a
+    parent that is killed outright (SIGKILL, out of memory) would leave its workers waiting forever,
+    reparented to PID 1.  Returns whether the kernel took the request; elsewhere (not Linux, no libc)
+    this does nothing.  The signal follows the parent *thread* that forked: fleet workers are forked by
+    the thread that runs the fleet, which waits for them.
+    """
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)) == 0
+    except (OSError, AttributeError, TypeError):
+        return False
+
+
+def worker_init(parent: Optional[int] = None) -> None:
+    """The initializer of each fleet worker process; ``parent``: the pid of the process that started it.
 
     Signals are held back until the handlers are in place, and meanwhile the temporary folder is
     looked up: tempfile finds it by creating and removing a probe file there, and a signal landing
     between the two (in the clean-up of that probe) would leave the file behind.
+
+    The worker stops (SIGTERM, see :func:`die_with_parent`) when its parent ends; a parent that was
+    already gone before that was asked for (the worker's parent is no longer ``parent``) ends it at once.
     """
     import tempfile
 
@@ -96,6 +128,9 @@ def worker_init() -> None:
         tempfile.gettempdir()
         for signum in stop_signals:
             signal.signal(signum, _worker_handler)
+        die_with_parent(signal.SIGTERM)
+        if parent is not None and os.getppid() != parent:
+            os._exit(128 + signal.SIGTERM)  # orphaned while starting: nobody will read what it checks
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
 

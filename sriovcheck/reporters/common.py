@@ -77,6 +77,25 @@ def host_name(report: Report) -> str:
     return facts.source.location or "unknown host"
 
 
+def source_error_reason(report: Report) -> str:
+    """Why a source could not be read, without the location its message begins with (a fleet
+    overview's row already names it): ``unreadable or truncated archive (...)``."""
+    message = report.source_error or ""
+    location = report.facts.source.location
+    if location and message.startswith(f"{location}: "):
+        return message[len(location) + 2:]
+    return message
+
+
+def overview_source(report: Report, label: str) -> str:
+    """A fleet overview's source cell: ``root snaps/alpha``, or only the kind (``unreadable``) when the
+    row's host label already is the location (a host whose name no source told)."""
+    source = report.facts.source
+    if source.kind != "live" and source.location and label == one_line(source.location):
+        return source.kind
+    return source_text(report)
+
+
 def host_labels(reports: Sequence[Report]) -> List[str]:
     """One distinct label per report (two snapshots of one host get their locations added)."""
     names = [one_line(host_name(r)) for r in reports]

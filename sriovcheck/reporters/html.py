@@ -38,9 +38,11 @@ from .common import (
     group_results,
     host_labels,
     one_line,
+    overview_source,
     printable,
     run_timestamp,
     sorted_results,
+    source_error_reason,
     source_text,
     subject_columns,
     subject_rows,
@@ -196,6 +198,9 @@ class HostView:
     gate: str = ""
     coverage: str = ""
     judged: str = "-"
+    #: The fleet overview's source cell and, for a source that could not be read, why (without its location).
+    overview_source: str = ""
+    error_reason: str = ""
 
 
 def _problem_index(report: Report) -> Dict[str, List[str]]:
@@ -417,6 +422,7 @@ def _host_view(report: Report, index: int, label: str, timestamp: str, fail_on: 
         sections=_sections(results), gate=gate_text(report),
         coverage=report.coverage().summary() if not report.source_error else "",
         judged="-" if report.source_error else f"{report.coverage().count('judged')}/{len(report.coverage().rules)}",
+        overview_source=overview_source(report, label), error_reason=source_error_reason(report),
     )
 
 
@@ -505,6 +511,7 @@ def render(reports: Sequence[Report], options: Any = None) -> str:
         tool_version=next((r.tool_version for r in reports if r.tool_version), ""),
         total_results=sum(len(h.results) for h in hosts), Status=Status, subject_rows=subject_rows,
         rule_file=_rule_file, fix_blocks=fix_blocks, subject_columns=subject_columns,
+        skipped=tuple(getattr(options, "skipped_entries", ()) or ()),
     )
 
 

@@ -57,6 +57,8 @@ def _finding(number: int, result: Result) -> List[str]:
     lines = [f"**{number}\\. {md(result.rule)} {md(result.name)}** ({result.severity.value}): "
              f"{md(result.subject)}  ",
              md(result.message)]
+    if result.expired_waiver:
+        lines += ["", f"**Waiver expired, no longer covers this:** {md(result.expired_waiver)}"]
     if result.evidence:
         lines.append("")
         lines += [f"- {md(item)}" for item in result.evidence[:5]]

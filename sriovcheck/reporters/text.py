@@ -20,6 +20,7 @@ from .common import (
     group_results,
     host_labels,
     printable,
+    source_error_reason,
     source_text,
     subject_rows,
 )
@@ -163,7 +164,7 @@ def fleet_overview(reports: Sequence[Report], color: bool = False) -> str:
         counts = report.counts()
         worst = report.worst()
         if report.source_error:
-            finding = f"source unreadable: {report.source_error}"
+            finding = f"source unreadable: {source_error_reason(report)}"
         elif worst is not None:
             finding = f"{worst.rule} {worst.name} {worst.subject}"
         else:

@@ -163,7 +163,9 @@ def test_text_fleet_overview_one_row_per_host(setup, empty_facts) -> None:
     assert overview[0] == "== FLEET: 3 hosts =="
     assert overview[2].startswith("h1 ") and "ERROR" in overview[2] and "SRIOV" in overview[2]
     assert overview[3].startswith("h2\\x1b[2J")
-    assert "source unreadable: /snapshots/bad.tar.gz: not a sosreport" in overview[4]
+    # The row starts with the location (no host name was read): the finding gives only the reason.
+    assert overview[4].startswith("/snapshots/bad.tar.gz ") and overview[4].count("/snapshots/bad.tar.gz") == 1
+    assert overview[4].endswith("source unreadable: not a sosreport")
     assert overview[-1] == "0 pass, 1 warn, 0 incomplete, 0 fail, 2 error"
     assert "ERROR: this source could not be read" in rendered
 

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -112,3 +112,74 @@ def test_an_empty_or_damaged_archive_says_what_is_wrong(tmp_path: Path, capsys: 
     cut.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03")  # a gzip header and nothing after it
     code, _, err = run([str(cut)], capsys)
     assert code == 2 and "truncated" in err
+
+
+def test_html_lists_the_skipped_entries_in_the_fleet_overview(folder: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from html.parser import HTMLParser
+
+    page = tmp_path / "fleet.html"
+    run([str(folder), "--html", str(page)], capsys)
+
+    class Items(HTMLParser):
+        """The text of every <li> inside the fleet overview's section."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.in_fleet = False
+            self.current: Optional[List[str]] = None
+            self.items: List[str] = []
+
+        def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
+            if tag == "section" and ("id", "fleet") in attrs:
+                self.in_fleet = True
+            elif tag == "li" and self.in_fleet:
+                self.current = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "section":
+                self.in_fleet = False
+            elif tag == "li" and self.current is not None:
+                self.items.append("".join(self.current))
+                self.current = None
+
+        def handle_data(self, data: str) -> None:
+            if self.current is not None:
+                self.current.append(data)
+
+    parser = Items()
+    parser.feed(page.read_text(encoding="utf-8"))
+    assert parser.items == [
+        f"{folder / 'notes.txt'}: {NOT_A_SNAPSHOT_FILE}",
+        f"{folder / 'old'}: {NOT_A_SNAPSHOT_DIR}",
+        f"{next(folder.glob('*.md5'))}: a checksum or signature file, not a snapshot",
+    ]
+    assert "Not checked (3 entries of the folder given):" in page.read_text(encoding="utf-8")
+    # One host left besides the notes: no fleet overview, the list stands on its own.
+    (folder / "charlie.tar.xz").unlink()
+    shutil.rmtree(folder / "alpha")
+    run([str(folder), "--html", str(page)], capsys)
+    single = page.read_text(encoding="utf-8")
+    assert 'id="fleet"' not in single and 'id="skipped"' in single and "notes.txt</span>" in single
+
+
+def test_an_unreadable_entry_names_its_location_once_in_the_overview(folder: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The row's host column is the location (no host name was read): the finding gives only the reason."""
+    page = tmp_path / "fleet.html"
+    _, out, err = run([str(folder), "--html", str(page)], capsys)
+    broken = str(folder / "charlie.tar.xz")
+    row = next(line for line in out.splitlines() if line.startswith(broken))
+    assert row.count(broken) == 1 and "source unreadable: unreadable or truncated archive" in row
+    # stderr and the host's own section keep the whole message, location first.
+    assert f"error: {broken}: unreadable or truncated archive" in err
+    assert f"this source could not be read: {broken}: unreadable or truncated archive" in out
+    html = page.read_text(encoding="utf-8")
+    fleet = html[html.index('id="fleet"'):html.index("</table>", html.index('id="fleet"'))]
+    html_row = next(r for r in fleet.split("<tr") if "charlie.tar.xz" in r)
+    assert html_row.count("charlie.tar.xz") == 1, html_row
+    assert "source unreadable</span>: unreadable or truncated archive" in html_row
+    assert '<td class="wrap">unreadable</td>' in html_row
+    # A host with a name keeps its source location in the overview.
+    alpha_row = next(r for r in fleet.split("<tr") if ">alpha</a>" in r)
+    assert f"root {folder / 'alpha'}" in alpha_row

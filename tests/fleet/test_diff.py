@@ -205,3 +205,32 @@ def test_a_guest_that_appeared_is_added_and_the_host_placeholder_is_not_noise() 
     back = compare(report(after, extra=judged), report(before, extra=placeholder))
     assert [(c.change, c.old, c.new) for c in back.results] == [("removed", "pass", None)]
     assert "guests.[vm-0000]: removed" in render_text(back)
+
+
+def test_a_port_tied_to_no_pci_address_is_matched_by_its_mac() -> None:
+    """A sosreport without ``ethtool -i``/``-P`` for a port knows it only by name and MAC (its VF table from
+    ``ip link``): after a rename its VFs -- subjects named after the port -- are the same VFs, not noise."""
+    table = tuple(VfEntry(i, mac="00:00:00:00:00:00") for i in range(2))
+
+    def facts(location: str, name: str) -> HostFacts:
+        return replace(host(location, guests=()), pci=(),
+                       interfaces=(NetInterface(name, mac="a0:36:9f:84:f8:ce", vfs=table),
+                                   NetInterface("bond0", mac="a0:36:9f:00:00:01"),
+                                   NetInterface("eno1" if name == "enp16s0f1" else "eno9", mac="a0:36:9f:00:00:01")))
+
+    def vf_results(name: str) -> Tuple[Result, ...]:
+        return tuple(Result("SRIOV201", "vf-zero-mac", "VF MAC", Status.SKIP, Severity.ERROR,
+                            Subject("vf", f"{name} vf {i}", f"{name} vf {i}"), "not judged: no PCI address")
+                     for i in range(2))
+
+    diff = compare(report(facts("before", "enp16s0f1"), extra=vf_results("enp16s0f1")),
+                   report(facts("after", "ens2f1"), extra=vf_results("ens2f1")))
+    assert [(r.old, r.new, r.key) for r in diff.renamed] == [("enp16s0f1", "ens2f1", "MAC a0:36:9f:84:f8:ce")]
+    assert diff.results == ()
+    # eno1 -> eno9 share their MAC with bond0: nothing ties them, so they are one removed and one added.
+    assert [(c.path, c.change) for c in diff.facts] == [
+        ("interfaces.[eno1]", "removed"), ("interfaces.[eno9]", "added"), ("interfaces.[ens2f1].name", "changed")]
+    # A zero MAC ties nothing either.
+    zero = compare(report(replace(facts("before", "p1"), interfaces=(NetInterface("p1", mac="00:00:00:00:00:00"),))),
+                   report(replace(facts("after", "p2"), interfaces=(NetInterface("p2", mac="00:00:00:00:00:00"),))))
+    assert zero.renamed == ()

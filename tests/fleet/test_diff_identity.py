@@ -128,3 +128,70 @@ def test_identity_values_are_real_identifiers_or_unknown() -> None:
     assert identity_value("dmi_serial", None) is None
     # Unknown on one side is not "different".
     assert different_hosts(HostIdentity("h", machine_id="a" * 32), HostIdentity("h")) is None
+
+
+def _sysfs_dmi(root: Path, serial: str, uuid: str) -> None:
+    """DMI as sysfs shows it: /sys/class/dmi/id is a link to /sys/devices/virtual/dmi/id."""
+    real = root / "sys" / "devices" / "virtual" / "dmi" / "id"
+    real.mkdir(parents=True)
+    (real / "product_serial").write_text(serial + "\n")
+    (real / "product_uuid").write_text(uuid + "\n")
+    (root / "sys" / "class" / "dmi").mkdir(parents=True)
+    (root / "sys" / "class" / "dmi" / "id").symlink_to("../../devices/virtual/dmi/id")
+
+
+def _capture(root: Path, out: Path, *extra: str) -> Path:
+    assert main(["capture", "--root", str(root), "--no-commands", "-o", str(out), *extra]) == 0
+    return out
+
+
+def test_captures_carry_the_machine_identity_for_diff(two_roots: Tuple[Path, Path], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import tarfile
+
+    from sriovcheck.identity import read_identity
+    from sriovcheck.sources import SourceOptions
+    from sriovcheck.sources.capture import open_source
+
+    old, new = two_roots
+    (old / "etc" / "machine-id").write_text("4c4c4544004e3510804cb4c04f4d3332\n")
+    (new / "etc" / "machine-id").write_text("9f0c2d7e8a1b4c3d9e8f7a6b5c4d3e2f\n")
+    _sysfs_dmi(old, "CZ3410JY7B", "4C4C4544-004E-3510-804C-B4C04F4D3332")
+    _sysfs_dmi(new, "CZ3410JY7C", "6E0B1F2A-3C4D-5E6F-7A8B-9C0D1E2F3A4B")
+    caps = [_capture(root, tmp_path / f"{root.name}.tar.gz") for root in (old, new)]
+    capsys.readouterr()
+    with open_source(caps[0], SourceOptions()) as source:
+        assert read_identity(source, "compute-07") == HostIdentity(
+            "compute-07", "4c4c4544004e3510804cb4c04f4d3332", "CZ3410JY7B", "4c4c4544-004e-3510-804c-b4c04f4d3332")
+    # Both are "compute-07": the machine ids and DMI values tell the two machines apart.
+    code, out, err = diff([str(caps[0]), str(caps[1]), "-f", "json"], capsys)
+    warning = json.loads(out)["warnings"][0]
+    assert "machine id '4c4c4544004e3510804cb4c04f4d3332' in OLD, '9f0c2d7e8a1b4c3d9e8f7a6b5c4d3e2f' in NEW" in warning
+    assert "DMI serial 'CZ3410JY7B' in OLD, 'CZ3410JY7C' in NEW" in warning and "OLD is host" not in warning
+    # Only paths live mode may read are asked for (not /var/lib/dbus/machine-id), and nothing failed.
+    with tarfile.open(caps[0]) as archive:
+        top = archive.getnames()[0].split("/")[0]
+        manifest = json.load(archive.extractfile(f"{top}/sriovcheck-manifest.json"))  # type: ignore[arg-type]
+    paths = {item.get("path"): item.get("status") for item in manifest["items"]}
+    assert paths["/etc/machine-id"] == "ok" and paths["/sys/class/dmi/id/product_serial"] == "ok"
+    assert "/var/lib/dbus/machine-id" not in paths
+
+
+def test_a_redacted_capture_keeps_no_machine_identity(two_roots: Tuple[Path, Path], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from sriovcheck.identity import read_identity
+    from sriovcheck.sources import SourceOptions
+    from sriovcheck.sources.capture import open_source
+
+    old, _ = two_roots
+    (old / "etc" / "machine-id").write_text("4c4c4544004e3510804cb4c04f4d3332\n")
+    _sysfs_dmi(old, "CZ3410JY7B", "4C4C4544-004E-3510-804C-B4C04F4D3332")
+    cap = _capture(old, tmp_path / "redacted.tar.gz", "--redact")
+    import gzip
+
+    raw = gzip.decompress(cap.read_bytes())
+    for secret in (b"4c4c4544004e3510804cb4c04f4d3332", b"CZ3410JY7B", b"4C4C4544-004E", b"4c4c4544-004e"):
+        assert secret not in raw
+    with open_source(cap, SourceOptions()) as source:
+        assert read_identity(source, None) == HostIdentity()
+        assert source.read_text("/etc/machine-id") == "<removed by sriovcheck capture>\n"

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, List, Optional
 
@@ -177,3 +179,110 @@ def test_workers_send_back_only_the_facts_the_formats_render() -> None:
     assert fleet.for_rendering(report, ["text", "html"]) is report  # the topology needs the whole model
     assert fleet.for_rendering(report, ["my-plugin-format"]) is report
     assert fleet.for_rendering(report, None) is report
+
+
+def test_workers_are_forked_before_the_pool_runs_a_thread() -> None:
+    """All workers exist before the pool's manager thread starts (a fork beside a running thread can
+    leave the child stuck on a lock that thread held), on every supported Python."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sriovcheck.signals import worker_init
+
+    before = threading.active_count()
+    pool = ProcessPoolExecutor(max_workers=3, mp_context=multiprocessing.get_context("fork"),
+                               initializer=worker_init, initargs=(os.getpid(),))
+    try:
+        fleet.start_workers(pool, 3)
+        pids = set(pool._processes)  # type: ignore[attr-defined]
+        assert len(pids) == 3 and threading.active_count() == before
+        served = {pool.submit(os.getpid).result() for _ in range(12)}
+        assert served <= pids and set(pool._processes) == pids  # type: ignore[attr-defined]
+    finally:
+        pool.shutdown(wait=True)
+
+
+#: Child Pythons import sriovcheck from this checkout, whatever an editable install points at.
+_CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
+                                                                      os.environ.get("PYTHONPATH")]))}
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from sriovcheck import fleet
+from sriovcheck.runconfig import RunConfig
+
+def hang(location, config):
+    path = os.path.join(sys.argv[1], str(os.getpid()))
+    with open(path + ".tmp", "w") as handle:
+        handle.write(str(os.getppid()))
+    os.rename(path + ".tmp", path)  # whole when it appears
+    time.sleep(120)
+
+fleet.check_one = hang
+fleet.check_many(["a", "b"], RunConfig(registry=None, jobs=2), progress=False)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Any) -> None:
+    """SIGKILL (or the OOM killer) gives the parent no chance to stop its workers: the kernel sends
+    them SIGTERM (PR_SET_PDEATHSIG) and they end instead of waiting on the pool's queue, orphaned."""
+    import signal
+    import subprocess
+    import time
+
+    seen = tmp_path / "workers"
+    seen.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, str(seen)], env=_CHILD_ENV)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(seen.glob("[0-9]*[0-9]"))) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.01)
+        workers = [int(p.name) for p in seen.glob("[0-9]*[0-9]")]
+        assert {int(p.read_text()) for p in seen.glob("[0-9]*[0-9]")} == {proc.pid}
+    finally:
+        proc.kill()
+        proc.wait()
+
+    def running(pid: int) -> bool:
+        try:
+            text = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            return False
+        return text[text.rindex(")") + 2] not in "ZX"
+
+    deadline = time.monotonic() + 30
+    while any(running(pid) for pid in workers):
+        if time.monotonic() > deadline:
+            for pid in workers:
+                if running(pid):
+                    os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"workers {workers} outlived their killed parent")
+        time.sleep(0.05)
+
+
+def test_a_worker_whose_parent_is_already_gone_ends_at_once() -> None:
+    """The initializer's second line of defence: the parent died before PR_SET_PDEATHSIG was set."""
+    import subprocess
+
+    code = ("import os, sys; from sriovcheck.signals import worker_init; "
+            "worker_init(int(sys.argv[1])); print('running')")
+    wrong = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True, env=_CHILD_ENV)
+    assert wrong.returncode == 143 and wrong.stdout == ""
+    right = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, text=True,
+                           env=_CHILD_ENV)
+    assert right.returncode == 0 and right.stdout == "running\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_worker_initializer_asks_for_sigterm_when_the_parent_ends() -> None:
+    import subprocess
+
+    code = ("import ctypes, os, signal; from sriovcheck.signals import worker_init; "
+            "worker_init(os.getppid()); value = ctypes.c_int(0); "
+            "libc = ctypes.CDLL(None); libc.prctl(2, ctypes.byref(value), 0, 0, 0); "
+            "print(value.value == signal.SIGTERM)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_CHILD_ENV)
+    assert done.stdout == "True\n", done.stderr

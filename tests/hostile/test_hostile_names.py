@@ -172,6 +172,51 @@ def test_arbitrary_bytes_in_names_give_valid_reports_in_every_format(
         hostname_file.write_bytes(original_hostname)
 
 
+@pytest.fixture(scope="module")
+def sos_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sos 4.x report (benchmarks/synth.py) as a folder, to pack with hostile member names."""
+    from dataclasses import replace
+
+    synth = load_synth()
+    return synth.write_sosreport(replace(synth.SMALL, guests=1), tmp_path_factory.mktemp("sosnames"))
+
+
+def _pack(folder: Path, out: Path, renames: Dict[str, bytes], extra: bytes) -> None:
+    """``folder`` as a .tar.xz, members named as given (any bytes, written as tar does: PAX for non-ASCII),
+    plus one more member ``extra`` (a file sos kept under a name this tool does not read)."""
+    with tarfile.open(out, "w:xz", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder.parent).as_posix()
+            name = renames.get(rel, rel.encode())
+            info = tar.gettarinfo(str(path), arcname=name.decode("utf-8", "surrogateescape"))
+            tar.addfile(info, path.open("rb") if info.isreg() else None)
+        info = tarfile.TarInfo(f"{folder.name}/" + extra.decode("utf-8", "surrogateescape"))
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"x\n"))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(guest=names, extra=names)
+def test_arbitrary_bytes_in_archive_member_names_give_valid_reports_in_every_format(
+        engine: Engine, sos_dir: Path, tmp_path: Path, guest: bytes, extra: bytes) -> None:
+    """The same through an archive: a sosreport whose guest definition's member name (and another member's)
+    is any bytes is read through the collector and rendered into all six formats, each parsed back."""
+    qemu = sos_dir / "etc" / "libvirt" / "qemu"
+    (original,) = [p.name for p in qemu.glob("*.xml")]
+    member = f"{sos_dir.name}/etc/libvirt/qemu/{original}"
+    guest_file = guest[:30] + b".xml"  # the collector reads *.xml
+    archive = tmp_path / f"{sos_dir.name}.tar.xz"
+    _pack(sos_dir, archive, {member: f"{sos_dir.name}/etc/libvirt/qemu/".encode() + guest_file},
+          b"zz-extra-" + extra)  # a name no sos folder has
+    try:
+        outputs = render_all(archive, engine.registry, engine.rules)
+        parse_every_format(outputs)
+        facts = json.loads(collect_json(archive, engine.registry))["facts"]
+        assert any(decode_name(guest_file) in value for value in _strings(facts["guests"]))
+    finally:
+        archive.unlink()
+
+
 def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value

@@ -269,6 +269,30 @@ def test_guest_problems_device_names_and_phone_fleet(browser: Any, fleet: List[R
     assert _console_errors(browser) == []
 
 
+def test_prose_fixes_wrap_and_commands_scroll(browser: Any, failing: Report, tmp_path: Path) -> None:
+    """Issue 13 section 5: on a phone, a fix's prose wraps inside its box; its commands stay one line each,
+    scrolled sideways inside their block, never wrapped (a wrapped command pastes wrongly)."""
+    _open(browser, [failing], tmp_path / "report.html")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    measure = ("var e = arguments[0], s = getComputedStyle(e); "
+               "return [e.scrollWidth, e.clientWidth, s.whiteSpace, s.overflowX, s.overflowWrap];")
+    prose = [browser.execute_script(measure, p) for p in browser.find_elements(By.CSS_SELECTOR, ".fix .prose")
+             if p.is_displayed()]
+    assert prose and max(len(p.text) for p in browser.find_elements(By.CSS_SELECTOR, ".fix .prose")) > 80
+    for scroll, client, white_space, _, wrap in prose:
+        assert scroll <= client + 1 and white_space == "pre-line" and wrap == "anywhere"
+    commands = [browser.execute_script(measure, p) for p in browser.find_elements(By.CSS_SELECTOR, ".fix .code pre")
+                if p.is_displayed()]
+    assert commands
+    for _, _, white_space, overflow_x, _ in commands:
+        assert white_space == "pre" and overflow_x == "auto"
+    assert any(scroll > client for scroll, client, *_ in commands)  # at 390 px some command is wider: it scrolls
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
+    assert _console_errors(browser) == []
+
+
 def test_interfaces_without_a_pci_function_are_shown(browser: Any, tmp_path: Path) -> None:
     _open(browser, [loose_interfaces_report()], tmp_path / "loose.html")
     articles = browser.find_elements(By.CSS_SELECTOR, "section.topology article.loose")
@@ -302,6 +326,9 @@ def test_large_host_report_in_the_browser(tmp_path: Path) -> None:
         assert _console_errors(driver) == []
         first = driver.find_element(By.CSS_SELECTOR, "details.sec-attention details.result")
         assert first.is_displayed() and first.get_attribute("data-status") == "fail"
+        topology = driver.find_element(By.CSS_SELECTOR, "section.topology")
+        assert driver.execute_script("return arguments[0].getBoundingClientRect().top", first) < \
+            driver.execute_script("return arguments[0].getBoundingClientRect().top", topology)
         assert len(driver.find_elements(By.CSS_SELECTOR, "table.vfs tbody tr")) == 4096
         last_pf = driver.find_elements(By.CSS_SELECTOR, "section.topology article.pf")[-1]
         driver.execute_script("arguments[0].scrollIntoView()", last_pf)  # laid out when near the viewport

@@ -49,6 +49,9 @@ def test_large_host_report_keeps_every_vf_and_subject(large: Tuple[Report, str])
         assert str(result.subject) in shown, result.subject
     # Failures are on top, open, with the failing VFs flagged in the topology.
     assert page.index('class="section sec-attention" open') < page.index('class="section sec-pass"')
+    # ... and before the topology's 4,096 VF rows, which come last as reference (issue 13 section 4).
+    assert page.index('<details class="result') < page.index('<section class="card topology"')
+    assert page.index('<section class="card results"') < page.index('<section class="card topology"')
     assert len(re.findall(r'<tr class="problem"><td>\d+<td>', page)) == len({r.subject.id for r in report.results
                                                        if r.status is Status.FAIL and r.subject.kind == "vf"})
 

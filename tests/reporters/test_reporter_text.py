@@ -1,5 +1,5 @@
 """The text report on a terminal: colour never moves a column, the verdict line is coloured, and an expired
-waiver is noted next to the result it no longer covers (text and HTML)."""
+waiver is noted next to the result it no longer covers (text, HTML and Markdown)."""
 from __future__ import annotations
 
 import re
@@ -13,7 +13,7 @@ from reportkit import failing_report, make_report, options, passing_report, unre
 
 from sriovcheck.cli import main
 from sriovcheck.model import HostFacts, SourceInfo
-from sriovcheck.reporters import html, text
+from sriovcheck.reporters import html, markdown, text
 from sriovcheck.results import Report, Result, Severity, Status, Subject, WaiverNote
 
 #: Any SGR escape sequence (what --color writes).
@@ -136,6 +136,20 @@ def test_expired_waiver_is_noted_next_to_its_result_in_html() -> None:
             '2026-01-01, waivers.yaml:3)</p>') in noted[0]
     assert all(f"(0000:01:10.{index})" in noted[0] for index in (0, 2, 4))
     assert not any(f"(0000:01:10.{index})" in noted[0] for index in (1, 3, 5))
+
+
+def test_expired_waiver_is_noted_next_to_its_result_in_markdown() -> None:
+    rendered = markdown.render([_expired_report()], options())
+    findings = re.split(r"\n(?=\*\*\d+\\\. )", rendered.split("### Failures", 1)[1])[1:]
+    assert len(findings) == 2
+    noted = [f for f in findings if "Waiver expired" in f]
+    assert len(noted) == 1
+    # Right under the finding's message, before its evidence and its table of subjects.
+    lines = noted[0].splitlines()
+    assert lines[1].startswith("enp1s0f0 vf 0 \\(0000") and lines[2] == ""
+    assert lines[3] == f"**Waiver expired, no longer covers this:** {markdown.md(EXPIRED)}"
+    assert all(f"vf {index} \\(0000\\:01\\:10\\.{index}\\)" in noted[0] for index in (0, 2, 4))
+    assert not any(f"vf {index} \\(0000\\:01\\:10\\.{index}\\)" in noted[0] for index in (1, 3, 5))
 
 
 def test_expired_waiver_from_a_real_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
