@@ -180,3 +180,14 @@ class FrozenMap(Mapping[str, V]):
 
     def __repr__(self) -> str:
         return f"FrozenMap({self._index!r})"
+
+
+#: Prefixes the kernel log carries in its three forms (dmesg, journal, syslog files); parsed in one place.
+#: printk's "<6>" priority (dmesg -r, /dev/kmsg).
+KERNEL_PRIO = re.compile(r"<\d{1,3}>")
+#: A syslog line's kernel tag: "Jan 31 10:13:36 host kernel: " (BSD) or "2024-01-31T10:13:36.1+01:00 host kernel: "
+#: (RFC 3339).
+SYSLOG_KERNEL_TAG = re.compile(r"(?:[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[0-9:.,+-]{1,40}Z?) "
+                               r"\S{1,255} kernel: ")
+#: dmesg's monotonic "[   12.345678] " stamp: seconds and fraction.
+MONOTONIC_STAMP = re.compile(r"\[ {0,12}(\d{1,10})\.(\d{1,9})\] ?")

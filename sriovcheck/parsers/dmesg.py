@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from sriovcheck.parsers._common import require_text, split_lines
+from sriovcheck.parsers._common import KERNEL_PRIO, SYSLOG_KERNEL_TAG, require_text, split_lines
 
 __all__ = ["DmesgFacts", "SriovMessage", "parse_dmesg_iommu", "strip_log_prefix"]
 
@@ -76,10 +76,7 @@ _IOMMU_ON = (
 )
 _IOMMU_OFF = ("DMAR: IOMMU disabled", "Intel-IOMMU: disabled")
 
-_PRIO = re.compile(r"<\d{1,3}>")
 _BRACKET_TS = re.compile(r"\[[^\]\n]{0,64}\] ?")
-_SYSLOG = re.compile(r"[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d \S{1,255} kernel: ")
-_ISO = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.,+-]{1,40}Z? \S{1,255} kernel: ")
 _DEV = re.compile(r"([\w.-]{1,64}) ([0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\b")
 _DOMAIN_TYPE = re.compile(r"iommu: Default domain type: (\w{1,32})")
 
@@ -87,10 +84,10 @@ _DOMAIN_TYPE = re.compile(r"iommu: Default domain type: (\w{1,32})")
 def strip_log_prefix(line: str) -> str:
     """Remove a priority, syslog/journal prefix and bracketed timestamp."""
     s = line
-    m = _PRIO.match(s)
+    m = KERNEL_PRIO.match(s)
     if m:
         s = s[m.end():]
-    m = _SYSLOG.match(s) or _ISO.match(s)
+    m = SYSLOG_KERNEL_TAG.match(s)
     if m:
         s = s[m.end():]
     m = _BRACKET_TS.match(s)

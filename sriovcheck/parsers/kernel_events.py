@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Pattern, Tuple
 
-from sriovcheck.parsers._common import require_text, split_lines
+from sriovcheck.parsers._common import KERNEL_PRIO, MONOTONIC_STAMP, SYSLOG_KERNEL_TAG, require_text, split_lines
 
 __all__ = [
     "EVENT_KINDS", "KernelEvent", "KernelLogEvents", "parse_kernel_events", "split_log_line",
@@ -55,10 +55,6 @@ EVENT_KINDS: Dict[str, str] = {
     "kernel_cmdline": "the kernel command line as the log shows it (``value``)",
 }
 
-_PRIO = re.compile(r"<\d{1,3}>")
-_SYSLOG = re.compile(r"[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d \S{1,255} kernel: ")
-_ISO = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.,+-]{1,40}Z? \S{1,255} kernel: ")
-_MONO = re.compile(r"\[ {0,12}(\d{1,10})\.(\d{1,9})\] ?")
 _BRACKET = re.compile(r"\[[^\]\n]{0,64}\] ?")
 #: "<driver> <address>[ <interface>]: message" -- dev_printk / netdev_printk prefixes.
 _DEV = re.compile(r"([\w.-]{1,64}) ((?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])"
@@ -118,14 +114,14 @@ class KernelLogEvents:
 def split_log_line(line: str) -> Tuple[Optional[float], str]:
     """(seconds since boot or None, message) of one log line."""
     s = line
-    m = _PRIO.match(s)
+    m = KERNEL_PRIO.match(s)
     if m:
         s = s[m.end():]
-    m = _SYSLOG.match(s) or _ISO.match(s)
+    m = SYSLOG_KERNEL_TAG.match(s)
     if m:
         s = s[m.end():]
     stamp: Optional[float] = None
-    m = _MONO.match(s)
+    m = MONOTONIC_STAMP.match(s)
     if m:
         stamp = float(f"{m.group(1)}.{m.group(2)}")
         s = s[m.end():]

@@ -24,15 +24,16 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional
 
-from sriovcheck.parsers._common import require_text, split_lines
+from sriovcheck.parsers._common import (
+    KERNEL_PRIO,
+    MONOTONIC_STAMP,
+    SYSLOG_KERNEL_TAG,
+    require_text,
+    split_lines,
+)
 
 __all__ = ["SyslogKernelLines", "is_kernel_line", "last_boot_kernel_lines"]
 
-_PRIO = re.compile(r"<\d{1,3}>")
-#: "Jan 31 10:13:36 host kernel: " (BSD syslog) and "2024-01-31T10:13:36.1+01:00 host kernel: " (RFC 3339).
-_KERNEL_TAG = re.compile(r"(?:[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[0-9:.,+-]{1,40}Z?) "
-                         r"\S{1,255} kernel: ")
-_STAMP = re.compile(r"\[ {0,12}\d{1,10}\.\d{1,9}\] ?")
 #: init/main.c linux_banner: "Linux version 5.14.0-70.13.1.el9_0.x86_64 (mockbuild@...) ..."
 _BANNER = re.compile(r"Linux version \d")
 
@@ -57,14 +58,14 @@ class SyslogKernelLines:
 def _message(line: str) -> Optional[str]:
     """The kernel's message of a syslog line, or None when syslog did not tag the line ``kernel:``."""
     s = line
-    m = _PRIO.match(s)
+    m = KERNEL_PRIO.match(s)
     if m:
         s = s[m.end():]
-    m = _KERNEL_TAG.match(s)
+    m = SYSLOG_KERNEL_TAG.match(s)
     if m is None:
         return None
     s = s[m.end():]
-    m = _STAMP.match(s)
+    m = MONOTONIC_STAMP.match(s)
     return s[m.end():] if m else s
 
 
