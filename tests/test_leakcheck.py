@@ -21,9 +21,16 @@ def _pids(left: list) -> set:
 def test_a_running_child_is_listed_until_it_is_waited_for() -> None:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        left = leakcheck.left_behind(None)
-        assert child.pid in _pids(left)
-        item = next(i for i in left if i.pid == child.pid)
+        # With vfork (Python 3.13's subprocess) Popen returns while the child is still inside execve, when its
+        # /proc cmdline can read empty for a moment: look again until the command is there.
+        deadline = time.monotonic() + 10
+        while True:
+            left = leakcheck.left_behind(None)
+            assert child.pid in _pids(left)
+            item = next(i for i in left if i.pid == child.pid)
+            if "time.sleep(60)" in item.command or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         assert item.ppid == os.getpid() and "time.sleep(60)" in item.command and "child" in item.why
     finally:
         child.kill()
