@@ -7,10 +7,11 @@ spooled as in any fleet run).
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any, List, Optional
 
 import pytest
@@ -59,6 +60,22 @@ OPTIONS = [RenderOptions(), RenderOptions(color=True, verbose=True, timestamp="2
            RenderOptions(junit_warnings="skipped", fail_on="warning")]
 
 
+@pytest.fixture(autouse=True)
+def _one_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --timestamp, the JUnit reporter stamps the run with the current time; the whole and the streamed
+    render each ask for it, and a second boundary between them must not make them differ."""
+    from sriovcheck.reporters import common
+
+    fixed = _dt.datetime(2026, 12, 4, 9, 0, 0)
+
+    class _Clock(_dt.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+            return fixed.replace(tzinfo=tz)
+
+    monkeypatch.setattr(common, "_dt", SimpleNamespace(datetime=_Clock, timezone=_dt.timezone))
+
+
 @pytest.mark.parametrize("options", OPTIONS)
 @pytest.mark.parametrize("fmt,chunks", [("text", text_chunks), ("json", json_chunks), ("junit", junit_chunks)])
 def test_streamed_output_is_the_rendered_output(reports: PackedReports, fmt: str, chunks: Any,
@@ -68,6 +85,7 @@ def test_streamed_output_is_the_rendered_output(reports: PackedReports, fmt: str
     pieces = list(chunks(reports, options))
     assert len(pieces) > len(reports)  # host by host, not one piece
     assert "".join(pieces) == whole
+    assert fmt != "junit" or options.timestamp or 'timestamp="2026-12-04T09:00:00"' in whole
 
 
 def test_one_report_is_the_single_host_form(reports: PackedReports) -> None:
