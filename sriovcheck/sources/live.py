@@ -172,6 +172,7 @@ class LiveSource(Source):
         self._prefetched: Dict[str, "Future[Optional[CommandOutput]]"] = {}
         self._running: Dict[int, "subprocess.Popen[bytes]"] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def info(self) -> SourceInfo:
         return SourceInfo(kind=self.kind, location=self.location, collected_at=self.started,
@@ -279,6 +280,9 @@ class LiveSource(Source):
         for future in self._prefetched.values():
             future.cancel()
         with self._lock:
+            # A command whose Popen returns after this point sees the flag and is killed by its own
+            # thread: without it, one started just before close() but not yet registered ran on.
+            self._closed = True
             running = list(self._running.values())
         for proc in running:
             try:
@@ -308,6 +312,16 @@ class LiveSource(Source):
             raise SourceReadError(f"command: {command}", exc.strerror or str(exc)) from None
         with self._lock:
             self._running[proc.pid] = proc
+            closed = self._closed
+        if closed:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            proc.communicate()
+            with self._lock:
+                self._running.pop(proc.pid, None)
+            raise SourceReadError(f"command: {command}", "the source was closed while it started; killed")
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -156,3 +156,18 @@ def test_per_item_commands_are_started_together_before_they_are_asked(tmp_path: 
     asked = [e[1] for e in events if e[0] == "command" and e[1].startswith("modinfo ")]
     assert asked == [f"modinfo {name}" for name in loaded]
     assert events.index(started[0]) < events.index(("command", asked[0]))
+
+
+def test_a_command_that_starts_after_close_is_killed_not_left_running(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """close() can run between a prefetch thread's Popen and its registration (seen once in CI, under
+    load): such a command must not run on for its whole timeout."""
+    _fake(tmp_path, "lspci", f"echo $$ > {tmp_path}/pid\nexec /bin/sleep 60\n")
+    monkeypatch.setattr(live, "SAFE_PATH", str(tmp_path))
+    source = LiveSource(SourceOptions(command_timeout=120))
+    source.close()
+    with pytest.raises(SourceReadError, match="closed"):
+        source.command("lspci -vvv -nn -D")
+    pid_file = tmp_path / "pid"
+    if pid_file.exists() and pid_file.read_text().strip():
+        _assert_gone(int(pid_file.read_text()))
