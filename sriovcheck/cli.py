@@ -270,13 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- shared steps ----------------------------------------------------------------------------------
 
-def _registry(args: argparse.Namespace) -> Any:
+def _registry(args: argparse.Namespace, judging: bool = True) -> Any:
+    """The plugins; ``judging=False`` (capture, facts): the built-in checks and formats are not loaded."""
     from .log import LOG, phase
     from .plugins import load_plugins
 
     with phase("loading plugins"):
         registry = load_plugins([Path(d) for d in getattr(args, "checks_dir", [])],
-                                entry_points=not getattr(args, "no_entry_points", False))
+                                entry_points=not getattr(args, "no_entry_points", False), judging=judging)
     LOG.info("%d plugins: %d checks, %d output formats", len(registry.plugins), len(registry.checks),
              len(registry.reporters))
     return registry
@@ -432,11 +433,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     for entry in found.skipped:  # also listed in the reports; the exit code does not change
         LOG.warning("skipped %s (%s)", entry.path, entry.reason)
     LOG.info("checking %d source(s) with %d rules, profile %s", len(sources), len(rules), profile.name)
+    # The gate travels with each report: its verdict and every format's banner follow it.  A fleet's
+    # workers apply it before they pack and summarise each report (and render its text section, when
+    # text is written), so the parent writes the text output and finds the exit code without unpacking.
+    def gate(report: Any) -> Any:
+        return replace(report, fail_on=fail_on, require_complete=require_complete)
+
+    text_options = next(((color and path in (None, "-"), bool(args.verbose)) for fmt, path in wanted
+                         if fmt == "text"), None)
     with phase("reading and checking"):
-        reports = check_many(sources, config, formats=[fmt for fmt, _ in wanted])
-    # The gate travels with each report: its verdict and every format's banner follow it.
-    # (a fleet's reports stay packed: each is unpacked, and given its gate, as a renderer reaches it)
-    reports = map_reports(reports, lambda r: replace(r, fail_on=fail_on, require_complete=require_complete))
+        reports = check_many(sources, config, formats=[fmt for fmt, _ in wanted], prepare=gate,
+                             text_options=text_options)
+    reports = map_reports(reports, gate)  # a fleet's: already applied, nothing changes
     # Files first, standard output last: a failing stdout (exit 2) still leaves every report file.
     for fmt, path in sorted(wanted, key=lambda item: item[1] in (None, "-")):
         options = RenderOptions(color=color and fmt == "text" and path in (None, "-"), verbose=bool(args.verbose),
@@ -456,7 +464,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             rendered = render(reports, options)
         _write(path, rendered)
     errors, gate_failed = [], False
-    for report in reports:  # one pass: a fleet's reports are unpacked one at a time
+    summaries = getattr(reports, "summaries", None)
+    if summaries is not None:  # a fleet: each host's summary says it, no report is unpacked
+        errors = [s.source_error for s in summaries if s.source_error]
+        gate_failed = any(s.gate_failed for s in summaries if not s.source_error)
+    for report in reports if summaries is None else ():  # one pass: packed reports are unpacked one at a time
         if report.source_error:
             errors.append(report.source_error)
         elif not gate_failed:
@@ -472,7 +484,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from .factsview import render_facts
     from .fleet import collect
 
-    registry = _registry(args)
+    registry = _registry(args, judging=False)
     _check_outputs([("-o", args.output)], args, [args.source])
     facts = collect(args.source, _run_config(args, registry))
     _write(args.output, render_facts(facts, args.format))
@@ -489,7 +501,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     LOG.info("capturing %s%s", args.root or "this host", " (redacted)" if args.redact else "")
     with phase("capture"):
         path = write_capture(args.output, redact=args.redact, root=args.root, run_commands=not args.no_commands,
-                             progress=sys.stderr is not None and sys.stderr.isatty(), registry=_registry(args))
+                             progress=sys.stderr is not None and sys.stderr.isatty(), registry=_registry(args, judging=False))
     LOG.info("wrote %s", path)
     write_stdout(path + "\n")
     return EXIT_OK

@@ -23,7 +23,7 @@ import pickle
 import sys
 import zlib
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union, overload
 
 from . import __version__
@@ -141,6 +141,43 @@ def _pack(report: Report) -> bytes:
     return zlib.compress(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
+@dataclass(frozen=True)
+class HostSummary:
+    """What the parent's walks over a fleet read of one host, computed by the worker that checked it from
+    the report it sends back (after the gate, ``prepare``): the parent writes the text output and finds
+    the exit code without unpacking a single report.
+
+    ``text`` is the host's text section (:func:`sriovcheck.reporters.text.render_one`) when the text
+    format is rendered, with the (color, verbose) it was rendered with; the parent moves it to the spool.
+    """
+
+    name: str  # reporters.common.host_name, as one line: host_labels' start
+    location: str  # the source's location, as one line: two snapshots of one host are labelled by it
+    row: Tuple[Any, ...]  # reporters.text.overview_row
+    gate_failed: bool
+    source_error: Optional[str]
+    text: Optional[Tuple[Tuple[bool, bool], Union[str, Tuple[int, int]]]] = None
+
+
+def summarise(report: Report, text_options: Optional[Tuple[bool, bool]] = None) -> HostSummary:
+    from .reporters import text
+    from .reporters.common import host_name, one_line
+
+    section = None
+    if text_options is not None:
+        section = (text_options, text.render_one(report, *text_options))
+    return HostSummary(one_line(host_name(report)), one_line(report.facts.source.location),
+                       text.overview_row(report), report.gate_failed(), report.source_error, section)
+
+
+def _finish(report: Report) -> Tuple[bytes, HostSummary]:
+    """A report as the parent keeps it: gated (``prepare``), packed, and summarised."""
+    prepare = _WORKER_STATE.get("prepare")
+    if prepare is not None:
+        report = prepare(report)
+    return _pack(report), summarise(report, _WORKER_STATE.get("text"))
+
+
 class ReportSpool:
     """Packed reports in an unnamed temporary file (gone when closed or when the process ends, even
     killed): the parent keeps two integers per host, so its memory does not grow with the fleet."""
@@ -153,6 +190,9 @@ class ReportSpool:
 
     def add(self, item: Union[bytes, Report]) -> Tuple[int, int]:
         data = item if isinstance(item, bytes) else _pack(item)
+        return self.add_bytes(data)
+
+    def add_bytes(self, data: bytes) -> Tuple[int, int]:
         os.pwrite(self._file.fileno(), data, self._end)
         place = (self._end, len(data))
         self._end += len(data)
@@ -174,17 +214,40 @@ class PackedReports(Sequence[Report]):
     """
 
     def __init__(self, items: Sequence[Packed], transform: Optional[Callable[[Report], Report]] = None,
-                 spool: Optional[ReportSpool] = None) -> None:
+                 spool: Optional[ReportSpool] = None, summaries: Optional[Sequence[HostSummary]] = None,
+                 prepared: Optional[Callable[[Report], Report]] = None) -> None:
         self._items = list(items)
         self._transform = transform
         self._spool = spool
         self._last: Tuple[int, Optional[Report]] = (-1, None)
+        #: Each host's summary (renderers and the exit code read it instead of unpacking), when every
+        #: report was summarised after ``prepared`` and nothing else was applied since.
+        self.summaries: Optional[List[HostSummary]] = list(summaries) if summaries is not None else None
+        self._prepared = prepared
 
     def map(self, transform: Callable[[Report], Report]) -> "PackedReports":
-        """The same reports, each passed through ``transform`` when it is unpacked."""
+        """The same reports, each passed through ``transform`` when it is unpacked.
+
+        The transform the workers already applied before packing (``prepared``: the gate) is not applied
+        again; any other one makes the summaries stale, so the new sequence has none."""
+        if transform is self._prepared and self._transform is None:
+            return self
         before = self._transform
         return PackedReports(self._items, transform if before is None else (lambda r: transform(before(r))),
                              self._spool)
+
+    def rendered_text(self, index: int, color: bool, verbose: bool) -> Optional[str]:
+        """Host ``index``'s text section as its worker rendered it with these options; None when it did not."""
+        if self.summaries is None:
+            return None
+        section = self.summaries[index].text
+        if section is None or section[0] != (color, verbose):
+            return None
+        body = section[1]
+        if isinstance(body, tuple):
+            assert self._spool is not None
+            return self._spool.get(body).decode("utf-8", "surrogatepass")
+        return body
 
     def __len__(self) -> int:
         return len(self._items)
@@ -220,16 +283,34 @@ def map_reports(reports: Sequence[Report], transform: Callable[[Report], Report]
     return [transform(r) for r in reports]
 
 
-def _worker(location: Optional[str]) -> Union[bytes, Report]:
+def _worker(location: Optional[str]) -> Tuple[bytes, HostSummary]:
     config: RunConfig = _WORKER_STATE["config"]
     # In a worker process, SIGTERM/SIGHUP/SIGINT unwind this source (its spool folder is removed), then exit.
     with worker_task():
         try:
-            return _pack(for_rendering(check_one(location, config), _WORKER_STATE.get("formats")))
+            return _finish(for_rendering(check_one(location, config), _WORKER_STATE.get("formats")))
         except SriovcheckError as exc:
-            return error_report(location, str(exc), config.profile)
+            return _finish(error_report(location, str(exc), config.profile))
         except Exception as exc:  # one broken snapshot must not take the fleet run down
-            return error_report(location, f"internal error: {type(exc).__name__}: {exc}", config.profile)
+            return _finish(error_report(location, f"internal error: {type(exc).__name__}: {exc}", config.profile))
+
+
+Kept = Tuple[Tuple[int, int], HostSummary]
+
+
+def _keep(spool: ReportSpool, item: Union[Tuple[bytes, HostSummary], Report]) -> Kept:
+    """A worker's (packed report, summary), or a report made here, into the spool; its text section too."""
+    packed, summary = _finish(item) if isinstance(item, Report) else item
+    place = spool.add_bytes(packed)
+    if summary.text is not None and isinstance(summary.text[1], str):
+        text_place = spool.add_bytes(summary.text[1].encode("utf-8", "surrogatepass"))
+        summary = replace(summary, text=(summary.text[0], text_place))
+    return place, summary
+
+
+def _packed_reports(kept: Sequence[Kept], spool: ReportSpool) -> "PackedReports":
+    return PackedReports([place for place, _ in kept], spool=spool, summaries=[s for _, s in kept],
+                         prepared=_WORKER_STATE.get("prepare"))
 
 
 def _progress(done: int, total: int, enabled: bool) -> None:
@@ -241,11 +322,16 @@ def _progress(done: int, total: int, enabled: bool) -> None:
 
 
 def check_many(locations: Sequence[Optional[str]], config: RunConfig,
-               progress: Optional[bool] = None, formats: Optional[Sequence[str]] = None) -> Sequence[Report]:
+               progress: Optional[bool] = None, formats: Optional[Sequence[str]] = None,
+               prepare: Optional[Callable[[Report], Report]] = None,
+               text_options: Optional[Tuple[bool, bool]] = None) -> Sequence[Report]:
     """One report per source, in the order given.
 
     ``formats``: the output formats that will render the reports (several sources: each report then
-    keeps only the facts those formats show; None keeps everything).
+    keeps only the facts those formats show; None keeps everything).  ``prepare`` (several sources):
+    applied to each report by its worker before it is packed and summarised (the command line's gate:
+    ``map_reports`` with the same function then changes nothing); ``text_options`` (color, verbose):
+    the workers also render each host's text section, so the parent only writes it.
 
     A single source that cannot be read raises (exit code 2); with several,
     the broken one becomes an error report and the others still run.
@@ -260,16 +346,16 @@ def check_many(locations: Sequence[Optional[str]], config: RunConfig,
     jobs = min(jobs, len(locations))
     import multiprocessing
 
-    _WORKER_STATE.update(config=config, formats=formats)
+    _WORKER_STATE.update(config=config, formats=formats, prepare=prepare, text=text_options)
     try:
         spool = ReportSpool()
         if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            reports: List[Packed] = []
+            kept: List[Kept] = []
             for index, location in enumerate(locations, 1):
-                reports.append(spool.add(_worker(location)))
+                kept.append(_keep(spool, _worker(location)))
                 _progress(index, len(locations), show)
-            return PackedReports(reports, spool=spool)
-        return PackedReports(_parallel(locations, jobs, show, spool), spool=spool)
+            return _packed_reports(kept, spool)
+        return _packed_reports(_parallel(locations, jobs, show, spool), spool)
     finally:
         _WORKER_STATE.clear()
 
@@ -293,12 +379,12 @@ def start_workers(pool: Any, jobs: int) -> None:
             adjust()
 
 
-def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: ReportSpool) -> List[Packed]:
+def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: ReportSpool) -> List[Kept]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    results: Dict[int, Packed] = {}
+    results: Dict[int, Kept] = {}
     # "fork": workers inherit the loaded plugins and rules (_WORKER_STATE). "forkserver" or "spawn" would
     # have to pickle them, and checks loaded from --checks-dir files (spec_from_file_location) cannot be
     # re-imported by name. Workers are forked before the pool starts its threads, and stop with their parent.
@@ -315,7 +401,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: 
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init,
                                    initargs=(os.getpid(),))
         start_workers(pool, jobs)
-        pending: Dict["Future[Union[bytes, Report]]", int] = {}
+        pending: Dict["Future[Tuple[bytes, HostSummary]]", int] = {}
         broken = False
         try:
             while (queue or pending) and not broken:
@@ -337,21 +423,21 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: 
                         break
                 if broken:
                     break
-                finished: Set["Future[Union[bytes, Report]]"] = wait(pending, return_when=FIRST_COMPLETED).done
+                finished: Set["Future[Tuple[bytes, HostSummary]]"] = wait(pending, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     index = pending.pop(future)
                     try:
-                        results[index] = spool.add(future.result())
+                        results[index] = _keep(spool, future.result())
                     except BrokenProcessPool:
                         broken = True
                         if index not in suspects:
                             suspects.add(index)
                             queue.append(index)
                             continue
-                        results[index] = error_report(locations[index], _DIED, profile)
+                        results[index] = _keep(spool, error_report(locations[index], _DIED, profile))
                     except Exception as exc:  # the report could not be sent back (e.g. not picklable)
-                        results[index] = error_report(locations[index],
-                                                      f"worker failed: {type(exc).__name__}: {exc}", profile)
+                        results[index] = _keep(spool, error_report(
+                            locations[index], f"worker failed: {type(exc).__name__}: {exc}", profile))
                     done_count += 1
                     _progress(done_count, len(locations), show)
         except BaseException:

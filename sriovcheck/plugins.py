@@ -39,6 +39,11 @@ BUILTIN_PLUGINS: Tuple[str, ...] = (
     "sriovcheck.sources",
 )
 
+#: The built-in plugins a command that only reads a host needs (``capture``, ``facts``): the source kinds.
+#: The check and reporter modules register only checks and output formats, which such a command never
+#: uses; importing them (and what they import) is a good part of start-up.
+COLLECTING_PLUGINS: Tuple[str, ...] = ("sriovcheck.sources",)
+
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 
 
@@ -206,17 +211,20 @@ def _entry_points() -> Iterable[Tuple[Any, str]]:
 
 
 def load_plugins(checks_dirs: Sequence[Path] = (), entry_points: bool = True,
-                 extra: Sequence[Tuple[str, Any]] = ()) -> Registry:
+                 extra: Sequence[Tuple[str, Any]] = (), judging: bool = True) -> Registry:
     """Build the plugin manager and fill the registry.
 
     ``extra`` registers additional (name, module-or-object) plugins, as tests
-    and embedding applications do.
+    and embedding applications do.  ``judging=False`` is for commands that read a host but check
+    nothing (``capture``, ``facts``): of the built-in plugins only the source kinds are registered
+    (:data:`COLLECTING_PLUGINS`); installed plugins, ``checks_dirs`` and ``extra`` are loaded as always,
+    since they may add fact providers and evidence.
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     origins: Dict[str, str] = {}
 
-    for modname in BUILTIN_PLUGINS:
+    for modname in BUILTIN_PLUGINS if judging else COLLECTING_PLUGINS:
         _register_module(pm, importlib.import_module(modname), modname, "built-in", origins)
 
     if entry_points:

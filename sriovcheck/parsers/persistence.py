@@ -13,8 +13,6 @@ import configparser
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import yaml
-
 from ..errors import ParseError
 from ..model import ModprobeOption, PersistenceConfig
 
@@ -192,6 +190,8 @@ def from_netplan(text: str, file: str) -> Tuple[PersistenceConfig, ...]:
 
     netplan creates as many VFs as are declared when no count is given.
     """
+    import yaml  # only here: a host without netplan files never pays for importing it
+
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

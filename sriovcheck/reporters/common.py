@@ -97,16 +97,24 @@ def overview_source(report: Report, label: str) -> str:
 
 
 def host_labels(reports: Sequence[Report]) -> List[str]:
-    """One distinct label per report (two snapshots of one host get their locations added)."""
-    names = [one_line(host_name(r)) for r in reports]
+    """One distinct label per report (two snapshots of one host get their locations added).
+
+    A fleet's packed reports carry each host's :class:`sriovcheck.fleet.HostSummary` (``summaries``):
+    its name and location are read from there, and no report is unpacked.
+    """
+    summaries = getattr(reports, "summaries", None)
+    names = ([s.name for s in summaries] if summaries is not None
+             else [one_line(host_name(r)) for r in reports])
     counts = Counter(names)  # counted once: a fleet of thousands of hosts stays linear
     labels: List[str] = []
     taken: Set[str] = set()
     next_number: Dict[str, int] = {}  # per base: every number below it is taken already (taken only grows)
-    for report, name in zip(reports, names):
+    for index, name in enumerate(names):
         label = name
         if counts[name] > 1:
-            label = f"{name} [{one_line(report.facts.source.location)}]"
+            location = (summaries[index].location if summaries is not None
+                        else one_line(reports[index].facts.source.location))
+            label = f"{name} [{location}]"
         base, n = label, next_number.get(label, 2)
         while label in taken:
             label = f"{base} #{n}"

@@ -31,9 +31,12 @@ def text_chunks(reports: Sequence[Report], options: Any = None) -> Iterator[str]
     skipped = text.skipped_block(options)  # what of a SOURCE folder was not used (sriovcheck/discovery.py)
     if skipped:
         yield "\n" + skipped
-    for report in reports:
+    # A fleet's workers may have rendered each host's section already (with these options).
+    rendered = getattr(reports, "rendered_text", None)
+    for index in range(len(reports)):
         yield "\n"
-        yield text.render_one(report, color, verbose)
+        section = rendered(index, color, verbose) if rendered is not None else None
+        yield section if section is not None else text.render_one(reports[index], color, verbose)
 
 
 def json_chunks(reports: Sequence[Report], options: Any = None) -> Iterator[str]:

@@ -153,29 +153,42 @@ def render_one(report: Report, color: bool = False, verbose: bool = False) -> st
     return "\n".join(lines) + "\n"
 
 
+def overview_row(report: Report) -> Tuple[str, int, int, int, str, str]:
+    """A host's fleet-overview cells: verdict, fail, error and manual counts, rules judged, worst finding."""
+    counts = report.counts()
+    worst = report.worst()
+    if report.source_error:
+        finding = f"source unreadable: {source_error_reason(report)}"
+    elif worst is not None:
+        finding = f"{worst.rule} {worst.name} {worst.subject}"
+    else:
+        finding = "-"
+    if report.source_error:
+        judged = "-"
+    else:
+        cover = report.coverage()
+        judged = f"{cover.count('judged')}/{len(cover.rules)}"
+    return report.verdict(), counts["fail"], counts["error"], counts["manual"], judged, finding
+
+
 def fleet_overview(reports: Sequence[Report], color: bool = False) -> str:
-    """One row per host: verdict, counts, coverage and the worst finding."""
+    """One row per host: verdict, counts, coverage and the worst finding.
+
+    A fleet's packed reports carry each host's row (``summaries``, made by the worker that checked it
+    with :func:`overview_row`): none is unpacked here.
+    """
     labels = host_labels(reports)
+    summaries = getattr(reports, "summaries", None)
+    rows = (s.row for s in summaries) if summaries is not None else (overview_row(r) for r in reports)
     width = max(len(label) for label in labels)
     lines = [f"== FLEET: {len(reports)} hosts ==",
              f"{'HOST':<{width}}  VERDICT     FAIL ERROR MANUAL  JUDGED  WORST FINDING"]
     verdicts: Dict[str, int] = {}  # counted in this walk: a fleet's reports are unpacked per walk
-    for label, report in zip(labels, reports):
-        counts = report.counts()
-        worst = report.worst()
-        if report.source_error:
-            finding = f"source unreadable: {source_error_reason(report)}"
-        elif worst is not None:
-            finding = f"{worst.rule} {worst.name} {worst.subject}"
-        else:
-            finding = "-"
-        cover = report.coverage()
-        judged = f"{cover.count('judged')}/{len(cover.rules)}" if not report.source_error else "-"
-        verdict = report.verdict()
+    for label, (verdict, fail, error, manual, judged, finding) in zip(labels, rows):
         verdicts[verdict] = verdicts.get(verdict, 0) + 1
         shown = _paint(f"{verdict.upper():<10}", _VERDICT_COLORS[verdict], color)
-        lines.append(f"{printable(label):<{width}}  {shown}  {counts['fail']:>4} "
-                     f"{counts['error']:>5} {counts['manual']:>6}  {judged:>6}  {printable(finding)}")
+        lines.append(f"{printable(label):<{width}}  {shown}  {fail:>4} "
+                     f"{error:>5} {manual:>6}  {judged:>6}  {printable(finding)}")
     lines.append(", ".join(f"{verdicts.get(v, 0)} {v}" for v in ("pass", "warn", "incomplete", "fail", "error")))
     return "\n".join(lines) + "\n"
 
