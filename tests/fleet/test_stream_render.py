@@ -120,3 +120,41 @@ def test_the_cli_writes_a_fleet_host_by_host_with_the_same_bytes(reports: Packed
         assert (tmp_path / name).read_text(encoding="utf-8") == registry.reporters[fmt].render(gated, options)
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert len(data["reports"]) == len(fleet_sources)
+
+
+@pytest.mark.parametrize("color,verbose", [(False, False), (True, True)])
+def test_workers_gate_summarise_and_render_the_text_the_parent_would(fleet_sources: List[Optional[str]],
+                                                                     color: bool, verbose: bool) -> None:
+    """With the gate and the text options given to check_many (as the command line does), each worker gates
+    its report and renders its text section: the parent's output, from the summaries alone, is the same bytes
+    as rendering the gated reports, and so are the exit-code inputs."""
+    registry = load_plugins()
+    profile = load_profiles(registry)["default"]
+    rules = select_rules(load_rules(registry), registry, profile)
+    config = RunConfig.of(registry, rules, profile=profile.name, jobs=2)
+
+    def gate(report: Any) -> Any:
+        return replace(report, fail_on="warning", require_complete=True)
+
+    found = check_many(fleet_sources, config, progress=False, formats=["text"], prepare=gate,
+                       text_options=(color, verbose))
+    assert isinstance(found, PackedReports) and found.summaries is not None
+    assert found.map(gate) is found  # the gate the workers applied is not applied again
+    options = RenderOptions(color=color, verbose=verbose, fail_on="warning")
+    unpacked = [gate(r) for r in found]
+    assert [r.fail_on for r in found] == ["warning"] * len(fleet_sources)
+    assert "".join(text_chunks(found, options)) == registry.reporters["text"].render(unpacked, options)
+    assert all(found.rendered_text(i, color, verbose) is not None for i in range(len(found)))
+    assert found.rendered_text(0, not color, verbose) is None  # other options: the parent renders it
+    assert [(s.source_error, s.gate_failed) for s in found.summaries] == \
+        [(r.source_error, r.gate_failed()) for r in unpacked]
+    assert any(s.gate_failed for s in found.summaries if not s.source_error)
+
+
+def test_another_transform_makes_the_summaries_stale(reports: PackedReports) -> None:
+    assert reports.summaries is not None
+    changed = reports.map(lambda r: replace(r, fail_on="never"))
+    assert changed.summaries is None and changed.rendered_text(0, False, False) is None
+    options = RenderOptions(fail_on="never")
+    registry = load_plugins()
+    assert "".join(text_chunks(changed, options)) == registry.reporters["text"].render(list(changed), options)
