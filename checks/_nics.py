@@ -5,7 +5,6 @@ Functions return ``None`` when the facts do not tell, so callers can skip with t
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
@@ -332,6 +331,8 @@ def propose_mac(hostname: Optional[str], pf_key: str, index: int, taken: Set[str
     the other five come from SHA-256 of the identity.  On a clash a counter joins the hash input.
     The proposal is added to ``taken`` so several proposals in one run never collide.
     """
+    import hashlib  # only here: most runs never need it, and importing it is ~3 ms of start-up
+
     counter = 0
     while True:
         seed = f"sriovcheck\0{hostname or ''}\0{pf_key}\0{index}\0{counter}".encode("utf-8", "surrogateescape")

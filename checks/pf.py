@@ -1,7 +1,6 @@
 """Checks about physical functions: SR-IOV capability, VFs enabled, driver configuration, persistence."""
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -322,6 +321,8 @@ def _examine_line(opt: ModprobeOption, known: List[str], types: Mapping[str, Opt
     new_params: List[str] = []
     for name, value in opt.params:
         if name not in known and name not in _GENERIC_MODULE_PARAMS:
+            import difflib  # only for this message
+
             guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             if guess:
                 problems.append(f"{opt.module} has no parameter {name!r} (did you mean {guess[0]!r}?)")
