@@ -131,7 +131,8 @@ def iommu_group_viable(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[
         group = facts.iommu_group(fn.iommu_group) if facts.iommu_groups is not None else None
         if group is None:
             yield unknown(subject, f"the devices of IOMMU group {fn.iommu_group} and their drivers "
-                                   f"(/sys/kernel/iommu_groups/{fn.iommu_group}/devices, or 'lspci -k -vvv' of all devices)")
+                                   f"(/sys/kernel/iommu_groups/{fn.iommu_group}/devices, 'lspci -k -vvv' of all devices, "
+                                   f"or virsh nodedev-dumpxml of {dev.address}'s node device)")
             continue
         ev = Evidence(group.origins.get("members") or f"/sys/kernel/iommu_groups/{group.number}/devices",
                       "group members: " + ", ".join(m.address for m in group.members))

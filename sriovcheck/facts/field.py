@@ -15,15 +15,18 @@ KVM_MISC = "/sys/class/misc/kvm"
 SYS_NODES = "/sys/devices/system/node"
 
 
-def _assigned_groups(deps: Mapping[str, Any]) -> List[str]:
-    """The IOMMU groups of the devices guests get (reading every group of a 4,096-VF host is waste)."""
+def _assigned_groups(deps: Mapping[str, Any]) -> Dict[str, List[str]]:
+    """The IOMMU groups of the devices guests get, each with those devices' addresses (reading every group of
+    a 4,096-VF host is waste)."""
     pci = {fn.address: fn for fn in deps.get("pci") or ()}
-    wanted = []
+    wanted: Dict[str, List[str]] = {}
     for guest in deps.get("guests") or ():
         for dev in guest.devices:
             fn = pci.get(dev.address)
-            if fn is not None and fn.iommu_group and fn.iommu_group not in wanted:
-                wanted.append(fn.iommu_group)
+            if fn is not None and fn.iommu_group:
+                addresses = wanted.setdefault(fn.iommu_group, [])
+                if dev.address not in addresses:
+                    addresses.append(dev.address)
     return wanted
 
 
@@ -58,7 +61,42 @@ def collect_iommu_groups(ctx: CollectContext, deps: Mapping[str, Any]) -> Option
                                              class_code=(d.class_code or "")[:4] or None) for d in devices)
             out[number] = IommuGroup(number, members,
                                      origins=FrozenMap({"members": f"command: {COMMAND['lspci_verbose']}"}))
+            continue
+        found = _nodedev_group(ctx, number, wanted[number])
+        if found is not None:
+            out[number] = found
     return tuple(out[n] for n in wanted if n in out)
+
+
+def _nodedev(ctx: CollectContext, address: str) -> Tuple[Any, str]:
+    """(parsed ``virsh nodedev-dumpxml pci_DDDD_BB_SS_F``, its origin), or (None, "") when the source lacks it."""
+    from ..parsers.nodedev import parse_nodedev_xml
+
+    name = "pci_" + address.replace(":", "_").replace(".", "_")
+    output = ctx.run(COMMAND["libvirt_nodedev"].format(nodedev=name), "iommu_groups", quiet=True)
+    if output is None:
+        return None, ""
+    return ctx.parse_output(output, parse_nodedev_xml, "iommu_groups"), output.origin
+
+
+def _nodedev_group(ctx: CollectContext, number: str, addresses: List[str]) -> Optional[IommuGroup]:
+    """The group from libvirt's node device XML (sosreports: ``virsh nodedev-dumpxml`` of an assigned device):
+    its ``<iommuGroup number='N'>`` lists every device of the group.  Each member's driver and class come from
+    its own nodedev XML when the source has it; otherwise they stay unknown here (the PCI facts may know)."""
+    for address in addresses:
+        node, origin = _nodedev(ctx, address)
+        if node is None or node.iommu_group is None or str(node.iommu_group) != number \
+                or address not in node.iommu_group_members:
+            continue  # a group that does not list the device itself is not a member list to trust
+        members = []
+        for member in node.iommu_group_members:
+            other = node if member == address else _nodedev(ctx, member)[0]
+            usable = other is not None and other.address == member
+            driver = other.driver if usable else None
+            klass = ((other.class_code or "")[:4] or None) if usable else None
+            members.append(IommuGroupMember(member, driver=driver, class_code=klass))
+        return IommuGroup(number, tuple(members), origins=FrozenMap({"members": origin}))
+    return None
 
 
 def _lspci_groups(ctx: CollectContext) -> Dict[str, List[Any]]:
@@ -104,6 +142,7 @@ def collect_numa_nodes(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional
 
 
 IOMMU_GROUPS_PROVIDER = Provider(key="iommu_groups", compute=collect_iommu_groups, needs=("pci", "guests"),
-                                 evidence=("iommu_group_devices", "sysfs_pci", "lspci_verbose"))
+                                 evidence=("iommu_group_devices", "sysfs_pci", "lspci_verbose",
+                                           "libvirt_nodedev"))
 KVM_PROVIDER = Provider(key="kvm_device", compute=collect_kvm_device, evidence=("kvm_misc",))
 NUMA_PROVIDER = Provider(key="numa_nodes", compute=collect_numa_nodes, evidence=("numa_nodes",))

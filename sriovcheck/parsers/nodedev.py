@@ -2,7 +2,9 @@
 
 A VF has ``<capability type='phys_function'>`` with its PF's address; a PF
 has ``<capability type='virt_functions' maxCount='N'>`` (``maxCount`` is the
-total VFs; the addresses listed are the VFs that exist now).  Parsed with
+total VFs; the addresses listed are the VFs that exist now).  ``<iommuGroup
+number='N'>`` lists, as ``<address>`` children, every device of the group
+(libvirt's virNodeDevCapPCIDevFormat writes them all, this device included).  Parsed with
 defusedxml only.  Non-PCI node devices parse too, with the PCI fields
 ``None``.
 """
@@ -32,6 +34,8 @@ class NodeDevice:
     product_name: Optional[str] = None
     class_code: Optional[str] = None        # "020000"
     iommu_group: Optional[int] = None
+    #: Every device of the IOMMU group (libvirt lists them all, this one included); () when not listed.
+    iommu_group_members: Tuple[str, ...] = ()
     numa_node: Optional[int] = None
     is_vf: bool = False                     # has a phys_function capability with an address
     physfn_address: Optional[str] = None
@@ -100,6 +104,8 @@ def parse_nodedev_xml(text: str) -> NodeDevice:
         grp = cap.find("iommuGroup")
         if grp is not None and grp.get("number") is not None:
             out["iommu_group"] = _num(grp.get("number"), "iommuGroup number")
+            out["iommu_group_members"] = tuple(dict.fromkeys(
+                pci_address(a, "nodedev iommuGroup") for a in grp.findall("address")))
         numa = cap.find("numa")
         if numa is not None and numa.get("node") is not None:
             raw = (numa.get("node") or "").strip()

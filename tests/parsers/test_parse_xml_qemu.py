@@ -199,3 +199,25 @@ def test_proc_cmdline_args_file_and_ps() -> None:
     for bad in ("not a header\n", ps.replace("4242", "x42")):
         with pytest.raises(ParseError):
             parse_ps(bad)
+
+
+@pytest.mark.parametrize("name, number, members", [
+    # libvirt's docs/formatnode.rst: an 82576 PF sharing its group with the other port.
+    ("libvirt/formatnode_rst_nodedev_pci_0000_02_00_0_iommu_group_12.xml", 12, ("0000:02:00.0", "0000:02:00.1")),
+    # OpenNebula's vGPU page: an A10 in group 44 with the two root-port functions above it (listed first).
+    ("libvirt/opennebula_vgpu_nodedev_pci_0000_41_00_0_iommu_group_44.xml", 44,
+     ("0000:40:03.1", "0000:41:00.0", "0000:40:03.0")),
+])
+def test_nodedev_iommu_group_members(corpus_dir, name: str, number: int, members: tuple) -> None:
+    node = parse_nodedev_xml((corpus_dir / name).read_text(encoding="utf-8"))
+    assert node.iommu_group == number
+    assert node.iommu_group_members == members
+
+
+def test_nodedev_group_without_addresses_lists_no_member(corpus_dir) -> None:
+    text = (corpus_dir / "libvirt/formatnode_rst_nodedev_pci_0000_02_00_0_iommu_group_12.xml").read_text()
+    start, end = text.index("<iommuGroup"), text.index("</iommuGroup>") + len("</iommuGroup>")
+    node = parse_nodedev_xml(text[:start] + "<iommuGroup number='12'/>" + text[end:])
+    assert node.iommu_group == 12 and node.iommu_group_members == ()
+    with pytest.raises(ParseError):
+        parse_nodedev_xml(text.replace("bus='0x02' slot='0x00' function='0x1'", "bus='0x02' slot='0x00' function='0x9'"))

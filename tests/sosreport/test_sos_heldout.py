@@ -51,6 +51,10 @@ def test_rhos_compute_node_healthy_parts_pass(judge) -> None:
                 ("SRIOV203", RHOS_VF), ("SRIOV302", RHOS_GUEST), ("SRIOV301", RHOS_GUEST)):
         assert key in passed, (key, [(r.rule, r.subject.id, r.status, r.message) for r in results])
     assert any(rule == "SRIOV304" and RHOS_VF in subject for rule, subject in passed)
+    # No sysfs groups in a sosreport: the VF's nodedev XML lists group 40's members (only itself).
+    group = passed[("SRIOV004", RHOS_VF)]
+    assert "alone in IOMMU group 40" in group.message
+    assert group.evidence[0].source == "sos_commands/virsh/virsh_-r_nodedev-dumpxml_pci_0000_07_10_7"
     # The I350 numbers its VFs on the next bus (First VF Offset 384): the pass says so, not "beside the PF".
     ari = passed[("SRIOV107", RHOS_PF)].message
     assert "from bus 07 on (First VF Offset 384), beyond the PF's bus 06" in ari and "beside the PF" not in ari

@@ -1,0 +1,96 @@
+"""SRIOV004 on a sosreport: the IOMMU group's members from libvirt's node device XML (issue 11).
+
+sos never copies /sys/kernel/iommu_groups; ``virsh nodedev-dumpxml`` of a PCI device lists, under
+``<iommuGroup number='N'>``, every device of the group (libvirt's virNodeDevCapPCIDevFormat).  The material is
+libvirt's own example (docs/formatnode.rst: 82576 PF 02:00.0 sharing group 12 with 02:00.1) and the lspci
+stanzas of the same two 82576 functions from a linux-hardware.org probe; the guest is libvirt's
+hostdev-pci-address.xml test domain with its one <hostdev> source address set to 02:00.0 (the only edit).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+from sosbuild import SosTree, corpus, new_manifest
+
+from sriovcheck.collect import collect_facts
+from sriovcheck.engine import run
+from sriovcheck.model import HostFacts
+from sriovcheck.plugins import load_plugins
+from sriovcheck.results import Result, Status
+from sriovcheck.ruleset import load_profiles, load_rules, select_rules
+from sriovcheck.sources import SourceOptions
+from sriovcheck.sources.sosreport import open_source
+
+NODEDEV = "libvirt/formatnode_rst_nodedev_pci_0000_02_00_0_iommu_group_12.xml"
+LSPCI = "lspci/linuxhw_H8DG6_82576_02-00.x_stanzas_nonroot_access_denied.txt"
+PF = "0000:02:00.0"
+
+
+def _report(tmp_path: Path, nodedev: Optional[str], lspci: Optional[str]) -> Path:
+    plugins = ("pci", "virsh", "libvirt")
+    tree = SosTree("sosreport-nodedevhost-2026-12-04-groups",
+                   manifest=new_manifest("4.5.6", plugins, "report --batch -o " + ",".join(plugins)))
+    tree.add("version.txt", "sos report: 4.5.6\n")
+    guest = corpus("libvirt/hostdev-pci-address.xml").replace(
+        "<address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/>",
+        "<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>")
+    assert "bus='0x02' slot='0x00'" in guest
+    tree.add("etc/libvirt/qemu/QEMUGuest1.xml", guest)
+    if lspci is not None:
+        tree.command("pci", "lspci -nnvv", "lspci_-nnvv", lspci, root_link="lspci")
+    if nodedev is not None:
+        tree.command("virsh", "virsh -r nodedev-dumpxml pci_0000_02_00_0",
+                     "virsh_-r_nodedev-dumpxml_pci_0000_02_00_0", nodedev)
+    return tree.write(tmp_path)
+
+
+def _judge(top: Path) -> tuple:
+    registry = load_plugins(entry_points=False)
+    rules, profiles = load_rules(registry), load_profiles(registry)
+    with open_source(top, SourceOptions()) as source:
+        facts = collect_facts(source)
+    chosen = select_rules(rules, registry, profiles["default"], ["SRIOV004"])
+    results: List[Result] = [r for r in run(facts, chosen, registry, profile="default").results
+                             if r.rule == "SRIOV004"]
+    return facts, results
+
+
+def test_nodedev_group_members_reach_sriov004_and_a_host_driver_blocks(tmp_path: Path) -> None:
+    facts, results = _judge(_report(tmp_path, corpus(NODEDEV), corpus(LSPCI)))
+    assert isinstance(facts, HostFacts) and facts.iommu_groups is not None
+    group = facts.iommu_group("12")
+    assert group is not None
+    assert [m.address for m in group.members] == [PF, "0000:02:00.1"]
+    assert group.origins["members"] == "sos_commands/virsh/virsh_-r_nodedev-dumpxml_pci_0000_02_00_0"
+    [result] = results
+    assert result.status is Status.FAIL, result.message
+    assert "IOMMU group 12" in result.message and "0000:02:00.1 (bound to igb)" in result.message
+    assert result.evidence[0].source == group.origins["members"]
+
+
+def test_nodedev_member_with_no_driver_anywhere_stays_unknown(tmp_path: Path) -> None:
+    """02:00.1 is listed in the group but no source says which driver it has: not judged, not a pass."""
+    first = corpus(LSPCI).split("\n02:00.1 ", 1)[0]  # lspci of 02:00.0 only
+    assert first.startswith("02:00.0 ") and "02:00.1" not in first
+    facts, results = _judge(_report(tmp_path, corpus(NODEDEV), first))
+    [result] = results
+    assert result.status is Status.SKIP, result.message
+    assert "0000:02:00.1" in result.message and "IOMMU group 12" in result.message
+
+
+@pytest.mark.parametrize("xml", [
+    None,
+    # libvirt writes no <address> when it could not read the group's devices: no member list.
+    "MEMBERLESS",
+])
+def test_no_member_list_means_unknown(tmp_path: Path, xml: Optional[str]) -> None:
+    text = None
+    if xml == "MEMBERLESS":
+        whole = corpus(NODEDEV)
+        start, end = whole.index("<iommuGroup number='12'>"), whole.index("</iommuGroup>") + len("</iommuGroup>")
+        text = whole[:start] + "<iommuGroup number='12'/>" + whole[end:]
+    facts, results = _judge(_report(tmp_path, text, corpus(LSPCI)))
+    assert facts.iommu_group("12") is None if facts.iommu_groups is not None else True
+    assert [r.status for r in results] == [Status.SKIP], [r.message for r in results]
