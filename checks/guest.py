@@ -154,8 +154,10 @@ def guest_legacy_assignment(facts: HostFacts, params: Mapping[str, Any]) -> Iter
 
 # -- SRIOV303 -------------------------------------------------------------------------------------
 
-def _vf_driver(facts: HostFacts, fn: PciFunction, table: Mapping[str, Any]) -> Optional[str]:
-    """The guest-side driver for a VF: its lspci 'Kernel modules', else by its PF's driver."""
+def _vf_driver(facts: HostFacts, fn: PciFunction, table: Mapping[str, Any],
+               by_id: Optional[Mapping[str, Any]] = None) -> Optional[str]:
+    """The guest-side driver for a VF: its lspci 'Kernel modules', else by its PF's driver, else (the PF is not
+    in the snapshot) by the VF's own vendor:device id, from the VF drivers' PCI id tables."""
     vf_names = {str(v) for v in table.values()}
     for module in fn.modules or ():
         if module in vf_names:
@@ -165,12 +167,17 @@ def _vf_driver(facts: HostFacts, fn: PciFunction, table: Mapping[str, Any]) -> O
         return str(table[pf.driver])
     if fn.driver and fn.driver in vf_names:
         return fn.driver
+    if by_id and fn.vendor_id and fn.device_id:
+        found = by_id.get(f"{fn.vendor_id}:{fn.device_id}".lower())
+        if found:
+            return str(found)
     return None
 
 
 @check("guest-vf-driver", needs=("guests", "interfaces", "libvirt_networks", "pci"), params={
     "vf_drivers": Param(dict, default={}, help="PF driver -> the VF driver a Linux guest needs"),
     "windows_drivers": Param(dict, default={}, help="PCI vendor id -> the VF driver package for Windows guests"),
+    "vf_device_drivers": Param(dict, default={}, help="VF vendor:device id -> its driver, when the PF is not known"),
 })
 def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """A guest with an assigned VF has the VF driver for its PF family (a manual check inside the guest)."""
@@ -199,8 +206,13 @@ def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
         fns = [fn for _, fn in vfs if fn is not None]
         drivers: List[str] = []
         vendors: List[str] = []
+        by_id: List[Evidence] = []
         for fn in fns:
-            driver = _vf_driver(facts, fn, table)
+            driver = _vf_driver(facts, fn, table, params.get("vf_device_drivers"))
+            if driver and driver != _vf_driver(facts, fn, table):
+                by_id.append(Evidence(fn.origins.get("device_id") or fn.address,
+                                      f"{fn.address} is {fn.vendor_id}:{fn.device_id}, a VF of the {driver} driver "
+                                      f"(its PCI id table; the PF is not in this snapshot)"))
             if driver and driver not in drivers:
                 drivers.append(driver)
             vendor = (fn.vendor_id or "").lower()
@@ -213,7 +225,7 @@ def guest_vf_driver(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                                    f"VF driver guest {guest.name} needs")
             continue
         windows_driver = " / ".join(vendors) or "the NIC vendor's VF driver for Windows"
-        evidence = [Evidence(guest.origin, f"assigned VFs {', '.join(addresses)}")]
+        evidence = [Evidence(guest.origin, f"assigned VFs {', '.join(addresses)}"), *by_id]
         if guest.is_windows:
             message = (f"guest {guest.name} runs Windows with VFs {', '.join(addresses)}: Windows has no inbox "
                        f"driver for them; check that {windows_driver} is installed in the guest")

@@ -488,8 +488,9 @@ def _legacy_fail() -> HostFacts:
 
 def _vf_driver_skip() -> HostFacts:
     facts = healthy()
-    return replace(facts, pci=tuple(replace(fn, modules=None, driver=None) if fn.is_vf or fn.has_sriov else fn
-                                    for fn in facts.pci or ()))
+    # No source names a driver: no modules, no drivers, and no device id to look the VF driver up by.
+    return replace(facts, pci=tuple(replace(fn, modules=None, driver=None, device_id=None)
+                                    if fn.is_vf or fn.has_sriov else fn for fn in facts.pci or ()))
 
 
 def _exists_fail() -> HostFacts:

@@ -55,6 +55,9 @@ def test_rhos_compute_node_healthy_parts_pass(judge) -> None:
     group = passed[("SRIOV004", RHOS_VF)]
     assert "alone in IOMMU group 40" in group.message
     assert group.evidence[0].source == "sos_commands/virsh/virsh_-r_nodedev-dumpxml_pci_0000_07_10_7"
+    # Its PF 06:00.3 is not in the report: the VF's id 8086:1520 (nodedev XML) names igbvf.
+    driver = by_status(results, Status.MANUAL)[("SRIOV303", RHOS_GUEST)]
+    assert "the igbvf driver is loaded" in driver.message
     # The I350 numbers its VFs on the next bus (First VF Offset 384): the pass says so, not "beside the PF".
     ari = passed[("SRIOV107", RHOS_PF)].message
     assert "from bus 07 on (First VF Offset 384), beyond the PF's bus 06" in ari and "beside the PF" not in ari
