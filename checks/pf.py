@@ -513,15 +513,18 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
 # -- SRIOV104 -------------------------------------------------------------------------------------
 
 _UDEV_FILE = "/etc/udev/rules.d/70-sriov-vfs.rules"
+#: The command that makes a present but disabled (or masked) systemd unit run at boot (persistence parser).
+_UNIT_FIX = re.compile(r"systemctl (unmask \S+ && systemctl )?enable ([A-Za-z0-9@._:\\-]+)$")
 
 
-def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List[Evidence], List[str]]:
-    """What recreates the VFs of ``fn`` at boot: (valid, invalid, undecided).
+def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List[Evidence], List[str], List[Evidence]]:
+    """What recreates the VFs of ``fn`` at boot: (valid, invalid, undecided, unit_unknown).
 
     valid: configs that target ``fn`` and ask for VFs it can have; invalid: ones that target it but ask
     for more VFs than it has (the write fails at boot, see SRIOV103); undecided: configs naming an
     interface this source cannot tie to a PCI address (no 'ip link' / sysfs net links), so whether they
-    are for ``fn`` is unknown.
+    are for ``fn`` is unknown; unit_unknown: systemd units for ``fn`` whose enablement the source cannot tell
+    (no /etc/systemd/system listing): they may or may not run at boot.
     """
     names = {n for n in (iface_of(facts, fn), fn.address, short_bdf(fn.address), fn.driver) if n}
     total = fn.sriov.total_vfs if fn.sriov is not None else None
@@ -529,6 +532,7 @@ def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List
     valid: List[Evidence] = []
     invalid: List[Evidence] = []
     undecided: List[str] = []
+    unit_unknown: List[Evidence] = []
     for config in facts.persistence or ():
         if config.num_vfs == 0:
             continue  # e.g. NetworkManager sriov.total-vfs=0 keeps VFs off
@@ -538,6 +542,8 @@ def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List
             if config.not_applied or (config.num_vfs is not None and total is not None and config.num_vfs > total
                                       and config.kind != "modprobe"):
                 invalid.append(ev)
+            elif config.kind == "systemd" and config.enabled is None:
+                unit_unknown.append(ev)
             else:
                 valid.append(ev)
             continue
@@ -551,7 +557,7 @@ def _persisting(facts: HostFacts, fn: PciFunction) -> Tuple[List[Evidence], List
         if opt.module == fn.driver and any(k in ("max_vfs", "num_vfs", "num_vf") and v not in ("0", "")
                                            for k, v in opt.params):
             valid.append(Evidence(f"{opt.file}:{opt.line}", opt.raw or "module option creating VFs"))
-    return valid, invalid, undecided
+    return valid, invalid, undecided, unit_unknown
 
 
 @check("vfs-persistent", needs=("interfaces", "modprobe", "modules", "pci", "persistence"))
@@ -577,9 +583,14 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
     for fn, count in with_vfs:
         subject = pf_subject(facts, fn)
         label = pf_label(facts, fn)
-        found, too_many, undecided = _persisting(facts, fn)
+        found, too_many, undecided, unit_unknown = _persisting(facts, fn)
         if found:
             yield passed(subject, f"the VFs of {label} are recreated at boot by {found[0].source}", *found)
+            continue
+        if unit_unknown:
+            yield unknown(subject, f"whether the systemd unit {unit_unknown[0].source.split(':')[0]} (which creates the "
+                                   f"VFs of {label}) is enabled: its links in /etc/systemd/system/*.wants "
+                                   f"(systemctl is-enabled)", *unit_unknown)
             continue
         if undecided:
             yield unknown(subject, f"the interface names of the PCI functions ('ip link' or /sys/class/net), to "
@@ -589,12 +600,16 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
         udev = (f'ACTION=="add", SUBSYSTEM=="net", KERNELS=="{fn.address}", ATTR{{device/sriov_numvfs}}="{count}"'
                 if is_bdf(fn.address) else "")
         never = [e for e in too_many if "; never applied: " in e.detail]
-        over = [e for e in too_many if e not in never]
+        # one line per file: a unit's several Exec lines say the same thing
+        never = list({e.source.split(":", 1)[0]: e for e in reversed(never)}.values())[::-1]
+        over = [e for e in too_many if "; never applied: " not in e.detail]
         invalid = (f"; {', '.join(e.source for e in over)} asks for more VFs than {label} supports "
                    f"({fn.sriov.total_vfs if fn.sriov else '?'}), so that write fails at boot (SRIOV103)"
                    if over else "")
         invalid += "".join(f"; {e.source} never applies: {e.detail.split('; never applied: ', 1)[1]}"
                            for e in never)
+        enable = [u for u in (_UNIT_FIX.search(e.detail) for e in never) if u is not None]
+        unmask = list(dict.fromkeys(u.group(2) for u in enable if u.group(1)))
         yield failed(subject, f"{label} has {count} VFs but nothing valid recreates them at boot (no udev rule, "
                               f"systemd unit, NetworkManager sriov.total-vfs, netplan virtual-function-count, ifupdown "
                               f"post-up, systemd-networkd SR-IOVVirtualFunctions= or max_vfs option for it){invalid}: "
@@ -603,7 +618,8 @@ def vfs_persistent(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Find
                               "netplan, ifupdown, systemd-networkd and modprobe.d"), *too_many,
                      pf=iface or fn.address, iface=iface, address=fn.address, want=count,
                      udev_rule=FileLine(udev, _UDEV_FILE) if udev else "",
-                     udev_file=_UDEV_FILE)
+                     udev_file=_UDEV_FILE,
+                     enable_units=list(dict.fromkeys(u.group(2) for u in enable)), unmask_units=unmask)
 
 
 # -- SRIOV105 (audit) -----------------------------------------------------------------------------

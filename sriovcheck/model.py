@@ -320,6 +320,9 @@ class PersistenceConfig:
     detail: str = ""
     #: Why the setting never takes effect although it is there ("" when nothing says so).
     not_applied: str = ""
+    #: systemd units only: enabled (linked from a ``*.wants``/``*.requires`` directory of /etc/systemd/system);
+    #: False not enabled or masked; None when the source cannot tell (no /etc/systemd/system listing), or not a unit.
+    enabled: Optional[bool] = None
 
 
 @dataclass(frozen=True)

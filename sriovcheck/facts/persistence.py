@@ -53,10 +53,16 @@ def collect_persistence(ctx: CollectContext, deps: Mapping[str, Any]) -> Optiona
     each(ctx.config_files(UDEV_DIRS, "persistence", (".rules",)), p.from_udev_rules)
     enabled = _enabled_units(ctx)
     for path in ctx.config_files(SYSTEMD_DIRS, "persistence", (".service",)) or ():
+        unit = path.rsplit("/", 1)[-1]
+        masked = path.startswith(SYSTEMD_DIRS[0] + "/") and _is_mask(ctx, path)
+        if masked:
+            # `systemctl mask` puts a /dev/null link in /etc over the unit: read the copy it hides, if any.
+            path = next((f"{d}/{unit}" for d in SYSTEMD_DIRS[1:] if ctx.exists(f"{d}/{unit}")), "")
+            if not path:
+                continue
         text = ctx.text(path, "persistence", MAX_SMALL_BYTES)
         if text is not None and "sriov_numvfs" in text:
-            unit = path.rsplit("/", 1)[-1]
-            out.extend(p.from_systemd_unit(text, ctx.source.describe(path),
+            out.extend(p.from_systemd_unit(text, ctx.source.describe(path), unit=unit, masked=masked,
                                            enabled=None if enabled is None else unit in enabled))
     each(ctx.config_files(NM_DIRS, "persistence"), p.from_nm_keyfile)
     each(ctx.config_files((IFCFG_DIR,), "persistence", prefix="ifcfg-"), p.from_ifcfg)
@@ -90,15 +96,24 @@ def collect_persistence(ctx: CollectContext, deps: Mapping[str, Any]) -> Optiona
     return tuple(out)
 
 def _enabled_units(ctx: CollectContext) -> Optional[Set[str]]:
-    """Unit names linked from some ``*.wants``/``*.requires`` directory of /etc/systemd/system."""
+    """Unit names linked from some ``*.wants``/``*.requires`` directory of /etc/systemd/system (where
+    ``systemctl enable`` puts them); None when the source cannot list them all (enablement unknown)."""
     names = ctx.listing(SYSTEMD_DIRS[0], "persistence")
     if names is None:
         return None
     enabled: Set[str] = set()
     for name in names:
         if name.endswith((".wants", ".requires")) and safe_name(name):
-            enabled.update(ctx.listing(f"{SYSTEMD_DIRS[0]}/{name}", "persistence") or ())
+            linked = ctx.listing(f"{SYSTEMD_DIRS[0]}/{name}", "persistence")
+            if linked is None:
+                return None  # a .wants directory this source cannot list: it may hold the unit
+            enabled.update(linked)
     return enabled
+
+
+def _is_mask(ctx: CollectContext, path: str) -> bool:
+    """``systemctl mask UNIT``: /etc/systemd/system/UNIT is a link to /dev/null."""
+    return ctx.link(path, "persistence") == "/dev/null"
 
 
 PROVIDER = Provider(key="persistence", compute=collect_persistence, needs=("modprobe",),

@@ -114,10 +114,24 @@ def from_udev_rules(text: str, file: str) -> Tuple[PersistenceConfig, ...]:
 _EXEC = re.compile(r"\s*(ExecStart|ExecStartPre|ExecStartPost|ExecReload)\s*=\s*(.*)$")
 
 
-def from_systemd_unit(text: str, file: str, enabled: Optional[bool] = None) -> Tuple[PersistenceConfig, ...]:
-    """``Exec*=`` lines of a unit that write ``sriov_numvfs``."""
+def from_systemd_unit(text: str, file: str, enabled: Optional[bool] = None, unit: Optional[str] = None,
+                      masked: bool = False) -> Tuple[PersistenceConfig, ...]:
+    """``Exec*=`` lines of a unit that write ``sriov_numvfs``.
+
+    ``enabled``: whether a ``*.wants``/``*.requires`` directory of /etc/systemd/system links the unit (None:
+    the source cannot tell).  A unit that is not enabled, or is ``masked`` (its name in /etc/systemd/system
+    links to /dev/null), is there but never runs at boot: ``not_applied`` says so, with the command that fixes it.
+    """
     out: List[PersistenceConfig] = []
-    state = "" if enabled is None else ("; enabled" if enabled else "; not enabled (no .wants link found)")
+    name = unit or file.rsplit("/", 1)[-1].split(":", 1)[0]
+    if masked:
+        enabled = False
+        state = "; masked (links to /dev/null in /etc/systemd/system)"
+        never = f"present but masked: systemctl unmask {name} && systemctl enable {name}"
+    else:
+        state = "" if enabled is None else ("; enabled" if enabled else "; not enabled (no .wants link found)")
+        never = "" if enabled is not False else (f"present but not enabled (no link to it in a *.wants or *.requires "
+                                                 f"directory of /etc/systemd/system): systemctl enable {name}")
     for number, line in _logical_lines(text):
         found = _EXEC.match(line)
         if not found or "sriov_numvfs" not in found.group(2):
@@ -126,10 +140,11 @@ def from_systemd_unit(text: str, file: str, enabled: Optional[bool] = None) -> T
         if not echoes:
             out.append(PersistenceConfig(kind="systemd", file=f"{file}:{number}",
                                          target=target_of_path(found.group(2)), num_vfs=None,
-                                         detail=_detail(line) + state))
+                                         detail=_detail(line) + state, not_applied=never, enabled=enabled))
         for echo in echoes:
             out.append(PersistenceConfig(kind="systemd", file=f"{file}:{number}", target=target_of_path(echo.group(2)),
-                                         num_vfs=int(echo.group(1)), detail=_detail(line) + state))
+                                         num_vfs=int(echo.group(1)), detail=_detail(line) + state,
+                                         not_applied=never, enabled=enabled))
     return tuple(out)
 
 
