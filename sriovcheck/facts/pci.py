@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from ..errors import ParseError
 from ..evidence import COMMAND, IOMMU_GROUPS, SYS_PCI
-from ..model import NONE, Guest, KernelInfo, MsixInfo, NetInterface, PciFunction, SriovInfo
+from ..model import NONE, AcsInfo, Guest, KernelInfo, MsixInfo, NetInterface, PciFunction, SriovInfo
 from ..parsers._common import FrozenMap, bdf_or_none
 from .context import MAX_SMALL_BYTES, CollectContext, Draft, basename, safe_name
 from .pci_config import merge_config, merge_proc_row, proc_inventory, sysfs_config
@@ -123,6 +123,7 @@ def _merge_lspci(fn: Draft, device: Any, origin: str) -> None:
         fn.put("msix", MsixInfo(enabled=device.msix.enabled, count=device.msix.count), origin)
     if device.capabilities_listed and not device.capabilities_access_denied:
         fn.put_sriov("in_lspci", device.sriov is not None, origin)
+        _merge_lspci_express(fn, device, origin)
     cap = device.sriov
     if cap is not None:
         fn.put_sriov("total_vfs", cap.total_vfs, origin)
@@ -133,6 +134,21 @@ def _merge_lspci(fn: Draft, device: Any, origin: str) -> None:
         fn.put_sriov("vf_stride", cap.vf_stride, origin)
         fn.put_sriov("vf_device_id", cap.vf_device_id, origin)
         fn.put_sriov("ari_hierarchy", cap.ari_hierarchy, origin)
+
+
+def _merge_lspci_express(fn: Draft, device: Any, origin: str) -> None:
+    """PCI Express type, ARI and ACS from lspci's capability lines (ranked after configuration space, which
+    ``put`` keeps when it was merged first).  An absent Express line is "not PCI Express" only in a
+    capability list lspci could read; ARI and ACS are known absent only when the extended list was shown."""
+    fn.put("is_express", device.express_type is not None, origin)
+    if device.express_type is not None and device.express_type != "Unknown":
+        fn.put("express_type", device.express_type, origin)
+    if device.extended_listed or device.ari or device.acs is not None:
+        fn.put("ari", device.ari, origin)
+    if device.extended_listed or device.acs is not None:
+        fn.put("acs_known", True, origin)
+    if device.acs is not None and device.acs.control is not None:
+        fn.put("acs", AcsInfo(capability=device.acs.capability or (), control=device.acs.control), origin)
 
 
 def _merge_nodedev(ctx: CollectContext, fn: Draft) -> None:

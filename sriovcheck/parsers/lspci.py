@@ -42,6 +42,7 @@ from sriovcheck.parsers._common import (
 )
 
 __all__ = [
+    "LspciAcs",
     "LspciDevice",
     "LspciMsix",
     "LspciSriov",
@@ -87,6 +88,16 @@ class LspciMsix:
 
 
 @dataclass(frozen=True)
+class LspciAcs:
+    """The ``Access Control Services`` capability: the names of the bits set in ``ACSCap:`` and ``ACSCtl:``
+    (pciutils ls-ecaps.c cap_acs: SrcValid TransBlk ReqRedir CmpltRedir UpstreamFwd EgressCtrl DirectTrans).
+    None: that line was not shown."""
+
+    capability: Optional[Tuple[str, ...]] = None
+    control: Optional[Tuple[str, ...]] = None
+
+
+@dataclass(frozen=True)
 class LspciDevice:
     """One PCI function as lspci showed it.  ``None`` = not in this output."""
 
@@ -113,6 +124,13 @@ class LspciDevice:
     sriov: Optional[LspciSriov] = None
     msix: Optional[LspciMsix] = None
     ari: bool = False                         # ARI capability listed
+    #: PCI Express device/port type of the "Express" capability line, in pciutils' words ("Endpoint",
+    #: "Root Port", "Downstream Port", ...); None when no Express capability is listed.
+    express_type: Optional[str] = None
+    #: At least one extended capability (offset 0x100 and up) is listed: the extended list was read, so an
+    #: absent ARI or ACS capability is absent.
+    extended_listed: bool = False
+    acs: Optional[LspciAcs] = None            # Access Control Services: ACSCap / ACSCtl bits
     is_virtual_function: bool = False         # by name: contains "Virtual Function"
     line: int = 0                             # 1-based line of the device's first line
 
@@ -126,6 +144,12 @@ _NN_CLASS = re.compile(r"(.*) \[([0-9a-fA-F]{4})\]$")
 _UNKNOWN_DEV = re.compile(r"(.+) Device ([0-9a-fA-F]{4})$")
 _UNKNOWN_VENDOR_DEV = re.compile(r"Device ([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
 _NUMERIC_PAIR = re.compile(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
+#: pciutils ls-caps.c cap_express: "Express (v2) Root Port (Slot+), MSI 00" (-vv) / "Express Endpoint, IntMsgNum 0".
+_EXPRESS_RE = re.compile(r"Express (?:\(v\d{1,3}\) )?([A-Za-z/ -]{1,60}?)(?: \(Slot[+-]\))?(?:,.*)?$")
+_EXPRESS_TYPES = ("Endpoint", "Legacy Endpoint", "Root Port", "Upstream Port", "Downstream Port",
+                  "PCI-Express to PCI/PCI-X Bridge", "PCI/PCI-X to PCI-Express Bridge",
+                  "Root Complex Integrated Endpoint", "Root Complex Event Collector")
+_ACS_BITS = ("SrcValid", "TransBlk", "ReqRedir", "CmpltRedir", "UpstreamFwd", "EgressCtrl", "DirectTrans")
 _CAP_RE = re.compile(r"Capabilities: \[([0-9a-fA-F]{1,4})(?: v(\d{1,3}))?\] ?(.*)$")
 _INITIAL_VFS = re.compile(
     r"Initial VFs: (\d{1,6}), Total VFs: (\d{1,6}), Number of VFs: (\d{1,6}), "
@@ -322,6 +346,8 @@ def _capability_line(b: _Builder, text: str, line_no: int, line: str) -> None:
     b.f["capabilities_listed"] = True
     name = m.group(3)
     b.cap_kind = None
+    if int(m.group(1), 16) >= 0x100:
+        b.f["extended_listed"] = True
     if name.startswith("Single Root I/O Virtualization"):
         b.cap_kind = "sriov"
         if b.sriov is None:
@@ -337,6 +363,27 @@ def _capability_line(b: _Builder, text: str, line_no: int, line: str) -> None:
             b.f["msix"] = LspciMsix(mm.group(1) == "+", int(mm.group(3)), mm.group(2) == "+")
     elif name.startswith("Alternative Routing-ID Interpretation"):
         b.f["ari"] = True
+    elif name.startswith("Express ") or name == "Express":
+        mm = _EXPRESS_RE.match(name)
+        kind = mm.group(1) if mm else None
+        # "Unknown type N" and future words are an Express capability of a type we do not name.
+        b.f["express_type"] = kind if kind in _EXPRESS_TYPES else "Unknown"
+    elif name == "Access Control Services":
+        b.cap_kind = "acs"
+        b.f["acs"] = LspciAcs()
+
+
+def _acs_line(b: _Builder, text: str, line_no: int, line: str) -> None:
+    """``ACSCap:\tSrcValid+ TransBlk+ ...`` / ``ACSCtl: ...`` under an Access Control Services capability."""
+    for key, field_name in (("ACSCap:", "capability"), ("ACSCtl:", "control")):
+        if text.startswith(key):
+            flags = parse_flag_tokens(text[len(key):])
+            if not all(bit in flags for bit in _ACS_BITS[:5]):
+                raise ParseError(f"lspci: unreadable {key[:-1]} line", line_no, line)
+            current = b.f.get("acs")
+            acs = current if isinstance(current, LspciAcs) else LspciAcs()
+            bits = tuple(bit for bit in _ACS_BITS if flags.get(bit))
+            b.f["acs"] = LspciAcs(**{**acs.__dict__, field_name: bits})
 
 
 def _flags_line(b: _Builder, text: str) -> None:
@@ -418,6 +465,8 @@ def _parse_human(lines: List[str]) -> Tuple[LspciDevice, ...]:
             _level1_line(cur, text, line_no, line)
         elif cur.cap_kind == "sriov":
             _sriov_line(cur, text, line_no, line)
+        elif cur.cap_kind == "acs":
+            _acs_line(cur, text, line_no, line)
     finish()
     return tuple(devices)
 

@@ -322,6 +322,12 @@ PLAN = {
         raw(lambda text: persistence.from_networkd_link(text, "10-enp3s0f0.link"))),
     "persistence/github_systemd_pr16219_daiaji_sr-iov.link": Plan(
         raw(lambda text: persistence.from_networkd_link(text, "sr-iov.link"))),
+    "persistence/xtremeownage_proxmox-sriov_sriov-vfs.service": Plan(
+        raw(lambda text: persistence.from_systemd_unit(text, "/etc/systemd/system/sriov-vfs.service"))),
+    "libvirt/formatnode_rst_nodedev_pci_0000_02_00_0_iommu_group_12.xml": Plan(raw(nodedev.parse_nodedev_xml)),
+    "libvirt/opennebula_vgpu_nodedev_pci_0000_41_00_0_iommu_group_44.xml": Plan(raw(nodedev.parse_nodedev_xml)),
+    "lspci/lkml_williamson_acs_raphael_root_ports_00-01.x_edited.txt": Plan(raw(lspci.parse_lspci)),
+    "lspci/ubuntuforums_asmedia1184_downstream_port_05-07.0_and_08-00.0_lspci-v.txt": Plan(raw(lspci.parse_lspci)),
     # heldout/ (judged end to end in tests/sosreport/test_sos_heldout.py)
     "heldout/smog_pci-rst_I350_lspci-nnvvv_06-00.0.txt": Plan(raw(lspci.parse_lspci)),
     "heldout/smog_pci-rst_lspci_grep_Virtual_Function_07-10.txt": Plan(raw(lspci.parse_lspci)),

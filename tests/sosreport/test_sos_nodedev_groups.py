@@ -94,3 +94,36 @@ def test_no_member_list_means_unknown(tmp_path: Path, xml: Optional[str]) -> Non
     facts, results = _judge(_report(tmp_path, text, corpus(LSPCI)))
     assert facts.iommu_group("12") is None if facts.iommu_groups is not None else True
     assert [r.status for r in results] == [Status.SKIP], [r.message for r in results]
+
+
+X520 = "lspci/linuxhw_Z690D4U-2L2T-G5_82599ES-X520-2_01-00.0_stanza.txt"
+
+
+def test_lspci_only_report_gives_express_type_ari_and_acs_and_sriov004_explains(tmp_path: Path) -> None:
+    """No configuration space in the report: lspci's "Express (v2) Endpoint", ARI and the extended capability list
+    (no ACS) reach the PCI facts, and SRIOV004's explanation uses them: a dual-port 82599ES (the probe's 01:00.0
+    stanza, and the same stanza as its second port 01:00.1) without ACS is one multi-function group."""
+    from dataclasses import replace
+
+    from sosbuild import lspci_stanza
+
+    from checks.isolation import acs_reasons
+    from sriovcheck.model import IommuGroup, IommuGroupMember
+
+    text = lspci_stanza(X520) + "\n" + lspci_stanza(X520, "01:00.1")
+    plugins = ("pci",)
+    tree = SosTree("sosreport-x520host-2026-12-04-lspci",
+                   manifest=new_manifest("4.5.6", plugins, "report --batch -o pci"))
+    tree.add("version.txt", "sos report: 4.5.6\n")
+    tree.command("pci", "lspci -nnvv", "lspci_-nnvv", text, root_link="lspci")
+    with open_source(tree.write(tmp_path), SourceOptions()) as source:
+        facts = collect_facts(source)
+    fn = facts.function("0000:01:00.0")
+    assert fn is not None
+    assert (fn.is_express, fn.express_type, fn.ari, fn.acs_known, fn.acs) == (True, "Endpoint", True, True, None)
+    assert fn.origins["express_type"] == fn.origins["acs_known"] == "sos_commands/pci/lspci_-nnvv"
+    group = IommuGroup("13", (IommuGroupMember("0000:01:00.0", driver="vfio-pci"),
+                              IommuGroupMember("0000:01:00.1", driver="ixgbe")))
+    why = acs_reasons(replace(facts, iommu_groups=(group,)), group, "0000:01:00.0")
+    assert why == ["0000:01:00 is a multi-function device without ACS: its functions (0000:01:00.0, 0000:01:00.1) "
+                   "may talk to each other, so they are one group"]
