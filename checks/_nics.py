@@ -21,6 +21,33 @@ _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
 _PLAIN = re.compile(r"[A-Za-z0-9_.:@-]+\Z")
 
 
+# -- wording ---------------------------------------------------------------------------------------
+
+#: Letters whose spoken name starts with a vowel sound (ef, aitch, el, em, en, ar, es, ex): "an s390x host".
+_VOWEL_NAMED_LETTERS = "fhlmnrsx"
+
+
+def with_article(word: str) -> str:
+    """``word`` after "a" or "an", by how it is spoken: "an aarch64", "an x86_64", "an s390x", "a ppc64le".
+
+    A word starting with a vowel letter takes "an" (not "u" read "you": "a usb"); so does one whose
+    first letter is read out as a letter whose name starts with a vowel, i.e. followed by a digit or
+    an underscore ("x86", "s390x", "m68k"), and one starting with 8 ("an 8-port").  Everything else
+    takes "a".
+    """
+    text = word.strip()
+    if not text:
+        return "a"
+    first, rest = text[0], text[1:2]
+    spelled = bool(rest) and not rest.isalpha()
+    if first.lower() in "aeio" or (first.lower() == "u" and not spelled
+                                   and text[:3].lower() not in ("uni", "usa", "use", "usb", "uti")):
+        return f"an {text}"
+    if first == "8" or (first.lower() in _VOWEL_NAMED_LETTERS and spelled):
+        return f"an {text}"
+    return f"a {text}"
+
+
 # -- addresses and names ---------------------------------------------------------------------------
 
 def full_bdf(address: str) -> str:

@@ -10,7 +10,7 @@ from sriovcheck.model import HostFacts, PciFunction
 from sriovcheck.results import Evidence, Subject
 from sriovcheck.templating import ShellQuoted, render
 
-from ._nics import cite, iface_of, is_zero_mac, numvfs_path, pf_of_interface, pf_subject, see
+from ._nics import cite, iface_of, is_zero_mac, numvfs_path, pf_of_interface, pf_subject, see, with_article
 
 #: A kernel argument safe to put into the sed/grubby lines of a fix script (no '/', quotes, spaces).
 _SAFE_ARG = re.compile(r"[A-Za-z0-9_.,=-]+\Z")
@@ -246,8 +246,9 @@ def iommu_enabled(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Findi
     # 4. Indirect: firmware tables and the command line -- x86 only (VT-d / AMD-Vi).
     if _is_x86(facts) is False:
         yield unknown(HOST, _iommu_missing(facts, x86=False),
-                      then=f": on a {facts.kernel.machine} host (not x86) the command line and ACPI tables do not "
-                           f"say whether the IOMMU is on, and VT-d / AMD-Vi advice does not apply")
+                      then=f": on {with_article(facts.kernel.machine) if facts.kernel.machine else 'this'} host "
+                           f"(not x86) the command line and ACPI tables do not say whether the IOMMU is on, and "
+                           f"VT-d / AMD-Vi advice does not apply")
         return
     if _firmware_off(facts):
         yield failed(HOST, f"the IOMMU is off: {_cause(facts, params)}",

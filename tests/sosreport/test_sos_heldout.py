@@ -82,6 +82,8 @@ def test_kunpeng_hns3_healthy_parts_pass_and_no_vt_d_advice(judge) -> None:
     iommu = [r for r in results if r.rule == "SRIOV001"]
     assert [r.status for r in iommu] == [Status.SKIP]
     assert "not x86" in iommu[0].message
+    # uname -m says aarch64: "an aarch64 host", not "a aarch64 host".
+    assert "on an aarch64 host (not x86)" in iommu[0].message, iommu[0].message
     assert "intel_iommu" not in iommu[0].message and "enable VT-d" not in iommu[0].message
 
 
