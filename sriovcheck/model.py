@@ -487,7 +487,7 @@ class KernelLogEvent:
     ``interface_renamed``, ``iommu_enabled``, ``iommu_disabled``, ``dmar_table``, ``ivrs_table``,
     ``iommu_default_domain``, ``irq_remapping_enabled``, ``no_interrupt_remapping``,
     ``software_bounce_buffering``, ``rmrr_ineligible``, ``vf_not_trusted``, ``vf_mac_override_refused``,
-    ``kernel_cmdline``.
+    ``kernel_cmdline``, ``virtualization_disabled_by_bios``.
     """
 
     kind: str

@@ -53,6 +53,8 @@ EVENT_KINDS: Dict[str, str] = {
     "vf_not_trusted": "a VF asked for something only a trusted VF may do (``vf`` when named)",
     "vf_mac_override_refused": "a VF tried to change the MAC address the administrator set (``vf`` when named)",
     "kernel_cmdline": "the kernel command line as the log shows it (``value``)",
+    "virtualization_disabled_by_bios": "the firmware keeps VT-x / AMD-V off, so KVM cannot run (``value``: vmx, "
+                                       "svm, or None when the line does not say which)",
 }
 
 _BRACKET = re.compile(r"\[[^\]\n]{0,64}\] ?")
@@ -202,6 +204,16 @@ _NOT_TRUSTED = re.compile(r"VF(?:[- ]\d{1,5})? is not trusted|VF not trusted|Unp
 # ixgbe/igb "VF %d attempted to override administratively set MAC address";
 # i40e "VF attempting to override administratively set MAC address"
 _MAC_OVERRIDE = re.compile(r"attempt\w{0,4} to override administratively set MAC", re.IGNORECASE)
+#: The firmware keeps hardware virtualization off (never SGX's "x86/cpu: SGX disabled by BIOS."):
+#: arch/x86/kernel/cpu/feat_ctl.c (5.6+): pr_err_once("VMX (%s TXT) disabled by BIOS\n", tboot ? "inside" :
+#: "outside") under pr_fmt "x86/cpu: "; arch/x86/kvm/vmx/vmx.c (6.4+): "VMX not enabled (by BIOS) in
+#: MSR_IA32_FEAT_CTL on CPU %d" (6.3: without " on CPU %d"), pr_fmt "kvm_intel: "; arch/x86/kvm/svm/svm.c:
+#: "SVM disabled (by BIOS) in MSR_VM_CR on CPU %d" (older: without " on CPU %d"), pr_fmt "kvm_amd: ", and
+#: arch/x86/kernel/cpu/amd.c pr_notice_once("SVM disabled (by BIOS) in MSR_VM_CR\n"); arch/x86/kvm/x86.c
+#: kvm_arch_init() up to 6.2: "kvm: disabled by bios" (5.16+: "kvm: support for '%s' disabled by bios").
+_VIRT_BIOS = re.compile(r"(VMX) \((?:outside|inside) TXT\) disabled by BIOS|(VMX) not enabled \(by BIOS\) in "
+                        r"MSR_IA32_FEAT_CTL|(SVM) disabled \(by BIOS\) in MSR_VM_CR|"
+                        r"kvm: (?:support for '(kvm_intel|kvm_amd)' )?disabled by bios")
 #: init/main.c linux_banner, the kernel's first message: "Linux version 5.14.0-70.el9.x86_64 (mockbuild@...".
 _BANNER = re.compile(r"Linux version \d")
 _CMDLINE = re.compile(r"(?:Kernel )?[Cc]ommand line: (.{0,4096})$")
@@ -310,4 +322,9 @@ def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
     m = _CMDLINE.match(msg)
     if m:
         return make("kernel_cmdline", value=m.group(1).strip())
+    m = _VIRT_BIOS.search(msg) if "bios" in lower else None
+    if m:
+        which = next((g for g in m.groups() if g is not None), None)
+        kind = {"VMX": "vmx", "kvm_intel": "vmx", "SVM": "svm", "kvm_amd": "svm"}.get(which or "")
+        return make("virtualization_disabled_by_bios", value=kind)
     return None

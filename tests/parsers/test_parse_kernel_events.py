@@ -37,6 +37,29 @@ def test_unknown_module_parameter_and_command_line() -> None:
     assert len(cmdlines) == 2 and all("intel_iommu=on" in (e.value or "") for e in cmdlines)
 
 
+def test_firmware_keeps_virtualization_off() -> None:
+    """feat_ctl.c's and kvm's "disabled by BIOS" lines, as real hosts logged them; SGX's is not about VT-x."""
+    intel = parse_kernel_events((DMESG / "code_index_hp_i5-4460_dmesg_vmx_outside_TXT_disabled_by_BIOS.txt")
+                                .read_text(encoding="utf-8"))
+    assert [(e.kind, e.value, e.line, e.text) for e in intel.events] == [
+        ("virtualization_disabled_by_bios", "vmx", 2, "x86/cpu: VMX (outside TXT) disabled by BIOS"),
+        ("virtualization_disabled_by_bios", "vmx", 3,
+         "kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU 0")]
+    amd = parse_kernel_events((DMESG / "code_index_forum_ryzen5600x_dmesg_kvm_amd_SVM_disabled_by_BIOS.txt")
+                              .read_text(encoding="utf-8"))
+    assert [(e.kind, e.value, e.timestamp) for e in amd.events] == [
+        ("virtualization_disabled_by_bios", "svm", 18.608374)]
+    syslog = parse_kernel_events((DMESG / "code_index_lkml_xeon4310_syslog_VMX_and_SGX_disabled_by_BIOS.txt")
+                                 .read_text(encoding="utf-8"))
+    (vmx,) = syslog.events  # line 3, "x86/cpu: SGX disabled by BIOS.", is SGX: no event
+    assert (vmx.kind, vmx.value, vmx.line) == ("virtualization_disabled_by_bios", "vmx", 2)
+    old = parse_kernel_events((DMESG / "github_platform9_express_issue206_kvm_disabled_by_bios_kvm-ok.txt")
+                              .read_text(encoding="utf-8"))
+    # "kvm: disabled by bios" (x86.c before 5.16) names neither vendor; 'kvm: no hardware support' is not the BIOS.
+    assert [e.value for e in old.of_kind("virtualization_disabled_by_bios")] == [None] * 5
+    assert [e.line for e in old.of_kind("virtualization_disabled_by_bios")] == [2, 3, 4, 5, 7]
+
+
 def test_driver_without_sriov_configure() -> None:
     assert events("github_strongtz_i915-sriov-dkms_issue96_title_no_sriov_configure.txt") == [
         ("sriov_configure_unsupported", "i915", "0000:00:02.0")]
@@ -118,6 +141,12 @@ KERNEL_FORMATS = [
      "vf_not_trusted", None),
     # i40e_virtchnl_pf.c / ice: "Unprivileged VF %d is attempting to configure promiscuous mode"
     ("i40e 0000:3b:00.0: Unprivileged VF 3 is attempting to configure promiscuous mode", "vf_not_trusted", None),
+    # arch/x86/kvm/x86.c kvm_arch_init() 5.16-6.2: "kvm: support for '%s' disabled by bios"
+    ("[    9.1] kvm: support for 'kvm_amd' disabled by bios", "virtualization_disabled_by_bios", None),
+    # arch/x86/kernel/cpu/amd.c init_amd(): pr_notice_once("SVM disabled (by BIOS) in MSR_VM_CR\n")
+    ("[    0.2] SVM disabled (by BIOS) in MSR_VM_CR", "virtualization_disabled_by_bios", None),
+    # feat_ctl.c with tboot (TXT launch): "VMX (inside TXT) disabled by BIOS"
+    ("[    0.1] x86/cpu: VMX (inside TXT) disabled by BIOS", "virtualization_disabled_by_bios", None),
     # ixgbe_sriov.c ixgbe_set_vf_macvlan_msg(): "VF %d requested MACVLAN filter but is administratively denied"
     ("ixgbe 0000:3b:00.0: VF 3 requested MACVLAN filter but is administratively denied", "vf_not_trusted", None),
 ]

@@ -233,6 +233,8 @@ PLAN = {
         "github_larixer_hid-asus-dkms_issue33_DMAR-IR_xapic_mode.txt",
         "github_opencomputeproject_OpenNetworkLinux_issue739_ixgbe_renamed_from_eth.txt",
         "github_systemd_issue14879_journal_igb_renamed_from_eth.txt",
+        "code_index_hp_i5-4460_dmesg_vmx_outside_TXT_disabled_by_BIOS.txt",
+        "code_index_forum_ryzen5600x_dmesg_kvm_amd_SVM_disabled_by_BIOS.txt",
     )},
     # dmesg/ syslog files (their values: tests/sosreport/test_sos_syslog.py)
     **{f"dmesg/{name}": Plan(lambda t: [syslog.last_boot_kernel_lines(t),
@@ -240,6 +242,7 @@ PLAN = {
        for name in (
         "github_storpool_ixgbevf-udevhelper_README_syslog_ixgbe_MMIO_ENOMEM.txt",
         "code_index_rocky9_var_log_messages_head_tail.txt",
+        "code_index_lkml_xeon4310_syslog_VMX_and_SGX_disabled_by_BIOS.txt",
     )},
     # procbuspci/ (values: tests/parsers/test_parse_proc_bus_pci.py)
     "procbuspci/build-vm_virtio_proc_bus_pci_devices.txt": Plan(raw(proc_bus_pci.parse_proc_bus_pci_devices)),
@@ -777,6 +780,13 @@ def test_dmesg_corpus() -> None:
     assert [(m.kind, m.driver, m.address) for m in t.sriov_messages] == [("vf_not_trusted", "i40e", "0000:c2:00.0")]
     o = dmesg.parse_dmesg_iommu(read("dmesg/github_k8snetworkplumbingwg_bond-cni_issue5_ixgbe_VF_override_admin_MAC.txt"))
     assert [m.kind for m in o.sriov_messages] == ["override_admin_mac"]
+    # The firmware keeps VT-x / AMD-V off: feat_ctl.c, kvm_intel and kvm_amd lines; SGX's line is not one.
+    v = dmesg.parse_dmesg_iommu(read("dmesg/code_index_hp_i5-4460_dmesg_vmx_outside_TXT_disabled_by_BIOS.txt"))
+    assert [(m.kind, m.line_no) for m in v.sriov_messages] == [("vmx_disabled_by_bios", 2), ("vmx_disabled_by_bios", 3)]
+    a = dmesg.parse_dmesg_iommu(read("dmesg/code_index_forum_ryzen5600x_dmesg_kvm_amd_SVM_disabled_by_BIOS.txt"))
+    assert [m.kind for m in a.sriov_messages] == ["svm_disabled_by_bios"]
+    g = dmesg.parse_dmesg_iommu(read("dmesg/code_index_lkml_xeon4310_syslog_VMX_and_SGX_disabled_by_BIOS.txt"))
+    assert [m.text for m in g.sriov_messages] == ["x86/cpu: VMX (outside TXT) disabled by BIOS"]
 
 
 def test_misc_small_formats() -> None:

@@ -3,6 +3,7 @@ fail, broken hosts must not pass, unknown stays unknown."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import List
 
 from field_cases import (
@@ -34,6 +35,7 @@ from sriovcheck.model import (
     NumaNode,
     PciFunction,
 )
+from sriovcheck.parsers.kernel_events import parse_kernel_events
 from sriovcheck.results import Result, Status
 
 FIELD_RULES = ("SRIOV004", "SRIOV006", "SRIOV107", "SRIOV205", "SRIOV305", "SRIOV306")
@@ -213,6 +215,59 @@ def test_non_x86_is_judged_by_dev_kvm_only(run_rules) -> None:
                     cpu=CpuInfo(flags=frozenset({"fp", "asimd", "evtstrm"})))
     assert {r.status for r in run_rules(facts, "SRIOV006")} == {Status.PASS}
     assert only_fail(run_rules(replace(facts, kvm_device=False), "SRIOV006"))
+
+
+VMX_BIOS_LOG = "dmesg/code_index_hp_i5-4460_dmesg_vmx_outside_TXT_disabled_by_BIOS.txt"
+SVM_BIOS_LOG = "dmesg/code_index_forum_ryzen5600x_dmesg_kvm_amd_SVM_disabled_by_BIOS.txt"
+SGX_VMX_SYSLOG = "dmesg/code_index_lkml_xeon4310_syslog_VMX_and_SGX_disabled_by_BIOS.txt"
+
+
+def test_feat_ctl_line_is_cited_with_its_line(run_rules) -> None:
+    """A current kernel clears vmx and logs feat_ctl.c's line (and kvm_intel's): the fail quotes both, with lines."""
+    facts = field_healthy()
+    facts = replace(facts, cpu=replace(facts.cpu, flags=(facts.cpu.flags or frozenset()) - {"vmx"}),
+                    kvm_device=False, kernel_events=kernel_events(VMX_BIOS_LOG, origin="dmesg"))
+    result = only_fail(run_rules(facts, "SRIOV006"))
+    assert "the firmware keeps VT-x (VMX) off" in result.message, result.message
+    assert "'x86/cpu: VMX (outside TXT) disabled by BIOS' (line 2)" in result.message
+    details = [(e.source, e.detail) for e in result.evidence]
+    assert ("dmesg", "line 2: x86/cpu: VMX (outside TXT) disabled by BIOS") in details
+    assert ("dmesg", "line 3: kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU 0") in details
+    assert "Intel Virtualization Technology (VT-x)" in (result.fix or "")
+
+
+def test_svm_line_alone_fails_and_names_amd(run_rules) -> None:
+    """No CPU flags and no /dev/kvm in the source: kvm_amd's own line is enough to judge (and says AMD-V)."""
+    facts = replace(field_healthy(), cpu=CpuInfo(), kvm_device=None,
+                    kernel_events=kernel_events(SVM_BIOS_LOG, origin="sos_commands/kernel/dmesg"))
+    result = only_fail(run_rules(facts, "SRIOV006"))
+    assert "AMD-V (SVM)" in result.message and "MSR_VM_CR on CPU 3" in result.message
+    assert ("sos_commands/kernel/dmesg", "line 3: kvm_amd: SVM disabled (by BIOS) in MSR_VM_CR on CPU 3") in [
+        (e.source, e.detail) for e in result.evidence]
+    assert "SVM Mode / AMD-V" in (result.fix or "")
+
+
+def test_sgx_disabled_by_bios_is_not_vt_x(run_rules) -> None:
+    """feat_ctl.c also logs 'SGX disabled by BIOS.': that line alone leaves a vmx host with unknown /dev/kvm unjudged."""
+    text = (Path(__file__).resolve().parents[1] / "corpus" / SGX_VMX_SYSLOG).read_text(encoding="utf-8")
+    sgx_only = "".join(line if "SGX" in line else "\n" for line in text.splitlines(keepends=True))
+    assert "SGX disabled by BIOS." in sgx_only and not parse_kernel_events(sgx_only).events
+    facts = replace(field_healthy(), kvm_device=None,
+                    kernel_events=replace(kernel_events(SGX_VMX_SYSLOG, origin="var/log/messages"), events=()))
+    (result,) = run_rules(facts, "SRIOV006")
+    assert result.status is Status.SKIP and "BIOS" not in " ".join(e.detail for e in result.evidence)
+    # The same boot's VMX line (line 2 of the file) does decide it.
+    (result,) = run_rules(replace(facts, kernel_events=kernel_events(SGX_VMX_SYSLOG, origin="var/log/messages")),
+                          "SRIOV006")
+    assert result.status is Status.FAIL and "line 2: x86/cpu: VMX (outside TXT) disabled by BIOS" in [
+        e.detail for e in result.evidence]
+    assert "SGX" not in result.message
+
+
+def test_dev_kvm_outweighs_a_bios_line(run_rules) -> None:
+    """/dev/kvm exists: KVM loaded, so a 'disabled by BIOS' line (another CPU, another attempt) does not fail."""
+    facts = replace(field_healthy(), kernel_events=kernel_events(VMX_BIOS_LOG))
+    assert {r.status for r in run_rules(facts, "SRIOV006")} == {Status.PASS}
 
 
 def test_vmx_flag_alone_does_not_pass(run_rules) -> None:
