@@ -5,8 +5,8 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from sriovcheck import derived
-from sriovcheck.api import HOST, FileLine, Finding, Param, Severity, check, failed, passed, skipped, unknown
-from sriovcheck.model import HostFacts, ModprobeOption, NetInterface, PciFunction
+from sriovcheck.api import HOST, FileLine, Finding, Need, Param, Severity, check, failed, passed, skipped, unknown
+from sriovcheck.model import HostFacts, KernelLogEvent, ModprobeOption, NetInterface, PciFunction
 from sriovcheck.results import Evidence, Subject
 
 from ._nics import (
@@ -371,7 +371,8 @@ def _typed(name: str, types: Mapping[str, Optional[str]]) -> str:
 
 
 _103_KEYS = {"kind": "", "keep_line": 0, "file": "", "line": 0, "old": "", "new": "", "sed": "", "backup": "", "pf": "",
-             "address": "", "path": "", "want": 0, "total": 0, "present": 0, "requested": 0, "driver": ""}
+             "address": "", "path": "", "want": 0, "total": 0, "present": 0, "requested": 0, "driver": "",
+             "param": "", "renamed": "", "sysfs": False, "cmdline": False}
 
 
 def _ctx103(**given: Any) -> Dict[str, Any]:
@@ -404,7 +405,151 @@ def _requested_vfs(facts: HostFacts, pf: PciFunction, param: str) -> Optional[Tu
     return chosen
 
 
-@check("vf-config-valid", needs=("interfaces", "modprobe", "modules", "pci", "persistence"), params={
+# -- SRIOV103: parameters the kernel rejected (kernel/params.c) -------------------------------------
+
+def _param_key(name: Optional[str]) -> str:
+    """Module and parameter names as the kernel compares them (kernel/params.c parameq: '-' == '_')."""
+    return (name or "").replace("-", "_")
+
+
+def _rejections(facts: HostFacts) -> Optional[List[KernelLogEvent]]:
+    """The kernel log's ``unknown parameter ... ignored`` / ``... invalid for parameter ...`` events; None
+    without a kernel log (then nobody can say whether the kernel refused anything)."""
+    if facts.kernel_events is None:
+        return None
+    return list(facts.kernel_events.of_kind("module_param_unknown", "module_param_invalid"))
+
+
+def _rejected_here(opt: ModprobeOption, events: Sequence[KernelLogEvent]) -> List[KernelLogEvent]:
+    """Events that refused a parameter this line sets: same module and parameter and, for a refused
+    value, the same value (a line edited since the boot is not blamed for the old value)."""
+    given = {_param_key(name): value for name, value in opt.params}
+    out = []
+    for event in events:
+        if _param_key(event.module) != _param_key(opt.module) or _param_key(event.parameter) not in given:
+            continue
+        if event.kind == "module_param_invalid" and event.value is not None \
+                and given[_param_key(event.parameter)] != event.value:
+            continue
+        out.append(event)
+    return out
+
+
+def _log_line(origin: str, event: KernelLogEvent) -> Evidence:
+    return Evidence(origin, f"line {event.line}: {event.text}")
+
+
+def _rejection_advice(module: str, event: KernelLogEvent, known: Optional[List[str]],
+                      entry: Mapping[str, Any]) -> Tuple[Optional[str], str, bool]:
+    """(the parameter to use instead or None to drop it, the advice, whether VFs are made through sysfs)."""
+    param = event.parameter or ""
+    note = str(entry.get("vf_note") or "").rstrip(".")
+    sysfs = bool(entry.get("sysfs_only")) or bool(note)
+    if event.kind == "module_param_invalid":
+        return param, (f"{module} has {param}, but the kernel refused the value {event.value!r} for its type "
+                       f"(see 'modinfo -p {module}'); the module did not load with it"), sysfs
+    names = [n for n in (known or ()) if n not in _GENERIC_MODULE_PARAMS]
+    guess = difflib.get_close_matches(param, names, n=1, cutoff=0.6) if names else []
+    if guess:
+        advice = f"{module} has no parameter {param!r}; it has {guess[0]!r}"
+        return guess[0], advice + (f". {note}" if note else ""), sysfs
+    if entry.get("sysfs_only"):
+        return None, (f"{module} has no VF-count parameter at all: its VFs are made through sysfs "
+                      f"(echo N > /sys/class/net/IFACE/device/sriov_numvfs), kept across reboots as SRIOV104 "
+                      f"says" + (f". {note}" if note else "")), True
+    listed = f" (it has: {', '.join(names)})" if names else f" ('modinfo -p {module}' lists what it has)"
+    return None, f"{module} has no parameter {param!r}{listed}" + (f". {note}" if note else ""), sysfs
+
+
+def _rejected_line(opt: ModprobeOption, hits: Sequence[KernelLogEvent], origin: str, known: Optional[List[str]],
+                   entry: Mapping[str, Any], subject: Subject, where: Evidence, old: str) -> Finding:
+    """The fail for a modprobe.d line whose parameter the kernel log shows refused."""
+    advice: List[str] = []
+    renames: Dict[str, Optional[str]] = {}
+    sysfs = False
+    renamed = ""
+    for event in hits:
+        use, said, via_sysfs = _rejection_advice(opt.module, event, known, entry)
+        sysfs = sysfs or via_sysfs
+        if said not in advice:
+            advice.append(said)
+        if event.kind == "module_param_unknown":
+            renames[_param_key(event.parameter)] = use
+            renamed = renamed or (use or "")
+    kept = []
+    for name, value in opt.params:
+        key = _param_key(name)
+        if key in renames:
+            if renames[key] is not None:
+                kept.append(f"{renames[key]}={value}")
+            continue
+        kept.append(f"{name}={value}")
+    new = " ".join(["options", opt.module, *kept]) if kept else ""
+    if new:
+        sed = f"{opt.line}s/.*/{new}/" if _SED_SAFE.match(new) else ""
+    else:
+        sed = f"{opt.line}s/^/# rejected by the kernel: /"
+    quoted = "; ".join(f"'{e.text}' ({origin} line {e.line})" for e in hits[:3])
+    return failed(subject, f"'{old}' was rejected by the kernel when {opt.module} loaded: {quoted}. "
+                           f"{'; '.join(advice)}. This line gives no VFs",
+                  where, *(_log_line(origin, e) for e in hits[:3]), see(f"modinfo -p {opt.module}"),
+                  **_ctx103(kind="rejected", file=opt.file, line=opt.line, old=FileLine(old, opt.file),
+                            new=FileLine(new, opt.file) if new else "", sed=sed,
+                            backup=f"{opt.file}.sriovcheck.bak", driver=opt.module, param=hits[0].parameter or "",
+                            renamed=renamed, sysfs=sysfs))
+
+
+def _sriov_modules(facts: HostFacts, table: Mapping[str, Any]) -> Set[str]:
+    """Modules whose options can matter for SR-IOV: the drivers of SR-IOV PFs and the driver table's."""
+    names = {_param_key(fn.driver) for fn in facts.physical_functions() if fn.driver}
+    return names | {_param_key(name) for name in table}
+
+
+def _unmatched_rejections(facts: HostFacts, events: Sequence[KernelLogEvent], matched: Set[int],
+                          table: Mapping[str, Any], origin: str, sriov_modules: Set[str]) -> Iterator[Finding]:
+    """Refused parameters no modprobe.d line sets: typed at a modprobe prompt, or on the kernel command line."""
+    seen: Set[Tuple[str, str, str]] = set()
+    for event in events:
+        key = (event.kind, _param_key(event.module), _param_key(event.parameter))
+        if event.line in matched or key in seen or event.module is None or event.parameter is None:
+            continue
+        if _param_key(event.module) not in sriov_modules and "vf" not in event.parameter.lower():
+            continue  # another module's business (a wifi driver's option is not SR-IOV configuration)
+        seen.add(key)
+        module = event.module
+        known, _, known_from = _known_params(facts, module, table)
+        found = table.get(module)
+        entry: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        use, advice, sysfs = _rejection_advice(module, event, known, entry)
+        on_cmdline = facts.cmdline.known and any(
+            _param_key(name) == f"{_param_key(module)}.{_param_key(event.parameter)}" for name, _ in facts.cmdline.args or ())
+        if on_cmdline:
+            place = f"the kernel command line ({module}.{event.parameter}=...)"
+            subject = Subject("file", f"/proc/cmdline:{module}.{event.parameter}", f"kernel command line "
+                                                                                    f"{module}.{event.parameter}")
+        else:
+            nowhere = " (no /etc/modprobe.d line sets it)" if facts.modprobe is not None else ""
+            place = f"a 'modprobe {module} ...' command or another program{nowhere}"
+            subject = Subject("device", f"module {module}", f"module {module}")
+        pfs = [fn for fn in facts.physical_functions() if _param_key(fn.driver) == _param_key(module)]
+        counts = [vf_count(facts, fn).count for fn in pfs]
+        evidence = [_log_line(origin, event)]
+        if known is not None:
+            evidence.append(Evidence(known_from, f"{module} parameters: {', '.join(known) or 'none'}"))
+        if pfs and all(c is not None and c > 0 for c in counts):
+            yield passed(subject, f"the kernel rejected {event.parameter} of {module} ('{event.text}', {origin} line "
+                                  f"{event.line}), given by {place}; its PFs have VFs all the same "
+                                  f"({', '.join(pf_label(facts, fn) for fn in pfs)})", *evidence)
+            continue
+        message = (f"the kernel rejected {event.parameter} of {module}, given by {place}: '{event.text}' ({origin} "
+                   f"line {event.line}). {advice}. No VFs came from it")
+        yield failed(subject, message, *evidence, see(f"modinfo -p {module}"),
+                     **_ctx103(kind="rejected-elsewhere", driver=module, param=event.parameter,
+                               renamed=use if use and use != event.parameter else "", sysfs=sysfs,
+                               cmdline=bool(on_cmdline)))
+
+
+@check("vf-config-valid", needs=("cmdline", "interfaces", "kernel_events", "modprobe", "modules", "pci", "persistence"), params={
     "drivers": Param(dict, default={}, help="per driver: params (names it accepts), ranges (param: [low, high]), "
                                            "vf_param (the parameter that creates VFs)"),
 })
@@ -416,6 +561,12 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
         return
     # 1. modprobe.d lines.
     overridden = _overridden(facts.modprobe or ())
+    rejections = _rejections(facts)
+    log_origin = (facts.kernel_events.origin if facts.kernel_events is not None else "") or \
+        facts.origin("kernel_log") or "dmesg"
+    matched: Set[int] = set()
+    rejected_lines: Set[Tuple[str, int]] = set()
+    sriov_modules = _sriov_modules(facts, table)
     for opt in facts.modprobe or ():
         known, types, known_from = _known_params(facts, opt.module, table)
         subject = Subject("file", f"{opt.file}:{opt.line}", f"{opt.file} line {opt.line}")
@@ -433,10 +584,26 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                                    new=FileLine(kept, opt.file),
                                    keep_line=later.line, sed=f"{opt.line}s/^/# overridden by line {later.line}: /", backup=f"{opt.file}.sriovcheck.bak", driver=opt.module))
             continue
-        if known is None:
-            continue
         found = table.get(opt.module)
         entry: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        hits = _rejected_here(opt, rejections or ())
+        if hits:
+            matched.update(e.line for e in hits)
+            rejected_lines.add((opt.file, opt.line))
+            yield _rejected_line(opt, hits, log_origin, known, entry, subject, where, old)
+            continue
+        if known is None:
+            if _param_key(opt.module) in sriov_modules or any("vf" in name.lower() for name, _ in opt.params):
+                # Neither modinfo nor the table knows the module: only the kernel's own refusal would tell.
+                yield unknown(subject, [Need(f"'modinfo -p {opt.module}'", ""),
+                                        Need(f"the kernel log of the boot that loaded {opt.module} (kernel/params.c "
+                                             f"says '{opt.module}: unknown parameter ... ignored' for a wrong name)",
+                                             "kernel_events",
+                                             present=f"a kernel log line refusing it (this log has no "
+                                                     f"'{opt.module}: unknown parameter' or 'invalid for parameter' "
+                                                     f"line, which does not show it was accepted)")],
+                              then=f" to tell whether {opt.module} takes '{old}'")
+            continue
         ranges = entry.get("ranges") or {}
         problems, questions, new = _examine_line(opt, known, types, ranges)
         if not problems and questions:
@@ -454,6 +621,9 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
                      **_ctx103(kind="line", file=opt.file, line=opt.line, old=FileLine(old, opt.file),
                                new=FileLine(new, opt.file), sed=sed,
                                backup=f"{opt.file}.sriovcheck.bak", driver=opt.module))
+    # 1b. Refused parameters no modprobe.d line sets (a modprobe prompt, the kernel command line).
+    if rejections:
+        yield from _unmatched_rejections(facts, rejections, matched, table, log_origin, sriov_modules)
     # 2. PFs: VF counts against the capability and against what was asked.
     for fn in facts.pci or ():
         if not fn.has_sriov or fn.sriov is None:
@@ -486,6 +656,8 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
         entry = found if isinstance(found, Mapping) else {}
         param = str((entry or {}).get("vf_param") or "max_vfs")
         asked = _requested_vfs(facts, fn, param)
+        if asked is not None and (asked[1].file, asked[1].line) in rejected_lines:
+            asked = None  # the kernel refused that line: its own finding says so
         present = vf_count(facts, fn)
         if asked is not None and asked[0] > 0 and present.count is not None:
             requested, opt = asked

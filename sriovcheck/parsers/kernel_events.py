@@ -173,9 +173,11 @@ _SUCCESS = re.compile(
     r"(\d{1,5}) VFs allocated|SR-IOV enabled with (\d{1,5}) VFs?|Enabling SR-IOV with (\d{1,5}) VFs?|"
     r"Allocating (\d{1,5}) VFs|Enabled SR-IOV|SR-IOV enabled\b", re.IGNORECASE)
 
-# kernel/params.c: unknown_module_param_cb "%s: unknown parameter '%s' ignored"
+# kernel/module/main.c (kernel/module.c before 5.19) unknown_module_param_cb():
+# pr_warn("%s: unknown parameter '%s' ignored\n", modname, param) -- the module loads without it
 _PARAM_UNKNOWN = re.compile(r"([\w-]{1,64}): unknown parameter '([^'\s]{1,64})' ignored")
-# kernel/params.c parse_one: "%s: '%s' invalid for parameter `%s'" (older: "`%s' invalid for parameter `%s'")
+# kernel/params.c parse_args(): pr_err("%s: `%s' invalid for parameter `%s'\n", doing, val ?: "", param) (newer
+# kernels quote with '...'); ``doing`` is the module's name, and the module does not load
 _PARAM_INVALID = re.compile(r"([\w-]{1,64}): [`']([^'`]{0,200})' invalid for parameter [`']([^'`\s]{1,64})'")
 # net/core/dev.c: netdev_info(dev, "renamed from %s\n") -> "<drv> <addr> <new>: renamed from <old>"
 _RENAMED = re.compile(r"renamed from (\S{1,32})")

@@ -235,6 +235,7 @@ PLAN = {
         "github_systemd_issue14879_journal_igb_renamed_from_eth.txt",
         "code_index_hp_i5-4460_dmesg_vmx_outside_TXT_disabled_by_BIOS.txt",
         "code_index_forum_ryzen5600x_dmesg_kvm_amd_SVM_disabled_by_BIOS.txt",
+        "code_index_wireless_info_ath9k_invalid_for_parameter_nohwcrypt.txt",
     )},
     # dmesg/ syslog files (their values: tests/sosreport/test_sos_syslog.py)
     **{f"dmesg/{name}": Plan(lambda t: [syslog.last_boot_kernel_lines(t),
