@@ -31,7 +31,8 @@ Refused outright with :class:`~sriovcheck.errors.SourceError` (one line, exit 2)
 a readable tar, a damaged or truncated one, more than ``max_members`` members, more than
 ``max_total_bytes`` of content, or content more than ``max_ratio`` times the compressed size (a
 decompression bomb).  A member larger than ``max_member_bytes`` is indexed but reading it raises
-SourceReadError.
+SourceReadError; of a wanted one only the last ``max_member_bytes`` are kept, for :meth:`SafeArchive.read_tail`
+(a sosreport's large syslog file holds its last boot at its end).
 
 :class:`ArchiveTree` adapts an archive (or one directory inside it) to the
 :class:`~sriovcheck.sources.tree.Tree` interface, so a capture or a sosreport resolves host paths
@@ -690,6 +691,9 @@ class SafeArchive:
         self._memory: Dict[str, bytes] = {}
         self._spooled: Dict[str, str] = {}
         self._in_place: Dict[str, Tuple[int, int]] = {}  # plain tar: name -> (data offset, size)
+        #: Wanted members over ``max_member_bytes``: only their last ``max_member_bytes`` are kept (a
+        #: sosreport's large syslog file holds its last boot at its end); name -> bytes left out of the head.
+        self._tail_only: Dict[str, int] = {}
         self._stream: Optional[_TarStream] = None
         self._tmpdir: Optional[str] = None
         self._read_total = 0
@@ -757,15 +761,16 @@ class SafeArchive:
                 name = normalise_member_name(header.name)
                 wanted = self._want is None or (name is not None and self._want(name))
                 # Only what is kept counts against the content cap: a sosreport's big logs are
-                # skipped unread. The ratio check below still covers every member (bombs).
+                # skipped unread, and of a wanted member over the member cap only its tail is kept.
+                # The ratio check below still covers every member (bombs).
                 if wanted:
-                    kept += size
+                    kept += min(size, options.max_member_bytes)
                 if kept > options.max_total_bytes:
                     raise SourceError(f"content larger than {options.max_total_bytes} bytes; refused", location)
                 if self.compression and declared > RATIO_FLOOR and declared > options.max_ratio * self._compressed_size:
                     raise SourceError(f"expands more than {options.max_ratio} times "
                                       "(a decompression bomb?); refused", location)
-                keep = wanted and size <= options.max_member_bytes
+                keep = wanted
             if plain and data_size and header.offset + header.size > self._compressed_size:
                 raise SourceError(f"corrupt or truncated archive: member {header.name[:200]!r} ends "
                                   f"{header.offset + header.size - self._compressed_size} bytes past the end of the "
@@ -784,7 +789,26 @@ class SafeArchive:
                     self._spooled[member.name] = self._spooled[source]
                 if source in self._in_place:
                     self._in_place[member.name] = self._in_place[source]
+                if source in self._tail_only:
+                    self._tail_only[member.name] = self._tail_only[source]
                 self._skip(stream, header, data_size)
+            elif member.kind == FILE and keep and not header.sparse and header.size > options.max_member_bytes:
+                # Over the member cap: keep only the tail, for read_tail() (read() still refuses it).
+                head = header.size - options.max_member_bytes
+                self._tail_only[member.name] = head
+                if plain:
+                    self._in_place[member.name] = (header.offset + head, options.max_member_bytes)
+                    self._skip(stream, header, data_size)
+                else:
+                    self._skip(stream, header, head)
+                    spool = os.path.join(self._spool_dir(), str(len(self._spooled)))
+                    with open(spool, "xb") as out:
+                        copied = stream.copy_to(out, options.max_member_bytes)
+                    os.chmod(spool, 0o600)
+                    if copied < options.max_member_bytes:
+                        raise _Damaged(f"ends inside member {header.name[:200]!r}")
+                    self._spooled[member.name] = spool
+                    self._skip(stream, header, data_size - header.size)
             elif member.kind == FILE and keep and not header.sparse:
                 if plain:
                     self._in_place[member.name] = (header.offset, header.size)
@@ -1085,23 +1109,46 @@ class SafeArchive:
         member = self._members.get(name)
         if member is None or member.kind != FILE:
             raise SourceReadError(name, "no such file in the archive")
-        if member.size > cap:
+        if member.size > cap or name in self._tail_only:
             raise SourceReadError(name, f"archive member larger than the {cap}-byte limit ({member.size} bytes)")
-        self._read_total += member.size
+        self._count_read(name, member.size)
+        return self._kept_bytes(name, 0, member.size)
+
+    def read_tail(self, name: str, max_bytes: int) -> Tuple[bytes, int]:
+        """The last ``max_bytes`` (at most) of the regular member ``name`` and how many bytes of its head
+        were left out: all of a member within the cap, else the end of its kept tail."""
+        cap = min(max_bytes, self.options.max_member_bytes)
+        member = self._members.get(name)
+        if member is None or member.kind != FILE:
+            raise SourceReadError(name, "no such file in the archive")
+        if member.size <= cap and name not in self._tail_only:
+            return self.read(name, max_bytes), 0
+        kept = member.size - self._tail_only.get(name, 0)
+        want = min(cap, kept)
+        self._count_read(name, want)
+        return self._kept_bytes(name, kept - want, want), member.size - want
+
+    def _count_read(self, name: str, size: int) -> None:
+        self._read_total += size
         if self._read_total > self.options.max_total_bytes:
             raise SourceReadError(name, f"more than {self.options.max_total_bytes} bytes read from the archive")
+
+    def _kept_bytes(self, name: str, start: int, size: int) -> bytes:
+        """``size`` bytes from ``start`` of what was kept of ``name`` (all of it, or the tail of a member
+        over the cap)."""
         if name in self._memory:
-            return self._memory[name]
+            return self._memory[name][start:start + size]
         if name in self._spooled:
             with open(self._spooled[name], "rb") as handle:
-                return handle.read(member.size)
+                handle.seek(start)
+                return handle.read(size)
         place = self._in_place.get(name)
         if place is not None and self._stream is not None:
             try:
-                data = self._stream.pread(place[0], place[1])
+                data = self._stream.pread(place[0] + start, size)
             except OSError as exc:
                 raise SourceReadError(name, f"cannot read archive member: {exc.strerror or exc}") from None
-            if len(data) < place[1]:
+            if len(data) < size:
                 raise SourceReadError(name, "archive member is cut short (the file changed while it was read)")
             return data
         raise SourceReadError(name, "archive member was not kept (over the size limit or not wanted)")
@@ -1147,6 +1194,9 @@ class ArchiveTree(Tree):
 
     def read(self, rel: str, max_bytes: int) -> bytes:
         return self.archive.read(self._name(rel), max_bytes)
+
+    def read_tail(self, rel: str, max_bytes: int) -> Tuple[bytes, int]:
+        return self.archive.read_tail(self._name(rel), max_bytes)
 
     def children(self, rel: str) -> List[str]:
         return self.archive.list(self._name(rel)) or []

@@ -33,7 +33,6 @@ matter (:func:`wanted`), so a 1 GB sosreport costs what its SR-IOV parts cost.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
@@ -108,7 +107,11 @@ _KEEP_PROC = re.compile(r"proc/(cmdline|cpuinfo|modules|version|mounts|bus/pci/d
                         r"bus/pci/(?:[0-9a-f]{4,8}:)?[0-9a-f]{2}(?:/[0-9a-f]{2}\.[0-7])?)$")
 #: The kernel log's files: the boot-time dmesg and the current syslog files (read only when the report has no
 #: dmesg or journal); rotated syslog files hold older boots only.
-_KEEP_VARLOG = re.compile(r"var/log/(?:dmesg|messages|kern\.log|syslog)$")
+_KEEP_VARLOG = re.compile(r"var/log/(?:dmesg|(?:messages|kern\.log|syslog)(?:-\d{8}|\.\d{1,3})?(?:\.gz)?)$")
+#: A rotated syslog file: "messages-20240131" (logrotate's dateext), "kern.log.1", "syslog.2.gz".
+_ROTATED = re.compile(r"(?P<base>messages|kern\.log|syslog)(?:-(?P<date>\d{8})|\.(?P<number>\d{1,3}))(?P<gz>\.gz)?\Z")
+#: Rotated files searched for the last boot's start when the current file does not hold it.
+MAX_ROTATED = 3
 
 
 def _wanted_rel(rel: str) -> bool:
@@ -122,6 +125,22 @@ def _wanted_rel(rel: str) -> bool:
     if rel.startswith("var/log/"):
         return _KEEP_VARLOG.match(rel) is not None
     return rel.startswith(_KEEP_HOST)
+
+
+def _gunzip(data: bytes, cap: int, label: str) -> bytes:
+    """A gzip file's content, refused when it would exceed ``cap`` bytes (a rotated log, never a bomb)."""
+    import zlib
+
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(data, cap + 1)
+    except zlib.error as exc:
+        raise SourceReadError(label, f"not a readable gzip file ({exc})") from None
+    if len(out) > cap or decompressor.unconsumed_tail:
+        raise SourceReadError(label, f"decompresses to more than the {cap}-byte limit; not read")
+    if not decompressor.eof:
+        raise SourceReadError(label, "gzip data is cut short")
+    return out
 
 
 def wanted(name: str) -> bool:
@@ -726,26 +745,112 @@ class SosreportSource(TreeSource):
     def _kernel_lines(self, command: str, rel: str) -> Optional[CommandOutput]:
         """The kernel's lines of the last boot in a journalctl output or syslog file, line numbers kept.
 
+        A file over the per-file cap is read from its end (the last boot is there); the origin says the
+        head was not read and that line numbers count from the first line read.  When a syslog file does
+        not hold the last boot's start, the newest rotated files (``messages-YYYYMMDD``, ``kern.log.1``,
+        ``.gz`` ones within the same cap) are searched for it, and their lines of that boot come first.
         None when the file is absent, empty, unreadable (noted as a problem) or has no kernel line.
         """
         from ..parsers.syslog import last_boot_kernel_lines
 
         try:
-            output = self._read_output(command, rel, None)
+            if rel.startswith(JOURNAL_DIR):  # a command's output: read as one (sos's own cut is said there)
+                output = self._read_output(command, rel, None)
+                read = None if output is None else (output.stdout, output.origin, 0)
+            else:
+                read = self._read_log(rel)
         except SourceReadError as exc:
             if not exc.message.startswith("empty:"):
                 self._problems.append((exc.item, exc.message))
             return None
-        if output is None:
+        if read is None:
             return None
-        lines = last_boot_kernel_lines(output.stdout)
+        text, physical, head = read
+        lines = last_boot_kernel_lines(text)
+        where = physical + (f" (its last {MAX_FILE_BYTES} bytes: the first {head} bytes were not read, and line "
+                            f"numbers count from the first whole line read)" if head else "")
+        if lines.boot_line is None and not rel.startswith(JOURNAL_DIR):
+            older = self._boot_in_rotated(rel)
+            if older is not None:
+                older_text, older_where, boot_line, count = older
+                current = text if text.endswith("\n") or not text else text + "\n"
+                joined = older_text + last_boot_kernel_lines(current).text
+                origin = (f"{older_where} (kernel lines of the last boot, from line {boot_line}), then {where} "
+                          f"(its lines numbered on from line {count + 1})")
+                return CommandOutput(command=command, stdout=joined, origin=origin, exit_status=None)
         if lines.kept == 0:
             return None
         if lines.boot_line is not None:
             what = f"kernel lines of the last boot, from line {lines.boot_line}"
         else:
             what = "kernel lines; the boot itself is not in this file"
-        return replace(output, stdout=lines.text, origin=f"{output.origin} ({what})")
+        return CommandOutput(command=command, stdout=lines.text, origin=f"{where} ({what})", exit_status=None)
+
+    def _read_log(self, rel: str) -> Optional[Tuple[str, str, int]]:
+        """(text, physical path, bytes of the head not read) of a log file; a ``.gz`` one decompressed
+        within the cap.  None when absent; SourceReadError when unreadable or empty."""
+        try:
+            found = resolve(self.tree, "/" + rel)
+        except SourceReadError as exc:
+            raise SourceReadError(rel, exc.message) from None
+        if found is None or found[1].kind != FILE:
+            return None
+        physical = found[0]
+        if physical.endswith(".gz"):
+            data, head = _gunzip(self.tree.read(physical, MAX_FILE_BYTES), MAX_FILE_BYTES, physical), 0
+        else:
+            data, head = self.tree.read_tail(physical, MAX_FILE_BYTES)
+        text = decode_text(data)
+        if head:
+            cut = text.find("\n")  # the first line read is most likely cut: start at the next whole one
+            text = text[cut + 1:] if cut >= 0 else ""
+        if not text.strip():
+            raise SourceReadError(physical, "empty: no lines")
+        return text, physical, head
+
+    def _boot_in_rotated(self, rel: str) -> Optional[Tuple[str, str, int, int]]:
+        """The last boot's start in the rotated files of ``rel``: (their kernel lines from that start, as
+        one text with line numbers running on across the files, where they came from, the boot's line,
+        how many lines the text has).  None when none of the newest :data:`MAX_ROTATED` holds it."""
+        from ..parsers.syslog import last_boot_kernel_lines
+
+        folder, _, base = rel.rpartition("/")
+        try:
+            names = self.list_dir("/" + folder) or []
+        except SourceReadError:
+            return None
+        numbered: List[Tuple[int, str]] = []
+        dated: List[Tuple[str, str]] = []
+        for name in names:
+            m = _ROTATED.match(name)
+            if m is not None and m.group("base") == base:
+                if m.group("number"):
+                    numbered.append((int(m.group("number")), name))
+                else:
+                    dated.append((m.group("date"), name))
+        # Newest first: .1 before .2 (logrotate's numbering), dated ones latest first.
+        rotated = [name for _, name in sorted(numbered)] + [name for _, name in sorted(dated, reverse=True)]
+        newer: List[Tuple[str, str]] = []  # (kernel lines, origin) of files newer than the one with the start
+        for name in rotated[:MAX_ROTATED]:
+            try:
+                read = self._read_log(f"{folder}/{name}")
+            except SourceReadError as exc:
+                if not exc.message.startswith("empty:"):
+                    self._problems.append((exc.item, exc.message))
+                continue
+            if read is None:
+                continue
+            text, physical, head = read
+            lines = last_boot_kernel_lines(text)
+            where = physical + (f" (its last {MAX_FILE_BYTES} bytes)" if head else "")
+            if lines.boot_line is None:
+                newer.append((lines.text, where))
+                continue
+            parts = [lines.text] + [t for t, _ in reversed(newer)]
+            joined = "".join(p if p.endswith("\n") or not p else p + "\n" for p in parts)
+            origins = ", then ".join([where] + [w for _, w in reversed(newer)])
+            return joined, origins, lines.boot_line, joined.count("\n")
+        return None
 
     def _modinfo_block(self, command: str, module: str, hint_key: str) -> Optional[CommandOutput]:
         """One module's part of ``modinfo_ALL_MODULES`` (or of the mangled many-module file of sos <= 3.6)."""

@@ -72,6 +72,11 @@ class Tree(ABC):
     def children(self, rel: str) -> List[str]:
         """Names in the directory at ``rel`` (any order)."""
 
+    def read_tail(self, rel: str, max_bytes: int) -> Tuple[bytes, int]:
+        """The last ``max_bytes`` (at most) of the regular file at ``rel``, and how many bytes of its
+        head were left out (0: the whole file).  Trees that cannot seek read it whole, within the cap."""
+        return self.read(rel, max_bytes), 0
+
     def scan(self, rel: str) -> Optional[Dict[str, Node]]:
         """Every entry of the directory at ``rel`` at once, links without their targets (read with
         :meth:`readlink` when followed); None when the tree cannot list it that way (then :meth:`node`
@@ -211,6 +216,9 @@ class _NodeCache(Tree):
 
     def read(self, rel: str, max_bytes: int) -> bytes:
         return self.tree.read(rel, max_bytes)
+
+    def read_tail(self, rel: str, max_bytes: int) -> Tuple[bytes, int]:
+        return self.tree.read_tail(rel, max_bytes)
 
     def children(self, rel: str) -> List[str]:
         try:
@@ -586,6 +594,34 @@ class DirTree(Tree):
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
         return _read_regular(name, max_bytes, rel, fd)
+
+    def read_tail(self, rel: str, max_bytes: int) -> Tuple[bytes, int]:
+        """The file's last ``max_bytes``: a seek past its head (a syslog file of gigabytes costs one read)."""
+        try:
+            dir_fd, name = self._at(rel)
+            fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise SourceReadError(rel, "is a symbolic link; refused") from None
+            raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise SourceReadError(rel, "not a regular file; refused")
+            head = max(0, info.st_size - max_bytes)
+            chunks: List[bytes] = []
+            total = 0
+            while total < max_bytes:
+                chunk = os.pread(fd, min(1 << 20, max_bytes - total), head + total)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            return b"".join(chunks), head
+        except OSError as exc:
+            raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        finally:
+            os.close(fd)
 
     def _listing_fd(self, rel: str) -> int:
         fd = self._dir_fd(rel)

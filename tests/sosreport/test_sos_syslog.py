@@ -148,3 +148,105 @@ def test_renames_in_the_log_tie_names_to_addresses_and_drivers() -> None:
     assert enp4s0f0 is not None and (enp4s0f0.address, enp4s0f0.driver) == ("0000:04:00.0", "ixgbe")
     assert _renamed_to(log, "eth1") is None  # renamed away (twice): the name says nothing now
     assert _renamed_to(None, "enp2s0") is None and _renamed_to(log, "enp9s0") is None
+
+
+# -- large and rotated syslog files (issue 11 section 3) -----------------------------------------------
+#: Another program's lines to fill a file past the per-file cap (the Rocky file's own sshd lines).
+SSHD = "".join(line + "\n" for line in ROCKY_MESSAGES.splitlines() if "sshd[" in line)
+CAP = 8192
+
+
+def _small_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sriovcheck.sources.sosreport as sosreport
+
+    monkeypatch.setattr(sosreport, "MAX_FILE_BYTES", CAP)
+
+
+def _older_boot_then_filler_then_this_boot() -> str:
+    """An older boot that failed to enable VFs, other programs' lines past the cap, then this boot (banner first)."""
+    older = "".join(line.replace("Aug 10", "Jul 10") + "\n" for line in ROCKY_MESSAGES.splitlines()
+                    if "kernel:" in line) + FAILED_ENABLE
+    filler = SSHD * (CAP // len(SSHD) + 2)
+    return older + filler + ROCKY_MESSAGES
+
+
+def test_a_syslog_file_over_the_cap_is_read_from_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _small_cap(monkeypatch)
+    messages = _older_boot_then_filler_then_this_boot()
+    assert len(messages.encode()) > CAP
+    facts = _facts(_sos(tmp_path, {"var/log/messages": messages}))
+    log = facts.kernel_events
+    assert log is not None, facts.problems
+    head = len(messages.encode()) - CAP
+    assert log.origin.startswith(f"var/log/messages (its last {CAP} bytes: the first {head} bytes were not read")
+    assert log.covers_boot is True  # this boot's banner is in the tail
+    assert not [e for e in log.events if e.kind == "sriov_enable_failed"]  # the older boot's, in the head
+    assert [e.value for e in log.events if e.kind == "kernel_cmdline"]
+    assert not [p for p in facts.problems if "var/log/messages" in p.item]
+
+
+@pytest.mark.parametrize("mode", ["w:xz", "w"])
+def test_the_tail_of_an_archive_member_over_the_member_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           mode: str) -> None:
+    """In a .tar.xz (spooled) or a plain .tar (read in place), a wanted member over max_member_bytes keeps its
+    tail only (and counts only that against the archive's content cap)."""
+    import tarfile
+
+    _small_cap(monkeypatch)
+    messages = _older_boot_then_filler_then_this_boot()
+    top = _sos(tmp_path, {"var/log/messages": messages})
+    packed = tmp_path / ("report.tar.xz" if mode == "w:xz" else "report.tar")
+    with tarfile.open(packed, mode) as archive:
+        archive.add(top, arcname=top.name)
+    with open_source(packed, SourceOptions(max_member_bytes=CAP)) as source:
+        facts = collect_facts(source)
+    log = facts.kernel_events
+    assert log is not None and "bytes were not read" in log.origin and log.covers_boot is True
+    assert not [e for e in log.events if e.kind == "sriov_enable_failed"]
+
+
+def test_the_boot_start_is_taken_from_the_newest_rotated_file(tmp_path: Path) -> None:
+    """messages holds no boot start (rotated since): messages-20261201 holds it; messages-20261101 is older."""
+    this_boot_start = "".join(line + "\n" for line in ROCKY_MESSAGES.splitlines() if "kernel:" in line)
+    top = _sos(tmp_path, {"var/log/messages": FAILED_ENABLE,
+                          "var/log/messages-20261201": SSHD + this_boot_start,
+                          "var/log/messages-20261101": ROCKY_MESSAGES + FAILED_ENABLE})
+    log = _facts(top).kernel_events
+    assert log is not None
+    start = len(SSHD.splitlines()) + 1
+    rotated_lines = len((SSHD + this_boot_start).splitlines())
+    assert log.origin == (f"var/log/messages-20261201 (kernel lines of the last boot, from line {start}), then "
+                          f"var/log/messages (its lines numbered on from line {rotated_lines + 1})")
+    assert log.covers_boot is True
+    failed = [e for e in log.events if e.kind == "sriov_enable_failed"]
+    assert len(failed) == 4  # the current file's, not messages-20261101's older boot (which would make 8)
+    assert min(e.line for e in failed) > rotated_lines
+    assert [e for e in log.events if e.kind == "kernel_cmdline"]
+
+
+def test_a_gzip_rotated_file_and_when_rotated_files_are_not_read(tmp_path: Path) -> None:
+    import gzip
+
+    top = _sos(tmp_path / "a", {"var/log/kern.log": FAILED_ENABLE})
+    (top / "var/log/kern.log.1.gz").write_bytes(gzip.compress(ROCKY_MESSAGES.encode()))
+    facts = _facts(top)
+    assert facts.kernel_events is not None and facts.kernel_events.covers_boot is True
+    assert facts.kernel_events.origin.startswith("var/log/kern.log.1.gz (kernel lines of the last boot, from line 1)")
+    # The current file holds the boot start: a damaged rotated file is never opened (no problem about it).
+    top = _sos(tmp_path / "b", {"var/log/kern.log": ROCKY_MESSAGES})
+    (top / "var/log/kern.log.1.gz").write_bytes(b"\x1f\x8b\x08\x00damaged")
+    facts = _facts(top)
+    assert facts.kernel_events is not None and facts.kernel_events.origin.startswith("var/log/kern.log (kernel")
+    assert not [p for p in facts.problems if "kern.log.1.gz" in p.item]
+
+
+def test_a_rotated_gzip_over_the_cap_is_refused_not_inflated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    _small_cap(monkeypatch)
+    top = _sos(tmp_path, {"var/log/kern.log": FAILED_ENABLE})
+    (top / "var/log/kern.log.1.gz").write_bytes(gzip.compress(ROCKY_MESSAGES.encode() + b"\0" * (50 * CAP)))
+    facts = _facts(top)
+    assert facts.kernel_events is not None and facts.kernel_events.origin.startswith("var/log/kern.log (kernel")
+    assert [p.message for p in facts.problems if p.item == "var/log/kern.log.1.gz"] == [
+        f"decompresses to more than the {CAP}-byte limit; not read"]
