@@ -405,7 +405,7 @@ def _requested_vfs(facts: HostFacts, pf: PciFunction, param: str) -> Optional[Tu
     return chosen
 
 
-# -- SRIOV103: parameters the kernel rejected (kernel/params.c) -------------------------------------
+# -- SRIOV103: parameters the kernel rejected (kernel/module/main.c, kernel/params.c) ---------------
 
 def _param_key(name: Optional[str]) -> str:
     """Module and parameter names as the kernel compares them (kernel/params.c parameq: '-' == '_')."""
@@ -466,6 +466,7 @@ def _rejected_line(opt: ModprobeOption, hits: Sequence[KernelLogEvent], origin: 
     """The fail for a modprobe.d line whose parameter the kernel log shows refused."""
     advice: List[str] = []
     renames: Dict[str, Optional[str]] = {}
+    refused_values: Set[str] = set()
     sysfs = False
     renamed = ""
     for event in hits:
@@ -476,12 +477,20 @@ def _rejected_line(opt: ModprobeOption, hits: Sequence[KernelLogEvent], origin: 
         if event.kind == "module_param_unknown":
             renames[_param_key(event.parameter)] = use
             renamed = renamed or (use or "")
+        else:
+            refused_values.add(_param_key(event.parameter))
     kept = []
     for name, value in opt.params:
         key = _param_key(name)
         if key in renames:
             if renames[key] is not None:
                 kept.append(f"{renames[key]}={value}")
+            continue
+        if key in refused_values:
+            # A per-port list the driver's scalar parameter refused: its first value; any other refused
+            # value: the parameter goes (the valid values are for 'modinfo -p' to tell).
+            if "," in value and value.split(",")[0].strip():
+                kept.append(f"{name}={value.split(',')[0].strip()}")
             continue
         kept.append(f"{name}={value}")
     new = " ".join(["options", opt.module, *kept]) if kept else ""
@@ -596,7 +605,7 @@ def vf_config_valid(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fin
             if _param_key(opt.module) in sriov_modules or any("vf" in name.lower() for name, _ in opt.params):
                 # Neither modinfo nor the table knows the module: only the kernel's own refusal would tell.
                 yield unknown(subject, [Need(f"'modinfo -p {opt.module}'", ""),
-                                        Need(f"the kernel log of the boot that loaded {opt.module} (kernel/params.c "
+                                        Need(f"the kernel log of the boot that loaded {opt.module} (the kernel "
                                              f"says '{opt.module}: unknown parameter ... ignored' for a wrong name)",
                                              "kernel_events",
                                              present=f"a kernel log line refusing it (this log has no "

@@ -75,6 +75,7 @@ def test_value_the_kernel_refused_decides_what_modinfo_could_not(run_rules) -> N
     line = _file_result(run_rules(refused, "SRIOV103"))
     assert line.status is Status.FAIL and "refused the value '2,4'" in line.message, line.message
     assert "the module did not load" in line.message
+    assert "replace line 2" in (line.fix or "") and "options igb max_vfs=2\n" in (line.fix or "")
     # A line edited since that boot (another value) is not blamed for the old one.
     edited = replace(refused, modprobe=(_line("igb", "options igb max_vfs=2,4,6"),))
     assert _file_result(run_rules(edited, "SRIOV103")).status is Status.SKIP
