@@ -250,3 +250,21 @@ def test_a_rotated_gzip_over_the_cap_is_refused_not_inflated(tmp_path: Path, mon
     assert facts.kernel_events is not None and facts.kernel_events.origin.startswith("var/log/kern.log (kernel")
     assert [p.message for p in facts.problems if p.item == "var/log/kern.log.1.gz"] == [
         f"decompresses to more than the {CAP}-byte limit; not read"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.binary(max_size=4096), st.integers(min_value=0, max_value=4096))
+def test_gunzip_gives_the_content_or_refuses_past_the_cap(content: bytes, cap: int) -> None:
+    import gzip
+
+    from sriovcheck.sources.base import SourceReadError
+    from sriovcheck.sources.sosreport import _gunzip
+
+    packed = gzip.compress(content)
+    if len(content) <= cap:
+        assert _gunzip(packed, cap, "x.gz") == content
+    else:
+        with pytest.raises(SourceReadError, match="more than the"):
+            _gunzip(packed, cap, "x.gz")
+    with pytest.raises(SourceReadError):
+        _gunzip(packed[: max(0, len(packed) - 9)], 8192, "x.gz")  # cut short (or not gzip at all)
