@@ -449,7 +449,11 @@ def _rejection_advice(module: str, event: KernelLogEvent, known: Optional[List[s
         return param, (f"{module} has {param}, but the kernel refused the value {event.value!r} for its type "
                        f"(see 'modinfo -p {module}'); the module did not load with it"), sysfs
     names = [n for n in (known or ()) if n not in _GENERIC_MODULE_PARAMS]
-    guess = difflib.get_close_matches(param, names, n=1, cutoff=0.6) if names else []
+    guess: List[str] = []
+    if names:
+        import difflib  # only for this message (start-up stays free of it)
+
+        guess = difflib.get_close_matches(param, names, n=1, cutoff=0.6)
     if guess:
         advice = f"{module} has no parameter {param!r}; it has {guess[0]!r}"
         return guess[0], advice + (f". {note}" if note else ""), sysfs
