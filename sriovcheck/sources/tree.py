@@ -439,7 +439,7 @@ _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLL
 #: permission, as a path walk needs none (Linux; elsewhere such a directory stays unreadable).
 _SEARCH_FLAGS = (getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0))
-#: Directory descriptors kept open by one tree (least recently used closed first).
+#: Directory descriptors kept open by one tree (the least recently used half closed when it is full).
 DIR_FDS = 64
 
 
@@ -528,11 +528,12 @@ class DirTree(Tree):
     def _dir_fd(self, rel: str) -> int:
         """The open directory at ``rel`` (a physical path: no component is a link), opened one
         component at a time from the nearest one already open; OSError as os.open raises it."""
-        fd = self._fds.get(rel)
+        fd = self._fds.pop(rel, None)
         if fd is not None:
+            self._fds[rel] = fd  # the most recently used last: an ancestor in use is not closed
             return fd
         if len(self._fds) >= DIR_FDS:
-            # The oldest half goes (a walk moves on folder by folder; ancestors reopen in one step each).
+            # The least recently used half goes (a walk moves on folder by folder; ancestors in use stay open).
             for old in list(self._fds)[:DIR_FDS // 2]:
                 os.close(self._fds.pop(old))
         if rel:
@@ -552,9 +553,12 @@ class DirTree(Tree):
     def _at(self, rel: str) -> Tuple[int, str]:
         """(descriptor of the directory holding ``rel``, the name in it as the OS takes it)."""
         parent, _, name = rel.rpartition("/")
-        fd = self._fds.get(parent)
+        fds = self._fds
+        fd = fds.pop(parent, None)
         if fd is None:
             fd = self._dir_fd(parent)
+        else:
+            fds[parent] = fd  # the most recently used last (see _dir_fd)
         return fd, (os_name(name) if "\\" in name else name)
 
     def node(self, rel: str) -> Optional[Node]:
