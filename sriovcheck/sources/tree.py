@@ -182,24 +182,26 @@ class _NodeCache(Tree):
         self.scans: Dict[str, Optional[Dict[str, Node]]] = {}
         self.listings: Dict[str, List[str]] = {}
 
+    # (dict.get with a sentinel, not try/except KeyError: nearly every lookup here is a first one, and
+    # raising KeyError costs more than the lookup.)
     def _scan(self, rel: str) -> Optional[Dict[str, Node]]:
-        try:
-            return self.scans[rel]
-        except KeyError:
+        found = self.scans.get(rel, _UNSEEN)
+        if found is _UNSEEN:
             try:
                 found = self.tree.scan(rel)
             except SourceReadError:
                 found = None  # e.g. a directory we may search but not list: look names up one by one
             self.scans[rel] = found
-            return found
+        return found
 
     def node(self, rel: str) -> Optional[Node]:
-        try:
-            return self.nodes[rel]
-        except KeyError:
-            pass
+        known = self.nodes.get(rel, _UNSEEN)
+        if known is not _UNSEEN:
+            return known
         parent, _, name = rel.rpartition("/")
-        entries = self._scan(parent)
+        entries = self.scans.get(parent, _UNSEEN)
+        if entries is _UNSEEN:
+            entries = self._scan(parent)
         if entries is None:
             found = self.tree.node(rel)
         else:
@@ -213,10 +215,9 @@ class _NodeCache(Tree):
         return self.tree.read(rel, max_bytes)
 
     def children(self, rel: str) -> List[str]:
-        try:
-            return self.listings[rel]
-        except KeyError:
-            pass
+        known = self.listings.get(rel)
+        if known is not None:
+            return known
         entries = self._scan(rel)
         names = sorted(entries) if entries is not None else sorted(self.tree.children(rel))
         self.listings[rel] = names
@@ -615,7 +616,9 @@ class DirTree(Tree):
         try:
             with os.scandir(fd) as entries:  # reads a duplicate of fd from its start
                 for entry in entries:
-                    name = decode_name(entry.name)  # untrusted bytes: \xHH form, like every other name
+                    name = entry.name
+                    if "\\" in name or not name.isascii():
+                        name = decode_name(name)  # untrusted bytes: \xHH form, like every other name
                     # Regular files first: most of a sysfs directory (no stat: the entry type says it).
                     if entry.is_file(follow_symlinks=False):
                         out[name] = _FILE_NODE
@@ -632,9 +635,12 @@ class DirTree(Tree):
     def readlink(self, rel: str) -> str:
         try:
             fd, name = self._at(rel)
-            return decode_name(os.readlink(os.fsencode(name), dir_fd=fd))
+            raw = os.readlink(os.fsencode(name), dir_fd=fd)
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        if raw.isascii() and b"\\" not in raw:
+            return raw.decode("ascii")  # decode_name's answer for plain ASCII (nearly every sysfs link)
+        return decode_name(raw)
 
     def close(self) -> None:
         while self._fds:
