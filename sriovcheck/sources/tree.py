@@ -407,17 +407,49 @@ class TreeSource(Source):
         except SourceReadError as exc:
             raise SourceReadError(self.describe(path), exc.message) from None
 
+    def _direct(self, path: str, follow_last: bool) -> Any:
+        """:meth:`_answer` for a name in a folder resolved already, from that folder's entry (no walk),
+        remembered like _answer's; _UNSEEN when the general path must answer (the folder is not
+        resolved yet, the name is not plain, a final link is to be followed, or the lookup failed:
+        the general path says that in its own words)."""
+        rel = self._direct_rel(path)
+        if rel is None:
+            return _UNSEEN
+        node = self._nodes.get(rel, _UNSEEN)
+        if node is _UNSEEN:
+            try:
+                node = self._walk.node(rel)
+            except SourceReadError:
+                return _UNSEEN
+        if node is None:
+            found = None
+        elif follow_last and node.kind == LINK:
+            return _UNSEEN
+        else:
+            found = (rel, node)
+        (self._resolved if follow_last else self._link_resolved)[path] = found
+        return found
+
     def read_link(self, path: str) -> Optional[str]:
-        found = self._answer(path, follow_last=False)
+        found = self._link_resolved.get(path, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._direct(path, False)  # ~26,000 links on a large host, nearly all this way
+        if found is _UNSEEN or found.__class__ is SourceReadError:
+            found = self._answer(path, follow_last=False)
         if found is None or found[1].kind != LINK:
             return None
         return found[1].target
 
     def exists(self, path: str) -> bool:
-        try:
-            return self._answer(path) is not None
-        except SourceReadError:
-            return False
+        found = self._resolved.get(path, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._direct(path, True)
+        if found is _UNSEEN or found.__class__ is SourceReadError:
+            try:
+                found = self._answer(path)
+            except SourceReadError:
+                return False
+        return found is not None
 
     def is_dir(self, path: str) -> bool:
         try:
