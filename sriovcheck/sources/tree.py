@@ -667,7 +667,8 @@ class DirTree(Tree):
     def readlink(self, rel: str) -> str:
         try:
             fd, name = self._at(rel)
-            raw = os.readlink(os.fsencode(name), dir_fd=fd)
+            # bytes in, bytes out (the target's own bytes); an ASCII name is its own encoding
+            raw = os.readlink(name.encode("ascii") if name.isascii() else os.fsencode(name), dir_fd=fd)
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
         if raw.isascii() and b"\\" not in raw:
