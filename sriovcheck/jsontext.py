@@ -79,13 +79,15 @@ def dumps_sorted_chunks(data: Any, indent: int = 2) -> List[str]:
                 write("[]")
                 return
             inner = "\n" + step * (level + 1)
-            write("[" + inner)
-            first = True
+            sep = "[" + inner
             for item in obj:
-                if not first:
-                    write("," + inner)
-                first = False
-                value(item, level + 1)
+                # A str item (most leaves) written with its separator in one piece, no recursion.
+                if item.__class__ is str:
+                    write(sep + encode(item))
+                else:
+                    write(sep)
+                    value(item, level + 1)
+                sep = "," + inner
                 if len(out) > _PIECES:
                     chunks.append("".join(out))
                     out.clear()
@@ -95,14 +97,23 @@ def dumps_sorted_chunks(data: Any, indent: int = 2) -> List[str]:
                 write("{}")
                 return
             inner = "\n" + step * (level + 1)
-            write("{" + inner)
-            first = True
+            sep = "{" + inner
             for key, item in sorted(obj.items()):
-                if not first:
-                    write("," + inner)
-                first = False
-                write(encode(_key(key)) + ": ")
-                value(item, level + 1)
+                head = sep + encode(key if key.__class__ is str else _key(key)) + ": "
+                # Scalar leaves (most of a report) written with their key in one piece, no recursion.
+                cls = item.__class__
+                if cls is str:
+                    write(head + encode(item))
+                elif item is None:
+                    write(head + "null")
+                elif cls is bool:
+                    write(head + ("true" if item else "false"))
+                elif cls is int:
+                    write(head + int.__repr__(item))
+                else:
+                    write(head)
+                    value(item, level + 1)
+                sep = "," + inner
             write("\n" + step * level + "}")
         else:
             # What json.dumps does with an unknown type: TypeError naming it.

@@ -92,18 +92,27 @@ class CollectContext:
     def guard(self, facts: str, item: str, action: Callable[[], T]) -> Optional[T]:
         try:
             return action()
-        except ParseError as exc:
-            self.problem(exc.source or self.source.describe(item), str(exc), facts)
-        except SourceReadError as exc:
-            self.problem(exc.item, exc.message, facts)
+        except (ParseError, SourceReadError) as exc:
+            self._failed(facts, item, exc)
         return None
+
+    def _failed(self, facts: str, item: str, exc: Exception) -> None:
+        """What :meth:`guard` records for an action that raised ``exc``."""
+        if isinstance(exc, ParseError):
+            self.problem(exc.source or self.source.describe(item), str(exc), facts)
+        elif isinstance(exc, SourceReadError):
+            self.problem(exc.item, exc.message, facts)
 
     # -- files -------------------------------------------------------------------------------------
     def text(self, path: str, facts: str, max_bytes: int = MAX_SMALL_BYTES) -> Optional[str]:
         key = (path, max_bytes)
         if key in self._texts:
             return self._texts[key]
-        content = self.guard(facts, path, lambda: self.source.read_text(path, max_bytes))
+        try:  # guard() inlined: ~30,000 reads on a large host
+            content = self.source.read_text(path, max_bytes)
+        except (ParseError, SourceReadError) as exc:
+            self._failed(facts, path, exc)
+            return None
         if content is not None:
             self._texts[key] = content
         return content
@@ -128,7 +137,11 @@ class CollectContext:
     def link(self, path: str, facts: str) -> Optional[str]:
         if path in self._links:
             return self._links[path]
-        target = self.guard(facts, path, lambda: self.source.read_link(path))
+        try:  # guard() inlined: ~27,000 links on a large host
+            target = self.source.read_link(path)
+        except (ParseError, SourceReadError) as exc:
+            self._failed(facts, path, exc)
+            return None
         if target is not None:
             self._links[path] = target
         return target

@@ -18,6 +18,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
+from .names import decode_text
+
 if TYPE_CHECKING:
     from ..model import SourceInfo
 
@@ -60,9 +62,7 @@ class Source(ABC):
         """The file's bytes; None when it does not exist in this source."""
 
     def read_text(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[str]:
-        from .names import decode_text  # bytes that are not UTF-8 as \xHH escapes, like names
-
-        data = self.read_bytes(path, max_bytes)
+        data = self.read_bytes(path, max_bytes)  # bytes that are not UTF-8 become \xHH escapes, like names
         return None if data is None else decode_text(data)
 
     @abstractmethod

@@ -187,24 +187,26 @@ class _NodeCache(Tree):
         self.scans: Dict[str, Optional[Dict[str, Node]]] = {}
         self.listings: Dict[str, List[str]] = {}
 
+    # (dict.get with a sentinel, not try/except KeyError: nearly every lookup here is a first one, and
+    # raising KeyError costs more than the lookup.)
     def _scan(self, rel: str) -> Optional[Dict[str, Node]]:
-        try:
-            return self.scans[rel]
-        except KeyError:
+        found = self.scans.get(rel, _UNSEEN)
+        if found is _UNSEEN:
             try:
                 found = self.tree.scan(rel)
             except SourceReadError:
                 found = None  # e.g. a directory we may search but not list: look names up one by one
             self.scans[rel] = found
-            return found
+        return found
 
     def node(self, rel: str) -> Optional[Node]:
-        try:
-            return self.nodes[rel]
-        except KeyError:
-            pass
+        known = self.nodes.get(rel, _UNSEEN)
+        if known is not _UNSEEN:
+            return known
         parent, _, name = rel.rpartition("/")
-        entries = self._scan(parent)
+        entries = self.scans.get(parent, _UNSEEN)
+        if entries is _UNSEEN:
+            entries = self._scan(parent)
         if entries is None:
             found = self.tree.node(rel)
         else:
@@ -221,10 +223,9 @@ class _NodeCache(Tree):
         return self.tree.read_tail(rel, max_bytes)
 
     def children(self, rel: str) -> List[str]:
-        try:
-            return self.listings[rel]
-        except KeyError:
-            pass
+        known = self.listings.get(rel)
+        if known is not None:
+            return known
         entries = self._scan(rel)
         names = sorted(entries) if entries is not None else sorted(self.tree.children(rel))
         self.listings[rel] = names
@@ -414,17 +415,49 @@ class TreeSource(Source):
         except SourceReadError as exc:
             raise SourceReadError(self.describe(path), exc.message) from None
 
+    def _direct(self, path: str, follow_last: bool) -> Any:
+        """:meth:`_answer` for a name in a folder resolved already, from that folder's entry (no walk),
+        remembered like _answer's; _UNSEEN when the general path must answer (the folder is not
+        resolved yet, the name is not plain, a final link is to be followed, or the lookup failed:
+        the general path says that in its own words)."""
+        rel = self._direct_rel(path)
+        if rel is None:
+            return _UNSEEN
+        node = self._nodes.get(rel, _UNSEEN)
+        if node is _UNSEEN:
+            try:
+                node = self._walk.node(rel)
+            except SourceReadError:
+                return _UNSEEN
+        if node is None:
+            found = None
+        elif follow_last and node.kind == LINK:
+            return _UNSEEN
+        else:
+            found = (rel, node)
+        (self._resolved if follow_last else self._link_resolved)[path] = found
+        return found
+
     def read_link(self, path: str) -> Optional[str]:
-        found = self._answer(path, follow_last=False)
+        found = self._link_resolved.get(path, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._direct(path, False)  # ~26,000 links on a large host, nearly all this way
+        if found is _UNSEEN or found.__class__ is SourceReadError:
+            found = self._answer(path, follow_last=False)
         if found is None or found[1].kind != LINK:
             return None
         return found[1].target
 
     def exists(self, path: str) -> bool:
-        try:
-            return self._answer(path) is not None
-        except SourceReadError:
-            return False
+        found = self._resolved.get(path, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._direct(path, True)
+        if found is _UNSEEN or found.__class__ is SourceReadError:
+            try:
+                found = self._answer(path)
+            except SourceReadError:
+                return False
+        return found is not None
 
     def is_dir(self, path: str) -> bool:
         try:
@@ -447,7 +480,7 @@ _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLL
 #: permission, as a path walk needs none (Linux; elsewhere such a directory stays unreadable).
 _SEARCH_FLAGS = (getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0))
-#: Directory descriptors kept open by one tree (least recently used closed first).
+#: Directory descriptors kept open by one tree (the least recently used half closed when it is full).
 DIR_FDS = 64
 
 
@@ -536,11 +569,12 @@ class DirTree(Tree):
     def _dir_fd(self, rel: str) -> int:
         """The open directory at ``rel`` (a physical path: no component is a link), opened one
         component at a time from the nearest one already open; OSError as os.open raises it."""
-        fd = self._fds.get(rel)
+        fd = self._fds.pop(rel, None)
         if fd is not None:
+            self._fds[rel] = fd  # the most recently used last: an ancestor in use is not closed
             return fd
         if len(self._fds) >= DIR_FDS:
-            # The oldest half goes (a walk moves on folder by folder; ancestors reopen in one step each).
+            # The least recently used half goes (a walk moves on folder by folder; ancestors in use stay open).
             for old in list(self._fds)[:DIR_FDS // 2]:
                 os.close(self._fds.pop(old))
         if rel:
@@ -560,9 +594,12 @@ class DirTree(Tree):
     def _at(self, rel: str) -> Tuple[int, str]:
         """(descriptor of the directory holding ``rel``, the name in it as the OS takes it)."""
         parent, _, name = rel.rpartition("/")
-        fd = self._fds.get(parent)
+        fds = self._fds
+        fd = fds.pop(parent, None)
         if fd is None:
             fd = self._dir_fd(parent)
+        else:
+            fds[parent] = fd  # the most recently used last (see _dir_fd)
         return fd, (os_name(name) if "\\" in name else name)
 
     def node(self, rel: str) -> Optional[Node]:
@@ -647,7 +684,9 @@ class DirTree(Tree):
         try:
             with os.scandir(fd) as entries:  # reads a duplicate of fd from its start
                 for entry in entries:
-                    name = decode_name(entry.name)  # untrusted bytes: \xHH form, like every other name
+                    name = entry.name
+                    if "\\" in name or not name.isascii():
+                        name = decode_name(name)  # untrusted bytes: \xHH form, like every other name
                     # Regular files first: most of a sysfs directory (no stat: the entry type says it).
                     if entry.is_file(follow_symlinks=False):
                         out[name] = _FILE_NODE
@@ -664,9 +703,13 @@ class DirTree(Tree):
     def readlink(self, rel: str) -> str:
         try:
             fd, name = self._at(rel)
-            return decode_name(os.readlink(os.fsencode(name), dir_fd=fd))
+            # bytes in, bytes out (the target's own bytes); an ASCII name is its own encoding
+            raw = os.readlink(name.encode("ascii") if name.isascii() else os.fsencode(name), dir_fd=fd)
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        if raw.isascii() and b"\\" not in raw:
+            return raw.decode("ascii")  # decode_name's answer for plain ASCII (nearly every sysfs link)
+        return decode_name(raw)
 
     def close(self) -> None:
         while self._fds:
