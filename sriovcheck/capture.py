@@ -256,6 +256,56 @@ class RecordingSource(Source):
 
 # -- writing ----------------------------------------------------------------------------------------------
 
+#: Areas a capture asks the evidence of but does not compute: the kernel log's parsed lines and typed
+#: events.  Their values go nowhere in the archive (the manifest takes the host name and kernel from the
+#: hostname and kernel areas) and no question a built-in area asks depends on them (iommu and kernel_log
+#: only copy them into values; interfaces uses a rename event for an interface's address and driver,
+#: values again).  The ``dmesg`` command is still run and recorded, at the same point of the collection,
+#: so the archive holds exactly what a full collection records; parsing ~100 KB of kernel log is most of
+#: a capture's own work otherwise.
+EVIDENCE_ONLY_AREAS = ("dmesg", "kernel_log", "kernel_events")
+
+
+def _ask_kernel_log(ctx: Any, deps: Any) -> None:
+    from .evidence import COMMAND
+
+    ctx.run(COMMAND["kernel_log"], "kernel_log")
+
+
+def _ask_nothing(ctx: Any, deps: Any) -> None:
+    return None
+
+
+def capture_providers(providers: Optional[Sequence[Any]]) -> Tuple[Any, ...]:
+    """The providers a capture runs: ``providers`` (the built-in ones when None) with the
+    :data:`EVIDENCE_ONLY_AREAS` only asking for their evidence, unless a provider that is not built in
+    needs one of them (directly or through other areas): its questions might depend on the values."""
+    from dataclasses import replace
+
+    from .facts import BUILTIN_PROVIDERS
+
+    chosen = tuple(BUILTIN_PROVIDERS if providers is None else providers)
+    builtin = {id(p) for p in BUILTIN_PROVIDERS}
+    by_key = {p.key: p for p in chosen}
+
+    def needs_skipped(provider: Any, seen: Set[str]) -> bool:
+        for need in provider.needs:
+            if need in EVIDENCE_ONLY_AREAS:
+                return True
+            if need not in seen and need in by_key:
+                seen.add(need)
+                if needs_skipped(by_key[need], seen):
+                    return True
+        return False
+
+    if any(id(p) not in builtin and needs_skipped(p, set()) for p in chosen):
+        return chosen
+    if any(p.key in EVIDENCE_ONLY_AREAS and id(p) not in builtin for p in chosen):
+        return chosen  # a plugin replaced one of them: computed as it says
+    return tuple(replace(p, compute=_ask_kernel_log if p.key == "dmesg" else _ask_nothing)
+                 if p.key in EVIDENCE_ONLY_AREAS and id(p) in builtin else p for p in chosen)
+
+
 def _utc_stamp(moment: _dt.datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
@@ -387,7 +437,7 @@ def write_capture(output: Optional[str], redact: bool = False, root: Optional[st
 
         inner.prefetch(ALWAYS_ASKED)
     with recorder:
-        facts = collect_facts(recorder, providers)
+        facts = collect_facts(recorder, capture_providers(providers))
         # Which machine this is (machine id, DMI serial/UUID), for `sriovcheck diff`'s two-machines warning.
         read_identity(recorder, facts.hostname, allowed=_live_readable)
     if progress:
@@ -498,4 +548,5 @@ def _tar_body(top: str, recorder: RecordingSource, redactor: Optional[Redactor],
     return b"".join(parts), index
 
 
-__all__ = ["RecordingSource", "build_manifest", "command_member", "with_member_index", "write_capture"]
+__all__ = ["EVIDENCE_ONLY_AREAS", "RecordingSource", "build_manifest", "capture_providers", "command_member",
+           "with_member_index", "write_capture"]

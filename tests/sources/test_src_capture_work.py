@@ -1,0 +1,74 @@
+"""What a capture skips of a full collection changes nothing it records.
+
+A capture runs the collector to learn which questions to ask; the kernel log's parsed lines and events
+(``capture.EVIDENCE_ONLY_AREAS``) drive no question, so a capture asks for ``dmesg`` without parsing it.
+These tests record the same hosts both ways (the full built-in providers, and the capture's) and compare
+every item and member.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from benchsynth import load_synth
+
+from sriovcheck.capture import EVIDENCE_ONLY_AREAS, RecordingSource, capture_providers
+from sriovcheck.facts import BUILTIN_PROVIDERS, Provider, collect_facts
+from sriovcheck.sources import SourceOptions
+from sriovcheck.sources.rootdir import open_source as open_root
+from sriovcheck.sources.sosreport import open_source as open_sos
+
+
+def _record(source: Any, providers: Any) -> Tuple[List[Dict[str, Any]], Dict[str, Any], Any]:
+    recorder = RecordingSource(source)
+    with recorder:
+        facts = collect_facts(recorder, providers)
+    return recorder.items, recorder.members, facts
+
+
+@pytest.mark.parametrize("kind", ["root", "sosreport"])
+def test_capture_providers_record_what_the_full_collection_records(tmp_path: Path, kind: str) -> None:
+    synth = load_synth()
+    spec = synth.HostSpec(pfs=2, vfs_per_pf=8, guests=3)
+    if kind == "root":
+        synth.write_root(spec, tmp_path / "host")
+
+        def opener() -> Any:
+            return open_root(tmp_path / "host", SourceOptions())
+    else:
+        sos = synth.write_sosreport(spec, tmp_path / "sos")
+
+        def opener() -> Any:
+            return open_sos(sos, SourceOptions())
+
+    full_items, full_members, full = _record(opener(), None)
+    items, recorded, facts = _record(opener(), capture_providers(None))
+    assert items == full_items and recorded == full_members
+    if kind == "sosreport":  # the kernel log was asked for (and recorded) though not parsed
+        assert any(i.get("command") == "dmesg" and i.get("status") == "ok" for i in items)
+        assert full.kernel_events is not None and facts.kernel_events is None and facts.kernel_log is None
+    # What the manifest takes from the facts is computed as before.
+    assert (facts.hostname, facts.kernel) == (full.hostname, full.kernel)
+
+
+def test_the_skipped_areas_read_only_the_kernel_log() -> None:
+    # capture_providers replaces these areas by one dmesg question: a change to what they read must
+    # change it too (and the test above must still find the same items).
+    skipped = [p for p in BUILTIN_PROVIDERS if p.key in EVIDENCE_ONLY_AREAS]
+    assert sorted(p.key for p in skipped) == sorted(EVIDENCE_ONLY_AREAS)
+    assert all(p.evidence == ("kernel_log",) for p in skipped)
+
+
+def test_a_plugin_needing_the_kernel_log_gets_it_computed() -> None:
+    def compute(ctx: Any, deps: Any) -> Any:
+        return None
+
+    plugin = Provider(key="vendor.area", compute=compute, needs=("iommu",), origin="plugin")
+    chosen = capture_providers(tuple(BUILTIN_PROVIDERS) + (plugin,))
+    assert chosen == tuple(BUILTIN_PROVIDERS) + (plugin,)  # iommu needs dmesg: nothing skipped
+    unrelated = Provider(key="vendor.other", compute=compute, needs=("kernel",), origin="plugin")
+    chosen = capture_providers(tuple(BUILTIN_PROVIDERS) + (unrelated,))
+    assert [p.key for p in chosen] == [p.key for p in BUILTIN_PROVIDERS] + ["vendor.other"]
+    assert [p.compute is q.compute for p, q in zip(chosen, BUILTIN_PROVIDERS)] == [
+        p.key not in EVIDENCE_ONLY_AREAS for p in BUILTIN_PROVIDERS]
