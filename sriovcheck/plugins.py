@@ -17,14 +17,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import pluggy
 
 from . import hookspecs
-from .api import CheckSpec, Param, checks_in, needs_of
 from .errors import InputError, SriovcheckError
 from .registers import PLUGIN_AREA, CheckRegister, FactRegister, ReporterRegister, RuleDirRegister, SourceRegister
+
+if TYPE_CHECKING:
+    from .api import CheckSpec
 
 #: Built-in plugin modules, registered exactly like third-party plugins.
 BUILTIN_PLUGINS: Tuple[str, ...] = (
@@ -113,6 +115,8 @@ class _CheckModule:
 
     @hookspecs.hookimpl
     def sriovcheck_register_checks(self, register: Callable[..., None]) -> None:
+        from .api import checks_in
+
         for name, function, params in checks_in(self.module):
             register(name, function, params=params)
 
@@ -145,6 +149,12 @@ def _register_module(pm: pluggy.PluginManager, module: Any, name: str, origin: s
         raise InputError(f"plugin {name!r} is loaded twice: from {origins[name]} and from {origin}")
     pm.register(_BuiltinHooks(module) if origin == "built-in" else module, name=name)
     origins[name] = origin
+    if origin == "built-in" and name in COLLECTING_PLUGINS:
+        # The source kinds hold no @check function (tested): capture and facts never load sriovcheck.api
+        # (and with it results and templating) for nothing.
+        return
+    from .api import checks_in
+
     has_check_hook = hasattr(module, "sriovcheck_register_checks")
     if checks_in(module) and not has_check_hook:
         pm.register(_CheckModule(module, origin), name=f"{name}#checks")
@@ -292,6 +302,8 @@ def _collect(registry: Registry, origins: Mapping[str, str]) -> None:
             if name in registry.checks:
                 raise InputError(f"two checks are named {name!r}: one from {registry.checks[name].origin}, "
                                  f"one from {_origin}")
+            from .api import CheckSpec, Param, needs_of
+
             declared = dict(getattr(function, "__sriovcheck_check__", (name, {}))[1])
             for key, value in (params or {}).items():
                 declared[key] = value if isinstance(value, Param) else Param(type(value), value)

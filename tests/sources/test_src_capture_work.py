@@ -72,3 +72,35 @@ def test_a_plugin_needing_the_kernel_log_gets_it_computed() -> None:
     assert [p.key for p in chosen] == [p.key for p in BUILTIN_PROVIDERS] + ["vendor.other"]
     assert [p.compute is q.compute for p, q in zip(chosen, BUILTIN_PROVIDERS)] == [
         p.key not in EVIDENCE_ONLY_AREAS for p in BUILTIN_PROVIDERS]
+
+
+def test_the_collecting_plugins_hold_no_check() -> None:
+    # plugins._register_module skips looking for @check functions in them (so capture never loads api).
+    import importlib
+
+    from sriovcheck.api import checks_in
+    from sriovcheck.plugins import COLLECTING_PLUGINS
+
+    assert all(checks_in(importlib.import_module(name)) == () for name in COLLECTING_PLUGINS)
+
+
+def test_capture_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
+    """In a fresh interpreter, a capture of a root (kernel log included) loads neither the check API (results,
+    templating) nor the kernel-log parsers."""
+    import json
+    import subprocess
+    import sys
+
+    synth = load_synth()
+    synth.write_root(synth.HostSpec(pfs=1, vfs_per_pf=2, guests=1), tmp_path / "host")
+    script = ("import json, sys\n"
+              "from sriovcheck.cli import main\n"
+              f"code = main(['capture', '--root', {str(tmp_path / 'host')!r}, '-o', {str(tmp_path / 'c.tar.gz')!r}])\n"
+              "print(json.dumps([code, sorted(sys.modules)]))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    code, modules = json.loads(done.stdout.splitlines()[-1])
+    assert code == 0 and (tmp_path / "c.tar.gz").is_file()
+    assert "sriovcheck.facts.pci" in modules  # the collection ran
+    unwanted = ("sriovcheck.api", "sriovcheck.results", "sriovcheck.templating", "sriovcheck.parsers.dmesg",
+                "sriovcheck.parsers.kernel_events")
+    assert [m for m in modules if m in unwanted] == []
