@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
 from contextlib import contextmanager
@@ -112,7 +111,9 @@ def _new_temp(target: Path, mode: int) -> Tuple[int, str]:
     """A new file beside ``target``, created exclusively with ``mode`` (umask applies)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        temp = str(target.parent / f".{target.name[:200]}.{secrets.token_hex(4)}.tmp")
+        # os.urandom(4).hex() is what secrets.token_hex(4) returns; importing secrets (hmac, hashlib)
+        # cost every start-up a few milliseconds.
+        temp = str(target.parent / f".{target.name[:200]}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(temp, flags, mode), temp
         except FileExistsError:

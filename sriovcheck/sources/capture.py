@@ -25,6 +25,7 @@ from ..errors import SourceError
 from ..model import SourceInfo
 from .archive import ArchiveTree, SafeArchive, normalise_member_name, peek_members
 from .base import MAX_FILE_BYTES, CommandOutput, SourceReadError
+from .capture_format import FORMAT, FORMAT_VERSION, INDEX_OFFSETS_FROM, MANIFEST_NAME
 from .names import decode_text
 from .rootdir import processes_from_proc
 from .tree import FILE, DirTree, Tree, TreeSource, read_regular_file
@@ -32,14 +33,8 @@ from .tree import FILE, DirTree, Tree, TreeSource, read_regular_file
 if TYPE_CHECKING:
     from . import SourceOptions
 
-MANIFEST_NAME = "sriovcheck-manifest.json"
-FORMAT = "sriovcheck-capture"
-#: Manifest versions this reader understands.
-FORMAT_VERSION = 1
 #: Largest manifest accepted.
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-#: ``member_index.offsets_from``: offsets count from the first byte after the manifest member.
-INDEX_OFFSETS_FROM = "manifest end"
 #: Members looked at when sniffing a tarball for the manifest (the writer puts it first).
 SNIFF_MEMBERS = 64
 
