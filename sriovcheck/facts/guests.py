@@ -33,10 +33,22 @@ def _domain_xml_files(ctx: CollectContext, directory: str) -> Optional[List[str]
     return [f"{directory}/{n}" for n in names if n.endswith(".xml") and safe_name(n)
             and not ctx.is_dir(f"{directory}/{n}")]
 
-def collect_guests(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[Guest, ...]]:
-    from ..parsers.libvirt_domain import parse_domain_xml
-    from ..parsers.virsh_list import parse_virsh_list
+def parse_domain_xml(text: str) -> Any:
+    """:func:`sriovcheck.parsers.libvirt_domain.parse_domain_xml`, imported when there is a domain to parse
+    (the XML parsers cost a host without libvirt, and every capture of one, several milliseconds)."""
+    from ..parsers.libvirt_domain import parse_domain_xml as parse
 
+    return parse(text)
+
+
+def parse_virsh_list(text: str) -> Any:
+    """:func:`sriovcheck.parsers.virsh_list.parse_virsh_list`, imported when ``virsh list`` printed something."""
+    from ..parsers.virsh_list import parse_virsh_list as parse
+
+    return parse(text)
+
+
+def collect_guests(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[Guest, ...]]:
     known = False
     guests: Dict[str, Guest] = {}
     defined = _domain_xml_files(ctx, LIBVIRT_DEFINED)
