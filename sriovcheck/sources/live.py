@@ -118,11 +118,13 @@ def _under_allowed(path: str) -> bool:
     return any((path + "/").startswith(prefix) for prefix in ALLOWED_PREFIXES)
 
 
-def _allowed(path: str) -> bool:
-    """Both the path asked and the file its links lead to are under ALLOWED_PREFIXES."""
+def _allowed(path: str, real: Optional[str] = None) -> bool:
+    """Both the path asked and the file its links lead to (``real``: its realpath, when already known)
+    are under ALLOWED_PREFIXES."""
     if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
         return False
-    return _under_allowed(os.path.normpath(path)) and _under_allowed(os.path.realpath(path))
+    return _under_allowed(os.path.normpath(path)) and _under_allowed(
+        os.path.realpath(path) if real is None else real)
 
 
 #: libudev by soname, loaded by the dynamic linker.  pyudev itself would look for it with
@@ -178,20 +180,22 @@ class LiveSource(Source):
         return SourceInfo(kind=self.kind, location=self.location, collected_at=self.started,
                           as_root=os.geteuid() == 0, tool_version=__version__)
 
-    def _check(self, path: str) -> None:
-        if not _allowed(path):
+    def _check(self, path: str, real: Optional[str] = None) -> None:
+        if not _allowed(path, real):
             raise SourceReadError(path, "outside the paths live mode reads (see docs/live-mode.md); refused")
 
     # -- files --------------------------------------------------------------------------------
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
         shown, path = path, os_name(path)  # names are in decoded form (names.py): back to the real bytes
-        if os.path.realpath(path) == "/dev/null" and os.path.islink(path) and _under_allowed(os.path.normpath(path)):
+        # Resolved once: the destination vetted is the one opened (sysfs paths are deep: each resolution
+        # is an lstat per component).
+        real = os.path.realpath(path)
+        if real == "/dev/null" and os.path.islink(path) and _under_allowed(os.path.normpath(path)):
             return b""  # a masked udev rule or systemd unit: empty by design, and nothing is opened
-        self._check(path)
+        self._check(path, real)
         if not os.path.lexists(path):
             return None
         # Follow links as the host does (sysfs is made of them); _check vetted the destination.
-        real = os.path.realpath(path)
         if not os.path.exists(real):
             return None
         try:
