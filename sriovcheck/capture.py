@@ -152,6 +152,10 @@ class RecordingSource(Source):
             return None
         member = self._physical(path)
         self._store(member, "dir")
+        # A live host answers is_dir of each entry with the directory resolved once (same answers).
+        child_is_dir = getattr(self.inner, "child_is_dir", None)
+        is_dir = (child_is_dir(path) if child_is_dir is not None
+                  else lambda entry: self.inner.is_dir(posixpath.join(path, entry)))
         for name in names:
             if "/" in name or name in (".", ".."):
                 continue
@@ -159,7 +163,7 @@ class RecordingSource(Source):
             target = self._readlink(child)
             if target is not None:
                 self._store(posixpath.join(member, name), "link", target)
-            elif self.inner.is_dir(child):
+            elif is_dir(name):
                 self._store(posixpath.join(member, name), "dir")
         self._item(kind="dir", path=path, status="ok", member=member.lstrip("/"), entries=list(names),
                    origin=self.inner.describe(path))

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import posixpath
 import re
 import shutil
 import signal
 import subprocess
 import threading
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from .. import __version__, evidence
 from ..model import SourceInfo
@@ -251,6 +252,22 @@ class LiveSource(Source):
 
     def is_dir(self, path: str) -> bool:
         return _allowed(path) and os.path.isdir(os_name(path))
+
+    def child_is_dir(self, path: str) -> Callable[[str], bool]:
+        """``is_dir(path/name)`` for the names a listing of ``path`` gave (no '/', not '.' or '..'), with the
+        same answers and checks, ``path`` resolved once: realpath(path/name) is realpath(path) joined with
+        ``name`` unless ``name`` is itself a link (then resolved in full).  ``capture`` asks it of every
+        entry of every listing it records."""
+        if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
+            return lambda name: self.is_dir(posixpath.join(path, name))
+        real_dir = os.path.realpath(path)
+
+        def child_is_dir(name: str) -> bool:
+            child = posixpath.join(path, name)
+            real = os.path.realpath(child) if os.path.islink(child) else posixpath.join(real_dir, name)
+            return _allowed(child, real) and os.path.isdir(os_name(child))
+
+        return child_is_dir
 
     # -- commands -------------------------------------------------------------------------------
     def prefetch(self, commands: Sequence[str], workers: int = PREFETCH_WORKERS) -> None:

@@ -104,3 +104,26 @@ def test_capture_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
     unwanted = ("sriovcheck.api", "sriovcheck.results", "sriovcheck.templating", "sriovcheck.parsers.dmesg",
                 "sriovcheck.parsers.kernel_events")
     assert [m for m in modules if m in unwanted] == []
+
+
+def test_live_child_is_dir_answers_as_is_dir() -> None:
+    """LiveSource.child_is_dir (the directory resolved once) gives is_dir's answer for every entry of real
+    directories: sysfs links to devices, /proc/self's links leading outside the allowed paths, /etc."""
+    import os
+
+    from sriovcheck.sources.live import LiveSource
+
+    source = LiveSource(SourceOptions(run_commands=False))
+    compared = 0
+    for directory in ("/sys/class/net", "/sys/bus/pci/devices", "/sys/kernel", "/proc/self", "/proc/self/",
+                      "/etc", "/sys/module", "/not/there", "/sys/bus/pci/devices/../drivers"):
+        try:
+            names = sorted(os.listdir(directory))[:400]
+        except OSError:
+            names = ["x", "y"]
+        child_is_dir = source.child_is_dir(directory)
+        for name in names:
+            assert child_is_dir(name) == source.is_dir(os.path.join(directory, name)), (directory, name)
+            compared += 1
+    assert compared > 20
+    assert source.child_is_dir("relative")("x") is False and source.child_is_dir("/sys\x00")("x") is False
