@@ -26,9 +26,15 @@ def _xml_files(ctx: CollectContext, directory: str) -> Optional[List[str]]:
             and not ctx.is_dir(f"{directory}/{n}")]
 
 
-def collect_libvirt_networks(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[LibvirtNetwork, ...]]:
-    from ..parsers.libvirt_network import parse_network_xml
+def parse_network_xml(text: str) -> Any:
+    """:func:`sriovcheck.parsers.libvirt_network.parse_network_xml`, imported when there is a network to parse
+    (the XML parsers cost a host without libvirt, and every capture of one, several milliseconds)."""
+    from ..parsers.libvirt_network import parse_network_xml as parse
 
+    return parse(text)
+
+
+def collect_libvirt_networks(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[LibvirtNetwork, ...]]:
     defined = _xml_files(ctx, LIBVIRT_NETWORKS)
     status_dir, status_files = None, None
     for directory in LIBVIRT_NETWORK_STATUS:

@@ -102,7 +102,7 @@ def test_capture_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
     assert code == 0 and (tmp_path / "c.tar.gz").is_file()
     assert "sriovcheck.facts.pci" in modules  # the collection ran
     unwanted = ("sriovcheck.api", "sriovcheck.results", "sriovcheck.templating", "sriovcheck.parsers.dmesg",
-                "sriovcheck.parsers.kernel_events")
+                "sriovcheck.parsers.kernel_events", "sriovcheck.sources.archive")
     assert [m for m in modules if m in unwanted] == []
 
 
