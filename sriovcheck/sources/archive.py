@@ -801,13 +801,7 @@ class SafeArchive:
                     self._skip(stream, header, data_size)
                 else:
                     self._skip(stream, header, head)
-                    spool = os.path.join(self._spool_dir(), str(len(self._spooled)))
-                    with open(spool, "xb") as out:
-                        copied = stream.copy_to(out, options.max_member_bytes)
-                    os.chmod(spool, 0o600)
-                    if copied < options.max_member_bytes:
-                        raise _Damaged(f"ends inside member {header.name[:200]!r}")
-                    self._spooled[member.name] = spool
+                    self._spool(stream, header, member.name, options.max_member_bytes)
                     self._skip(stream, header, data_size - header.size)
             elif member.kind == FILE and keep and not header.sparse:
                 if plain:
@@ -826,13 +820,7 @@ class SafeArchive:
                             self.indexed = True
                             return
                 else:
-                    spool = os.path.join(self._spool_dir(), str(len(self._spooled)))
-                    with open(spool, "xb") as out:
-                        copied = stream.copy_to(out, header.size)
-                    os.chmod(spool, 0o600)
-                    if copied < header.size:
-                        raise _Damaged(f"ends inside member {header.name[:200]!r}")
-                    self._spooled[member.name] = spool
+                    self._spool(stream, header, member.name, header.size)
                     self._skip(stream, header, data_size - header.size)
             else:
                 self._skip(stream, header, data_size)
@@ -1069,6 +1057,17 @@ class SafeArchive:
             return ArchiveMember(name, FILE, size=header.size, mtime=mtime)
         self._problems.append((name, "device file, fifo or other special member; refused"))
         return None
+
+    def _spool(self, stream: "_TarStream", header: TarHeader, name: str, size: int) -> None:
+        """Copy the next ``size`` bytes of the stream (a member's data, or its tail) to a private file of
+        the spool folder, kept for ``name``; a stream that ends first is a damaged archive."""
+        spool = os.path.join(self._spool_dir(), str(len(self._spooled)))
+        with open(spool, "xb") as out:
+            copied = stream.copy_to(out, size)
+        os.chmod(spool, 0o600)
+        if copied < size:
+            raise _Damaged(f"ends inside member {header.name[:200]!r}")
+        self._spooled[name] = spool
 
     def _spool_dir(self) -> str:
         # The name is remembered before the folder exists: a Ctrl-C landing between its creation and

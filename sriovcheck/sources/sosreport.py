@@ -644,6 +644,17 @@ class SosreportSource(TreeSource):
         # Anything else (e.g. `ip -d -j link show`: sos never runs ip -j) is not in a sosreport.
         return None
 
+    def _regular_file(self, rel: str) -> Optional[str]:
+        """The physical path of ``rel`` (links resolved inside the report) when it is a regular file; None
+        when the report does not have one there."""
+        try:
+            found = resolve(self.tree, "/" + rel)
+        except SourceReadError as exc:
+            raise SourceReadError(rel, exc.message) from None
+        if found is None or found[1].kind != FILE:
+            return None
+        return found[0]
+
     def _read_output(self, command: str, rel: str, entry: Optional[ManifestCommand]) -> Optional[CommandOutput]:
         """The output in ``rel`` (a file or a root symlink), or None when the report does not have it.
 
@@ -651,13 +662,9 @@ class SosreportSource(TreeSource):
         program's own messages (``lspci: Unable to load libkmod resources``)
         are moved to ``stderr`` so the parsers see what live mode's stdout is.
         """
-        try:
-            found = resolve(self.tree, "/" + rel)
-        except SourceReadError as exc:
-            raise SourceReadError(rel, exc.message) from None
-        if found is None or found[1].kind != FILE:
+        physical = self._regular_file(rel)
+        if physical is None:
             return None
-        physical = found[0]
         text = decode_text(self.tree.read(physical, MAX_FILE_BYTES))
         stdout, stderr = split_stderr(command, text)
         status = entry.return_code if entry is not None else None
@@ -789,13 +796,9 @@ class SosreportSource(TreeSource):
     def _read_log(self, rel: str) -> Optional[Tuple[str, str, int]]:
         """(text, physical path, bytes of the head not read) of a log file; a ``.gz`` one decompressed
         within the cap.  None when absent; SourceReadError when unreadable or empty."""
-        try:
-            found = resolve(self.tree, "/" + rel)
-        except SourceReadError as exc:
-            raise SourceReadError(rel, exc.message) from None
-        if found is None or found[1].kind != FILE:
+        physical = self._regular_file(rel)
+        if physical is None:
             return None
-        physical = found[0]
         if physical.endswith(".gz"):
             data, head = _gunzip(self.tree.read(physical, MAX_FILE_BYTES), MAX_FILE_BYTES, physical), 0
         else:

@@ -492,8 +492,9 @@ def read_regular_file(full: str, max_bytes: int) -> bytes:
     return _read_regular(full, max_bytes, full, None)
 
 
-def _read_regular(name: str, max_bytes: int, label: str, dir_fd: Optional[int]) -> bytes:
-    """:func:`read_regular_file` of ``name``, relative to ``dir_fd`` when given; errors name ``label``."""
+def _open_regular(name: str, label: str, dir_fd: Optional[int]) -> Tuple[int, os.stat_result]:
+    """(descriptor, its fstat) of ``name`` relative to ``dir_fd``, opened without following a final link;
+    a link or anything but a regular file is refused (the descriptor closed); errors name ``label``."""
     try:
         fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
@@ -504,6 +505,16 @@ def _read_regular(name: str, max_bytes: int, label: str, dir_fd: Optional[int]) 
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SourceReadError(label, "not a regular file; refused")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def _read_regular(name: str, max_bytes: int, label: str, dir_fd: Optional[int]) -> bytes:
+    """:func:`read_regular_file` of ``name``, relative to ``dir_fd`` when given; errors name ``label``."""
+    fd, info = _open_regular(name, label, dir_fd)
+    try:
         size = info.st_size
         if size < max_bytes:
             # Most files (sysfs attributes): one read of the size fstat gave, +1 to see the end.
@@ -636,15 +647,10 @@ class DirTree(Tree):
         """The file's last ``max_bytes``: a seek past its head (a syslog file of gigabytes costs one read)."""
         try:
             dir_fd, name = self._at(rel)
-            fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise SourceReadError(rel, "is a symbolic link; refused") from None
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        fd, info = _open_regular(name, rel, dir_fd)
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise SourceReadError(rel, "not a regular file; refused")
             head = max(0, info.st_size - max_bytes)
             chunks: List[bytes] = []
             total = 0
