@@ -106,36 +106,43 @@ def resolve(tree: Tree, path: str, follow_last: bool = True) -> Optional[Tuple[s
 
     Raises SourceReadError for a link that leaves the snapshot or a link loop.
     """
-    found = _walk(tree, path, list(reversed(split_host_path(path))), [], 0, follow_last)
+    found = _walk(tree, path, list(reversed(split_host_path(path))), "", 0, follow_last)
     return None if found is None else (found[0], found[1])
 
 
-def _walk(tree: Tree, path: str, pending: List[str], rels: List[str], hops: int,
+def _walk(tree: Tree, path: str, pending: List[str], rel: str, hops: int,
           follow_last: bool, dangling: Optional[Callable[[str, str], None]] = None,
-          as_dir: bool = False) -> Optional[Tuple[str, Node, int]]:
+          as_dir: bool = False, prefixes: Optional[Dict[Tuple[str, str], str]] = None
+          ) -> Optional[Tuple[str, Node, int]]:
     """The walk of :func:`resolve` from a given state: (rel, node, links followed) or None.
 
-    ``pending`` holds the components still to walk, last first; ``rels`` the physical rel path of
-    every directory walked so far (``rels[-1]`` is the current one), so each step appends one
-    component instead of joining the whole stack again.  Starting from the state a walk of a
-    directory ended in (its rel and hop count) gives exactly the walk of a path under it.
+    ``pending`` holds the components still to walk, last first; ``rel`` is the physical rel path of
+    the directory walked so far ("" is the snapshot's root): no component of it is a link, so ".."
+    is its part before the last "/".  Starting from the state a walk of a directory ended in (its
+    rel and hop count) gives exactly the walk of a path under it.
 
     ``dangling(link rel, target)`` hears of a link used as a directory whose absolute target is no
     directory inside the snapshot (an ``etc`` entry pointing at the host's ``/etc``): what is under
     it is then unknown, and saying so beats a silent "absent".  ``as_dir``: the last component is
     wanted as a directory too (the walk of a parent directory).
+
+    ``prefixes`` remembers where a link target's folder part leads from a given folder, when no link
+    was on that way: a large host's links share a few dozen such parts (``../../../devices/pci0000:00/
+    0000:00:03.0`` for 256 VFs) and walking them again is most of a walk's cost.  With no link on the
+    way the walk of that part adds no hop and hears of no dangling link, so a remembered answer is the
+    walk's own.
     """
     node = _DIR_NODE
     while pending:
         comp = pending.pop()
         if comp == "..":
-            if not rels:
+            if not rel:
                 raise SourceReadError(path, "a symbolic link or '..' leads outside the snapshot; refused")
-            rels.pop()
+            rel = rel.rpartition("/")[0]
             node = _DIR_NODE
             continue
-        rel = f"{rels[-1]}/{comp}" if rels else comp
-        found = tree.node(rel)
+        child = f"{rel}/{comp}" if rel else comp
+        found = tree.node(child)
         if found is None:
             return None
         last = not pending
@@ -148,16 +155,31 @@ def _walk(tree: Tree, path: str, pending: List[str], rels: List[str], hops: int,
                 raise SourceReadError(path, "a symbolic link with an empty or invalid target")
             if target.startswith("/"):
                 if dangling is not None and (as_dir or not last):
-                    _check_directory_link(tree, rel, target, dangling)
-                rels = []  # absolute: the snapshot's own root, as inside a chroot
-            pending.extend(reversed([p for p in target.split("/") if p not in ("", ".")]))
+                    _check_directory_link(tree, child, target, dangling)
+                rel = ""  # absolute: the snapshot's own root, as inside a chroot
+            comps = [p for p in target.split("/") if p not in ("", ".")]
             node = _DIR_NODE
+            if prefixes is not None and len(comps) > 1:
+                key = (rel, "/".join(comps[:-1]))
+                known = prefixes.get(key)
+                if known is None:
+                    walked = _walk(tree, path, comps[-2::-1], rel, hops, True, dangling, True, prefixes)
+                    if walked is None or walked[1].kind != DIR:
+                        return None  # absent, or a file used as a directory (ENOTDIR)
+                    if walked[2] == hops:
+                        prefixes[key] = walked[0]
+                    rel, hops = walked[0], walked[2]
+                else:
+                    rel = known
+                pending.append(comps[-1])
+            else:
+                pending.extend(reversed(comps))
             continue
         if not last and found.kind != DIR:
             return None  # ENOTDIR: a file used as a directory
-        rels.append(rel)
+        rel = child
         node = found
-    return (rels[-1] if rels else ""), node, hops
+    return rel, node, hops
 
 
 def _check_directory_link(tree: Tree, rel: str, target: str, dangling: Callable[[str, str], None]) -> None:
@@ -169,12 +191,13 @@ def _check_directory_link(tree: Tree, rel: str, target: str, dangling: Callable[
         dangling(rel, target)
 
 
-def _rels(rel: str) -> List[str]:
-    """``"a/b/c"`` -> ``["a", "a/b", "a/b/c"]`` (the ``rels`` of a walk that ended in ``rel``)."""
-    out: List[str] = []
-    for comp in rel.split("/") if rel else ():
-        out.append(f"{out[-1]}/{comp}" if out else comp)
-    return out
+def _is_normalised(key: str) -> bool:
+    """``key`` is an absolute host path as :func:`split_host_path` would rebuild it: no empty, "." or
+    ".." component, no trailing "/" (the root is "/"), no NUL, not too long."""
+    if key == "/":
+        return True
+    return (key[:1] == "/" and key[-1:] != "/" and "//" not in key and "/./" not in key and "/../" not in key
+            and not key.endswith(("/.", "/..")) and "\x00" not in key and len(key) <= MAX_PATH_CHARS)
 
 
 class _NodeCache(Tree):
@@ -254,6 +277,11 @@ class TreeSource(Source):
         self._link_resolved: Dict[str, Any] = {}  # follow_last=False
         self._contents: Dict[str, Tuple[bytes, int]] = {}
         self._nodes = self._walk.nodes
+        #: Folders as a path's part before its last "/" ("" is the root) -> (physical rel, scan), or
+        #: None when names in it take the general path (see _folder).
+        self._folders: Dict[str, Any] = {}
+        #: Where a link target's folder part leads from a folder (see _walk).
+        self._prefixes: Dict[Tuple[str, str], str] = {}
 
     def _note_dangling(self, rel: str, target: str) -> None:
         item = "/" + rel
@@ -281,7 +309,8 @@ class TreeSource(Source):
         else:
             comps = split_host_path(path)
             if not comps or ".." in comps:
-                walked = _walk(self._walk, path, list(reversed(comps)), [], 0, follow_last, self._note_dangling)
+                walked = _walk(self._walk, path, list(reversed(comps)), "", 0, follow_last, self._note_dangling,
+                               prefixes=self._prefixes)
                 return None if walked is None else (walked[0], walked[1])
             parent = "/" + "/".join(comps[:-1])
             name = comps[-1]
@@ -306,8 +335,8 @@ class TreeSource(Source):
             if key not in self._dirs:
                 # The walk of key from the root would pass through the state the walk of its parent
                 # ended in (same rel, same hops): continue from there instead of walking again.
-                walked = _walk(self._walk, key, [name], _rels(found[0]), self._hops[parent], True,
-                               self._note_dangling)
+                walked = _walk(self._walk, key, [name], found[0], self._hops[parent], True,
+                               self._note_dangling, prefixes=self._prefixes)
                 self._dirs[key] = None if walked is None else (walked[0], walked[1])
                 if walked is not None:
                     self._hops[key] = walked[2]
@@ -322,6 +351,19 @@ class TreeSource(Source):
         prefix is remembered on the way (/sys/class/net/IFACE/device, then .../device/driver).
         Errors name ``key``, as the walk from the root would.
         """
+        parent, _, name = key.rpartition("/")
+        parent = parent or "/"
+        found = self._dirs.get(parent, _UNSEEN)
+        if found is not _UNSEEN:
+            # Nearly always: the folder above is resolved (a function's folder under /sys/bus/pci/devices).
+            if found is None or found[1].kind != DIR:
+                return None
+            walked = _walk(self._walk, key, [name], found[0], self._hops.get(parent, 0), True,
+                           self._note_dangling, True, self._prefixes)
+            found = self._dirs[key] = None if walked is None else (walked[0], walked[1])
+            if walked is not None:
+                self._hops[key] = walked[2]
+            return found
         comps = split_host_path(key)
         done = len(comps)
         while done > 0 and "/" + "/".join(comps[:done]) not in self._dirs:
@@ -332,7 +374,8 @@ class TreeSource(Source):
         for index in range(done, len(comps)):
             if found is None or found[1].kind != DIR:
                 return None  # absent, or a file used as a directory (ENOTDIR)
-            walked = _walk(self._walk, key, [comps[index]], _rels(found[0]), hops, True, self._note_dangling, True)
+            walked = _walk(self._walk, key, [comps[index]], found[0], hops, True, self._note_dangling, True,
+                           self._prefixes)
             prefix = "/" + "/".join(comps[:index + 1])
             found = self._dirs[prefix] = None if walked is None else (walked[0], walked[1])
             if walked is not None:
@@ -354,37 +397,58 @@ class TreeSource(Source):
             raise found
         return found
 
-    def _direct_rel(self, path: str) -> Optional[str]:
-        """The physical rel of ``path`` when its folder is resolved already and its last component
-        is a plain name (what :meth:`_resolve`'s fast path takes); None otherwise."""
-        parent, _, name = path.rpartition("/") if path.__class__ is str else ("", "", "")
-        if not name or name == "." or name == ".." or path[:1] != "/" or "\x00" in path or len(path) > MAX_PATH_CHARS:
-            return None
-        found = self._dirs.get(parent or "/", _UNSEEN)
-        if found is _UNSEEN or found is None or found[1].kind != DIR:
-            return None
-        return f"{found[0]}/{name}" if found[0] else name
+    def _folder(self, parent: str) -> Any:
+        """The folder ``parent`` (a path's part before its last ``/``; "" is the root) as (physical rel,
+        its scan), resolved and listed once; None when the general path must answer for names in it
+        (the folder is absent, not a folder, not listable at once, its path is not normalised, or the
+        walk to it failed: the general path says that in its own words)."""
+        key = parent or "/"
+        found: Any = None
+        if _is_normalised(key):
+            try:
+                found = self._dirs.get(key, _UNSEEN)
+                if found is _UNSEEN:
+                    found = self._dirs[key] = self._walk_dir(key)
+            except SourceReadError:
+                found = None
+        if found is not None and found[1].kind == DIR:
+            entries = self._walk._scan(found[0])
+            found = None if entries is None else (found[0], entries)
+        else:
+            found = None
+        self._folders[parent] = found
+        return found
+
+    # The three questions a large host asks tens of thousands of times (read a file, read a link, does
+    # it exist) are answered straight from the folder's scan when the folder is resolved and the name
+    # is plain: one dict lookup and the system call itself, relative to the folder.  Anything else (a
+    # final link to follow, a folder, a device, an absent or unlisted folder, a name with "..", an
+    # error) takes the general path (_answer), which says it in its own words.
 
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
-        found = self._resolved.get(path, _UNSEEN)  # _answer inlined: ~35,000 reads on a large host
-        if found is _UNSEEN:
-            # A file in a folder resolved already: its entry from that folder's listing, read relative
-            # to the folder (no walk of the path again; most reads of a large host come this way).
-            rel = self._direct_rel(path)
-            if rel is not None:
-                node = self._nodes.get(rel, _UNSEEN)
-                if node is _UNSEEN:
-                    try:
-                        node = self._walk.node(rel)
-                    except SourceReadError:
-                        node = _UNSEEN  # the general path says it in its own words
+        if path.__class__ is str:
+            parent, _, name = path.rpartition("/")
+            folder = self._folders.get(parent, _UNSEEN)
+            if folder is _UNSEEN:
+                folder = self._folder(parent) if path[:1] == "/" else None
+            if (folder is not None and name and name != "." and name != ".." and "\x00" not in name
+                    and len(path) <= MAX_PATH_CHARS):
+                node = folder[1].get(name)
                 if node is None:
-                    self._resolved[path] = None
                     return None
-                if node is not _UNSEEN and node.kind != LINK:
-                    found = self._resolved[path] = (rel, node)
-        if found is _UNSEEN or found.__class__ is SourceReadError:
-            found = self._answer(path)
+                if node.kind == FILE and (node.size is None or node.size <= max_bytes):
+                    rel = f"{folder[0]}/{name}" if folder[0] else name
+                    cached = self._contents.get(rel)
+                    if cached is None:
+                        try:
+                            data = self.tree.read(rel, max_bytes)
+                        except SourceReadError as exc:
+                            raise SourceReadError(self.describe(path), exc.message) from None
+                        self._contents[rel] = (data, max_bytes)
+                        return data
+                    if len(cached[0]) <= max_bytes:
+                        return cached[0]
+        found = self._answer(path)
         if found is None:
             return None
         rel, node = found
@@ -415,48 +479,49 @@ class TreeSource(Source):
         except SourceReadError as exc:
             raise SourceReadError(self.describe(path), exc.message) from None
 
-    def _direct(self, path: str, follow_last: bool) -> Any:
-        """:meth:`_answer` for a name in a folder resolved already, from that folder's entry (no walk),
-        remembered like _answer's; _UNSEEN when the general path must answer (the folder is not
-        resolved yet, the name is not plain, a final link is to be followed, or the lookup failed:
-        the general path says that in its own words)."""
-        rel = self._direct_rel(path)
-        if rel is None:
-            return _UNSEEN
-        node = self._nodes.get(rel, _UNSEEN)
-        if node is _UNSEEN:
-            try:
-                node = self._walk.node(rel)
-            except SourceReadError:
-                return _UNSEEN
-        if node is None:
-            found = None
-        elif follow_last and node.kind == LINK:
-            return _UNSEEN
-        else:
-            found = (rel, node)
-        (self._resolved if follow_last else self._link_resolved)[path] = found
-        return found
-
     def read_link(self, path: str) -> Optional[str]:
-        found = self._link_resolved.get(path, _UNSEEN)
-        if found is _UNSEEN:
-            found = self._direct(path, False)  # ~26,000 links on a large host, nearly all this way
-        if found is _UNSEEN or found.__class__ is SourceReadError:
-            found = self._answer(path, follow_last=False)
+        if path.__class__ is str:
+            parent, _, name = path.rpartition("/")
+            folder = self._folders.get(parent, _UNSEEN)
+            if folder is _UNSEEN:
+                folder = self._folder(parent) if path[:1] == "/" else None
+            if (folder is not None and name and name != "." and name != ".." and "\x00" not in name
+                    and len(path) <= MAX_PATH_CHARS):
+                entries = folder[1]
+                node = entries.get(name)
+                if node is None or node.kind != LINK:
+                    return None
+                if node.target is not None:
+                    return node.target
+                try:
+                    target = self.tree.readlink(f"{folder[0]}/{name}" if folder[0] else name)
+                except SourceReadError:
+                    pass  # the general path says it in its own words
+                else:
+                    entries[name] = Node(LINK, None, target)  # remembered: the walk reads it from here too
+                    return target
+        found = self._answer(path, follow_last=False)
         if found is None or found[1].kind != LINK:
             return None
         return found[1].target
 
     def exists(self, path: str) -> bool:
-        found = self._resolved.get(path, _UNSEEN)
-        if found is _UNSEEN:
-            found = self._direct(path, True)
-        if found is _UNSEEN or found.__class__ is SourceReadError:
-            try:
-                found = self._answer(path)
-            except SourceReadError:
-                return False
+        if path.__class__ is str:
+            parent, _, name = path.rpartition("/")
+            folder = self._folders.get(parent, _UNSEEN)
+            if folder is _UNSEEN:
+                folder = self._folder(parent) if path[:1] == "/" else None
+            if (folder is not None and name and name != "." and name != ".." and "\x00" not in name
+                    and len(path) <= MAX_PATH_CHARS):
+                node = folder[1].get(name)
+                if node is None:
+                    return False
+                if node.kind != LINK:
+                    return True
+        try:
+            found = self._answer(path)
+        except SourceReadError:
+            return False
         return found is not None
 
     def is_dir(self, path: str) -> bool:
