@@ -755,20 +755,22 @@ class DirTree(Tree):
         try:
             with os.scandir(fd) as entries:  # reads a duplicate of fd from its start
                 for entry in entries:
-                    name = entry.name
-                    if "\\" in name or not name.isascii():
-                        name = decode_name(name)  # untrusted bytes: \xHH form, like every other name
                     # Regular files first: most of a sysfs directory (no stat: the entry type says it).
                     if entry.is_file(follow_symlinks=False):
-                        out[name] = _FILE_NODE
+                        out[entry.name] = _FILE_NODE
                     elif entry.is_dir(follow_symlinks=False):
-                        out[name] = _DIR_NODE
+                        out[entry.name] = _DIR_NODE
                     elif entry.is_symlink():
-                        out[name] = _LINK_NODE
+                        out[entry.name] = _LINK_NODE
                     else:
-                        out[name] = _OTHER_NODE
+                        out[entry.name] = _OTHER_NODE
         except OSError as exc:
             raise SourceReadError(rel, exc.strerror or str(exc)) from None
+        joined = "/".join(out)  # one test for the whole folder: nearly every name is plain ASCII
+        if "\\" in joined or not joined.isascii():
+            # untrusted bytes: \xHH form, like every other name
+            out = {(decode_name(name) if "\\" in name or not name.isascii() else name): node
+                   for name, node in out.items()}
         return out
 
     def readlink(self, rel: str) -> str:
