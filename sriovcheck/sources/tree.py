@@ -209,6 +209,9 @@ class _NodeCache(Tree):
         self.nodes: Dict[str, Optional[Node]] = {"": _DIR_NODE}
         self.scans: Dict[str, Optional[Dict[str, Node]]] = {}
         self.listings: Dict[str, List[str]] = {}
+        #: Link targets read so far, by rel (plain strings: ~26,000 on a large host, and a Node per
+        #: link would be that many more objects for the garbage collector to walk).
+        self.targets: Dict[str, str] = {}
 
     # (dict.get with a sentinel, not try/except KeyError: nearly every lookup here is a first one, and
     # raising KeyError costs more than the lookup.)
@@ -235,7 +238,10 @@ class _NodeCache(Tree):
         else:
             found = entries.get(name)
             if found is not None and found.kind == LINK and found.target is None:
-                found = Node(LINK, None, self.tree.readlink(rel))
+                target = self.targets.get(rel)
+                if target is None:
+                    target = self.targets[rel] = self.tree.readlink(rel)
+                found = Node(LINK, None, target)
         self.nodes[rel] = found
         return found
 
@@ -272,10 +278,11 @@ class TreeSource(Source):
         #: Links used as directories that lead nowhere inside the snapshot (see _walk): host path -> message.
         self._dangling: Dict[str, str] = {}
         #: Remembered answers: resolution per (host path, follow_last), file contents per physical rel
-        #: (with the cap they were read under).  No operation on the snapshot is ever repeated.
+        #: (a whole file: a later read under a smaller cap than its size is refused from it).  No
+        #: operation on the snapshot is ever repeated.
         self._resolved: Dict[str, Any] = {}  # follow_last=True
         self._link_resolved: Dict[str, Any] = {}  # follow_last=False
-        self._contents: Dict[str, Tuple[bytes, int]] = {}
+        self._contents: Dict[str, bytes] = {}  # bytes, not (bytes, cap) tuples: nothing for the garbage collector to track
         self._nodes = self._walk.nodes
         #: Folders as a path's part before its last "/" ("" is the root) -> (physical rel, scan), or
         #: None when names in it take the general path (see _folder).
@@ -444,17 +451,17 @@ class TreeSource(Source):
                             data = self.tree.read(rel, max_bytes)
                         except SourceReadError as exc:
                             raise SourceReadError(self.describe(path), exc.message) from None
-                        self._contents[rel] = (data, max_bytes)
+                        self._contents[rel] = data
                         return data
-                    if len(cached[0]) <= max_bytes:
-                        return cached[0]
+                    if len(cached) <= max_bytes:
+                        return cached
         found = self._answer(path)
         if found is None:
             return None
         rel, node = found
         cached = self._contents.get(rel)
-        if cached is not None and len(cached[0]) <= max_bytes:
-            return cached[0]
+        if cached is not None and len(cached) <= max_bytes:
+            return cached
         if node.kind == DIR:
             raise SourceReadError(self.describe(path), "is a directory, not a file")
         if node.kind != FILE:
@@ -467,7 +474,7 @@ class TreeSource(Source):
             data = self.tree.read(rel, max_bytes)
         except SourceReadError as exc:
             raise SourceReadError(self.describe(path), exc.message) from None
-        self._contents[rel] = (data, max_bytes)
+        self._contents[rel] = data
         return data
 
     def list_dir(self, path: str) -> Optional[List[str]]:
@@ -487,18 +494,21 @@ class TreeSource(Source):
                 folder = self._folder(parent) if path[:1] == "/" else None
             if (folder is not None and name and name != "." and name != ".." and "\x00" not in name
                     and len(path) <= MAX_PATH_CHARS):
-                entries = folder[1]
-                node = entries.get(name)
+                node = folder[1].get(name)
                 if node is None or node.kind != LINK:
                     return None
                 if node.target is not None:
                     return node.target
+                rel = f"{folder[0]}/{name}" if folder[0] else name
+                targets = self._walk.targets  # remembered there: a walk through this link reads it from there
+                target = targets.get(rel)
+                if target is not None:
+                    return target
                 try:
-                    target = self.tree.readlink(f"{folder[0]}/{name}" if folder[0] else name)
+                    target = targets[rel] = self.tree.readlink(rel)
                 except SourceReadError:
                     pass  # the general path says it in its own words
                 else:
-                    entries[name] = Node(LINK, None, target)  # remembered: the walk reads it from here too
                     return target
         found = self._answer(path, follow_last=False)
         if found is None or found[1].kind != LINK:
