@@ -191,6 +191,11 @@ def _check_directory_link(tree: Tree, rel: str, target: str, dangling: Callable[
         dangling(rel, target)
 
 
+def _plain_name(name: str) -> bool:
+    """``name`` is one component a folder could hold (not "", "." or "..", no NUL)."""
+    return bool(name) and name != "." and name != ".." and "\x00" not in name
+
+
 def _is_normalised(key: str) -> bool:
     """``key`` is an absolute host path as :func:`split_host_path` would rebuild it: no empty, "." or
     ".." component, no trailing "/" (the root is "/"), no NUL, not too long."""
@@ -428,9 +433,10 @@ class TreeSource(Source):
 
     # The three questions a large host asks tens of thousands of times (read a file, read a link, does
     # it exist) are answered straight from the folder's scan when the folder is resolved and the name
-    # is plain: one dict lookup and the system call itself, relative to the folder.  Anything else (a
-    # final link to follow, a folder, a device, an absent or unlisted folder, a name with "..", an
-    # error) takes the general path (_answer), which says it in its own words.
+    # is plain: one dict lookup and the system call itself, relative to the folder.  (A name the scan
+    # holds is plain; only a name it lacks is tested, since "", "." and ".." are never in a scan.)
+    # Anything else (a final link to follow, a folder, a device, an absent or unlisted folder, a name
+    # with "..", an error) takes the general path (_answer), which says it in its own words.
 
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
         if path.__class__ is str:
@@ -438,12 +444,12 @@ class TreeSource(Source):
             folder = self._folders.get(parent, _UNSEEN)
             if folder is _UNSEEN:
                 folder = self._folder(parent) if path[:1] == "/" else None
-            if (folder is not None and name and name != "." and name != ".." and "\x00" not in name
-                    and len(path) <= MAX_PATH_CHARS):
+            if folder is not None and len(path) <= MAX_PATH_CHARS:
                 node = folder[1].get(name)
                 if node is None:
-                    return None
-                if node.kind == FILE and (node.size is None or node.size <= max_bytes):
+                    if _plain_name(name):
+                        return None
+                elif node.kind == FILE and (node.size is None or node.size <= max_bytes):
                     rel = f"{folder[0]}/{name}" if folder[0] else name
                     cached = self._contents.get(rel)
                     if cached is None:
@@ -492,24 +498,27 @@ class TreeSource(Source):
             folder = self._folders.get(parent, _UNSEEN)
             if folder is _UNSEEN:
                 folder = self._folder(parent) if path[:1] == "/" else None
-            if (folder is not None and name and name != "." and name != ".." and "\x00" not in name
-                    and len(path) <= MAX_PATH_CHARS):
+            if folder is not None and len(path) <= MAX_PATH_CHARS:
                 node = folder[1].get(name)
-                if node is None or node.kind != LINK:
+                if node is None:
+                    if _plain_name(name):
+                        return None
+                elif node.kind != LINK:
                     return None
-                if node.target is not None:
+                elif node.target is not None:
                     return node.target
-                rel = f"{folder[0]}/{name}" if folder[0] else name
-                targets = self._walk.targets  # remembered there: a walk through this link reads it from there
-                target = targets.get(rel)
-                if target is not None:
-                    return target
-                try:
-                    target = targets[rel] = self.tree.readlink(rel)
-                except SourceReadError:
-                    pass  # the general path says it in its own words
                 else:
-                    return target
+                    rel = f"{folder[0]}/{name}" if folder[0] else name
+                    targets = self._walk.targets  # remembered there: a walk through this link reads it too
+                    target = targets.get(rel)
+                    if target is not None:
+                        return target
+                    try:
+                        target = targets[rel] = self.tree.readlink(rel)
+                    except SourceReadError:
+                        pass  # the general path says it in its own words
+                    else:
+                        return target
         found = self._answer(path, follow_last=False)
         if found is None or found[1].kind != LINK:
             return None
@@ -521,12 +530,12 @@ class TreeSource(Source):
             folder = self._folders.get(parent, _UNSEEN)
             if folder is _UNSEEN:
                 folder = self._folder(parent) if path[:1] == "/" else None
-            if (folder is not None and name and name != "." and name != ".." and "\x00" not in name
-                    and len(path) <= MAX_PATH_CHARS):
+            if folder is not None and len(path) <= MAX_PATH_CHARS:
                 node = folder[1].get(name)
                 if node is None:
-                    return False
-                if node.kind != LINK:
+                    if _plain_name(name):
+                        return False
+                elif node.kind != LINK:
                     return True
         try:
             found = self._answer(path)

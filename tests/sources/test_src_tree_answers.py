@@ -89,7 +89,8 @@ def all_paths() -> List[str]:
             paths.append(f"/{a}/{b}")
             for c in NAMES:
                 paths.append(f"/{a}/{b}/{c}")
-    return paths + ["/a/../b", "/a/./b", "//a", "/a/", "/a/b/..", "/c/../../a"]
+    return paths + ["/a/../b", "/a/./b", "//a", "/a/", "/a/b/..", "/a/.", "/c/../../a", "/a/b\x00", "/\x00",
+                    "/a/" + "b" * 5000, "a/b"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
