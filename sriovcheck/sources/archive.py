@@ -45,7 +45,6 @@ import gzip
 import lzma
 import os
 import re
-import secrets
 import shutil
 import tempfile
 import zlib
@@ -1073,7 +1072,8 @@ class SafeArchive:
         # The name is remembered before the folder exists: a Ctrl-C landing between its creation and
         # the assignment (mkdtemp returning) would otherwise leave a folder close() does not know of.
         while self._tmpdir is None:
-            name = os.path.join(tempfile.gettempdir(), f"sriovcheck-archive-{secrets.token_hex(4)}")
+            # os.urandom(4).hex() is secrets.token_hex(4) without importing secrets (hmac, hashlib: ~3 ms)
+            name = os.path.join(tempfile.gettempdir(), f"sriovcheck-archive-{os.urandom(4).hex()}")
             self._tmpdir = name
             try:
                 os.mkdir(name, 0o700)
