@@ -286,7 +286,7 @@ class SosreportSource(TreeSource):
     def _node(self, rel: str) -> Optional[Tuple[str, str]]:
         """(physical rel path, kind) of a report entry, links resolved inside the report; None when absent."""
         try:
-            found = resolve(self.tree, "/" + rel)
+            found = self._answer("/" + rel)
         except SourceReadError:
             return None
         return None if found is None else (found[0], found[1].kind)
@@ -299,7 +299,7 @@ class SosreportSource(TreeSource):
 
     def _internal(self, rel: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
         """A file of the report itself (sos_commands/..., version.txt), links resolved inside it."""
-        found = resolve(self.tree, "/" + rel)
+        found = self._answer("/" + rel)
         if found is None or found[1].kind != FILE:
             return None
         return self.tree.read(found[0], max_bytes)
@@ -500,7 +500,7 @@ class SosreportSource(TreeSource):
         for alt in alternatives(rel):
             candidate = "/" + alt
             try:
-                if resolve(self.tree, candidate, follow_last) is not None:
+                if self._answer(candidate, follow_last) is not None:
                     return candidate
             except SourceReadError as exc:
                 last_error = exc
@@ -527,7 +527,7 @@ class SosreportSource(TreeSource):
         where = self._first(path)
         if where is None:
             return None
-        found = resolve(self.tree, where)
+        found = self._answer(where)
         if found is None or not (_wanted_rel(where.lstrip("/")) and _wanted_rel(found[0])):
             # Files a tarball's reading does not keep are not read from a folder either: same answers.
             return None
@@ -593,7 +593,7 @@ class SosreportSource(TreeSource):
                 return f"{origin} (listing of {path})"
             return path
         try:
-            found = resolve(self.tree, where)
+            found = self._answer(where)
         except SourceReadError:
             found = None
         if found is not None and found[0].startswith("sos_strings/"):
@@ -648,7 +648,7 @@ class SosreportSource(TreeSource):
         """The physical path of ``rel`` (links resolved inside the report) when it is a regular file; None
         when the report does not have one there."""
         try:
-            found = resolve(self.tree, "/" + rel)
+            found = self._answer("/" + rel)
         except SourceReadError as exc:
             raise SourceReadError(rel, exc.message) from None
         if found is None or found[1].kind != FILE:
