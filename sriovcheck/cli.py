@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import gc
 import os
 import sys
 import time
@@ -661,7 +662,24 @@ COMMANDS = {
 }
 
 
+#: The cyclic garbage collector's first-generation threshold for a command-line run (CPython's default
+#: is 700).  A run allocates hundreds of thousands of objects that live to its end (facts, results,
+#: rendered pieces) and makes few reference cycles: at the default, collections that find nothing
+#: took about a sixth of the CPU time of a 4,096-VF host's check.  Peak memory did not change.
+GC_THRESHOLD = 10_000
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    thresholds = gc.get_threshold()
+    if thresholds[0] < GC_THRESHOLD:
+        gc.set_threshold(GC_THRESHOLD, 50, 100)
+    try:
+        return _main(argv)
+    finally:  # called in-process (tests, scripts): the caller's collector as it was
+        gc.set_threshold(*thresholds)
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
