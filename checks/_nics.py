@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from sriovcheck import derived
@@ -319,6 +320,7 @@ def numvfs_path(facts: HostFacts, pf: PciFunction) -> str:
 
 # -- MACs -----------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=65536)  # called ~26,000 times on a 4,096-VF host, on a few thousand MACs
 def norm_mac(mac: Optional[str]) -> Optional[str]:
     if mac is None:
         return None

@@ -9,7 +9,6 @@ the other rules still run.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence
 
 from . import __version__
@@ -72,23 +71,23 @@ def _result(rule: Rule, finding: Finding, facts: HostFacts) -> Result:
             # Only what this source lacked (issue 11 section 6): never "needs the kernel log" beside one.
             message = UNKNOWN_PREFIX + needs_text(finding.needs, facts) + finding.needs_then
         message = _unknown_message(message, facts)
-    result = Result(
-        rule=rule.id, name=rule.name, title=rule.title, status=finding.status,
-        severity=finding.severity or rule.severity, subject=finding.subject, message=message,
-        evidence=tuple(finding.evidence), fix_phase=rule.fix_phase, tags=rule.tags, rule_origin=rule.origin,
-        skip_reason=skip_reason,
-    )
-    if finding.status not in (Status.FAIL, Status.MANUAL):
-        return result
-    context = _fix_context(rule, finding, facts)
-    try:
-        fix = render(rule.fix, context)
-        script = render(rule.fix_script, context, shell=True) if rule.fix_script else None
-    except TemplateError as exc:
-        return replace(result, status=Status.ERROR,
-                       message=f"{finding.message} -- and the fix template of {rule.id} ({rule.origin}) "
-                               f"failed: {exc}")
-    return replace(result, fix=fix, fix_script=script)
+    evidence = finding.evidence if type(finding.evidence) is tuple else tuple(finding.evidence)
+    fix = script = None
+    status = finding.status
+    if status is Status.FAIL or status is Status.MANUAL:
+        context = _fix_context(rule, finding, facts)
+        try:
+            fix = render(rule.fix, context)
+            script = render(rule.fix_script, context, shell=True) if rule.fix_script else None
+        except TemplateError as exc:
+            status, fix, script = Status.ERROR, None, None
+            message = (f"{finding.message} -- and the fix template of {rule.id} ({rule.origin}) "
+                       f"failed: {exc}")
+    # One Result per finding, built once (8,000+ on a 4,096-VF host).
+    return Result(rule=rule.id, name=rule.name, title=rule.title, status=status,
+                  severity=finding.severity or rule.severity, subject=finding.subject, message=message,
+                  evidence=evidence, fix=fix, fix_script=script, fix_phase=rule.fix_phase, tags=rule.tags,
+                  rule_origin=rule.origin, skip_reason=skip_reason)
 
 
 def _error(rule: Rule, message: str) -> Result:
