@@ -559,6 +559,7 @@ t0 = time.perf_counter()
 import sriovcheck.cli  # noqa: F401  (argument parsing, model, results)
 from sriovcheck.plugins import load_plugins
 t1 = time.perf_counter()
+sriovcheck.cli.command_line_collector().__enter__()  # the garbage collector as `sriovcheck check` sets it
 registry = load_plugins()
 t2 = time.perf_counter()
 from sriovcheck.ruleset import load_profiles, load_rules, select_rules

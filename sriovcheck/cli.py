@@ -7,6 +7,7 @@ import gc
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
@@ -669,14 +670,22 @@ COMMANDS = {
 GC_THRESHOLD = 10_000
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+@contextmanager
+def command_line_collector() -> Iterator[None]:
+    """The garbage collector as a command-line run sets it (GC_THRESHOLD), restored on leaving: main()
+    runs in it, and benchmarks/ measure pieces of a run in it too."""
     thresholds = gc.get_threshold()
     if thresholds[0] < GC_THRESHOLD:
         gc.set_threshold(GC_THRESHOLD, 50, 100)
     try:
-        return _main(argv)
+        yield
     finally:  # called in-process (tests, scripts): the caller's collector as it was
         gc.set_threshold(*thresholds)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    with command_line_collector():
+        return _main(argv)
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:

@@ -674,7 +674,11 @@ class DirTree(Tree):
                 os.close(self._fds.pop(old))
         if rel:
             parent, _, name = rel.rpartition("/")
-            at: Optional[int] = self._dir_fd(parent)
+            at = self._fds.pop(parent, None)  # nearly always open: a walk goes folder by folder
+            if at is None:
+                at = self._dir_fd(parent)
+            else:
+                self._fds[parent] = at
             name = os_name(name)
         else:
             at, name = None, self.base  # the snapshot's root, as given (it may be a link)
