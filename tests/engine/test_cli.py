@@ -215,3 +215,24 @@ def test_every_option_of_every_command_has_help() -> None:
             if action.help is None and not isinstance(action, argparse._HelpAction):
                 missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
     assert missing == []
+
+
+def test_a_command_line_run_tunes_the_garbage_collector_and_gives_it_back(tmp_path: Path) -> None:
+    """main() runs with the collector's first threshold at GC_THRESHOLD and leaves the caller's setting as it
+    was, after a normal run and after a run that ends in an error (tests and scripts call main() in-process)."""
+    import gc
+
+    from sriovcheck.cli import GC_THRESHOLD, command_line_collector, main
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        with command_line_collector():
+            assert gc.get_threshold()[0] == GC_THRESHOLD
+        assert gc.get_threshold() == (700, 10, 10)
+        assert main(["rules"]) == 0
+        assert gc.get_threshold() == (700, 10, 10)
+        assert main(["check", str(tmp_path / "no-such-snapshot")]) == 2
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
