@@ -438,29 +438,40 @@ class TreeSource(Source):
     # Anything else (a final link to follow, a folder, a device, an absent or unlisted folder, a name
     # with "..", an error) takes the general path (_answer), which says it in its own words.
 
+    def _entry(self, path: str) -> Any:
+        """(folder's physical rel, name, node or None when absent) for a plain name in a resolved and
+        listed folder; _UNSEEN when the general path must answer (see _folder)."""
+        if path.__class__ is not str:
+            return _UNSEEN
+        parent, _, name = path.rpartition("/")
+        folder = self._folders.get(parent, _UNSEEN)
+        if folder is _UNSEEN:
+            folder = self._folder(parent) if path[:1] == "/" else None
+        if folder is None or len(path) > MAX_PATH_CHARS:
+            return _UNSEEN
+        node = folder[1].get(name)
+        if node is None and not _plain_name(name):
+            return _UNSEEN
+        return folder[0], name, node
+
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
-        if path.__class__ is str:
-            parent, _, name = path.rpartition("/")
-            folder = self._folders.get(parent, _UNSEEN)
-            if folder is _UNSEEN:
-                folder = self._folder(parent) if path[:1] == "/" else None
-            if folder is not None and len(path) <= MAX_PATH_CHARS:
-                node = folder[1].get(name)
-                if node is None:
-                    if _plain_name(name):
-                        return None
-                elif node.kind == FILE and (node.size is None or node.size <= max_bytes):
-                    rel = f"{folder[0]}/{name}" if folder[0] else name
-                    cached = self._contents.get(rel)
-                    if cached is None:
-                        try:
-                            data = self.tree.read(rel, max_bytes)
-                        except SourceReadError as exc:
-                            raise SourceReadError(self.describe(path), exc.message) from None
-                        self._contents[rel] = data
-                        return data
-                    if len(cached) <= max_bytes:
-                        return cached
+        entry = self._entry(path)
+        if entry is not _UNSEEN:
+            folder, name, node = entry
+            if node is None:
+                return None
+            if node.kind == FILE and (node.size is None or node.size <= max_bytes):
+                rel = f"{folder}/{name}" if folder else name
+                cached = self._contents.get(rel)
+                if cached is None:
+                    try:
+                        data = self.tree.read(rel, max_bytes)
+                    except SourceReadError as exc:
+                        raise SourceReadError(self.describe(path), exc.message) from None
+                    self._contents[rel] = data
+                    return data
+                if len(cached) <= max_bytes:
+                    return cached
         found = self._answer(path)
         if found is None:
             return None
@@ -493,50 +504,36 @@ class TreeSource(Source):
             raise SourceReadError(self.describe(path), exc.message) from None
 
     def read_link(self, path: str) -> Optional[str]:
-        if path.__class__ is str:
-            parent, _, name = path.rpartition("/")
-            folder = self._folders.get(parent, _UNSEEN)
-            if folder is _UNSEEN:
-                folder = self._folder(parent) if path[:1] == "/" else None
-            if folder is not None and len(path) <= MAX_PATH_CHARS:
-                node = folder[1].get(name)
-                if node is None:
-                    if _plain_name(name):
-                        return None
-                elif node.kind != LINK:
-                    return None
-                elif node.target is not None:
-                    return node.target
-                else:
-                    rel = f"{folder[0]}/{name}" if folder[0] else name
-                    targets = self._walk.targets  # remembered there: a walk through this link reads it too
-                    target = targets.get(rel)
-                    if target is not None:
-                        return target
-                    try:
-                        target = targets[rel] = self.tree.readlink(rel)
-                    except SourceReadError:
-                        pass  # the general path says it in its own words
-                    else:
-                        return target
+        entry = self._entry(path)
+        if entry is not _UNSEEN:
+            folder, name, node = entry
+            if node is None or node.kind != LINK:
+                return None
+            if node.target is not None:
+                return node.target
+            rel = f"{folder}/{name}" if folder else name
+            targets = self._walk.targets  # remembered there: a walk through this link reads it too
+            target = targets.get(rel)
+            if target is not None:
+                return target
+            try:
+                target = targets[rel] = self.tree.readlink(rel)
+            except SourceReadError:
+                pass  # the general path says it in its own words
+            else:
+                return target
         found = self._answer(path, follow_last=False)
         if found is None or found[1].kind != LINK:
             return None
         return found[1].target
 
     def exists(self, path: str) -> bool:
-        if path.__class__ is str:
-            parent, _, name = path.rpartition("/")
-            folder = self._folders.get(parent, _UNSEEN)
-            if folder is _UNSEEN:
-                folder = self._folder(parent) if path[:1] == "/" else None
-            if folder is not None and len(path) <= MAX_PATH_CHARS:
-                node = folder[1].get(name)
-                if node is None:
-                    if _plain_name(name):
-                        return False
-                elif node.kind != LINK:
-                    return True
+        entry = self._entry(path)
+        if entry is not _UNSEEN:
+            if entry[2] is None:
+                return False
+            if entry[2].kind != LINK:
+                return True
         try:
             found = self._answer(path)
         except SourceReadError:
