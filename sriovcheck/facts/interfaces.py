@@ -65,9 +65,9 @@ def collect_interfaces(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional
         if names is not None:
             whole = ctx.link(base, "interfaces")
             if whole is not None:  # ../../devices/pci0000:00/0000:00:03.0/virtio2/net/eth0
-                pci = [bdf_or_none(part) for part in whole.split("/")]
-                pci = [p for p in pci if p]
-                put("address", pci[-1] if pci else None, ctx.source.describe(base))
+                # The last component that is a PCI address (the function's own, under any bridges).
+                pci = next((found for found in map(bdf_or_none, reversed(whole.split("/"))) if found), None)
+                put("address", pci, ctx.source.describe(base))
             device = ctx.link(f"{base}/device", "interfaces")
             if device is None:
                 if whole is not None and ctx.absent(f"{base}/device"):  # a virtual interface

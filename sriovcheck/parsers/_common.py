@@ -89,13 +89,28 @@ def format_bdf(domain: int, bus: int, slot: int, function: int) -> str:
     return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
 
 
+#: bdf_or_none's answers by text: a large host asks about the same few thousand names (sysfs entries,
+#: link targets, path components) ~40,000 times.  Bounded (short texts, so many of them): past that,
+#: answers are computed, not kept.
+_BDF_MEMO: Dict[str, Optional[str]] = {}
+_BDF_MEMO_MAX = 1 << 16
+_UNSEEN = object()
+
+
 def bdf_or_none(text: str) -> Optional[str]:
     """Normalise a PCI address (``[DDDD:]BB:DD.F``) or return None."""
+    found = _BDF_MEMO.get(text, _UNSEEN) if text.__class__ is str else _UNSEEN
+    if found is not _UNSEEN:
+        return found  # type: ignore[return-value]
     m = _BDF_RE.fullmatch(text.strip())
     if not m:
-        return None
-    domain = int(m.group(1), 16) if m.group(1) else 0
-    return format_bdf(domain, int(m.group(2), 16), int(m.group(3), 16), int(m.group(4)))
+        answer = None
+    else:
+        domain = int(m.group(1), 16) if m.group(1) else 0
+        answer = format_bdf(domain, int(m.group(2), 16), int(m.group(3), 16), int(m.group(4)))
+    if text.__class__ is str and len(text) <= 64 and len(_BDF_MEMO) < _BDF_MEMO_MAX:
+        _BDF_MEMO[text] = answer
+    return answer
 
 
 def bdf_or_error(text: str, line_no: Optional[int] = None, line: Optional[str] = None) -> str:
