@@ -106,8 +106,9 @@ class CollectContext:
     # -- files -------------------------------------------------------------------------------------
     def text(self, path: str, facts: str, max_bytes: int = MAX_SMALL_BYTES) -> Optional[str]:
         key = (path, max_bytes)
-        if key in self._texts:
-            return self._texts[key]
+        found = self._texts.get(key)  # only answers are kept, never None
+        if found is not None:
+            return found
         try:  # guard() inlined: ~30,000 reads on a large host
             content = self.source.read_text(path, max_bytes)
         except (ParseError, SourceReadError) as exc:
@@ -135,8 +136,9 @@ class CollectContext:
         return self._dirs[path]
 
     def link(self, path: str, facts: str) -> Optional[str]:
-        if path in self._links:
-            return self._links[path]
+        found = self._links.get(path)  # only targets are kept, never None
+        if found is not None:
+            return found
         try:  # guard() inlined: ~27,000 links on a large host
             target = self.source.read_link(path)
         except (ParseError, SourceReadError) as exc:
@@ -147,9 +149,15 @@ class CollectContext:
         return target
 
     def exists(self, path: str) -> bool:
-        if path not in self._exists:
-            self._exists[path] = bool(self.guard("", path, lambda: self.source.exists(path)))
-        return self._exists[path]
+        known = self._exists.get(path)
+        if known is None:
+            try:  # guard() inlined: ~20,000 probes on a large host
+                known = bool(self.source.exists(path))
+            except (ParseError, SourceReadError) as exc:
+                self._failed("", path, exc)
+                known = False
+            self._exists[path] = known
+        return known
 
     def is_dir(self, path: str) -> bool:
         return bool(self.guard("", path, lambda: self.source.is_dir(path)))
@@ -159,7 +167,13 @@ class CollectContext:
 
         A partial snapshot (a sosreport) lacking a path says nothing: see Source.collected.
         """
-        return not self.exists(path) and bool(self.guard("", path, lambda: self.source.collected(path)))
+        if self.exists(path):
+            return False
+        try:  # guard() inlined
+            return bool(self.source.collected(path))
+        except (ParseError, SourceReadError) as exc:
+            self._failed("", path, exc)
+            return False
 
     def has_etc(self) -> bool:
         return self.is_dir("/etc")
