@@ -2,10 +2,17 @@
 dmesg, sysfs single values and the transcript helpers."""
 from __future__ import annotations
 
+import re
+from typing import Optional
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sriovcheck.errors import ParseError
+from sriovcheck.parsers import _common
 from sriovcheck.parsers import sysfs_values as sv
+from sriovcheck.parsers._common import bdf_or_none
 from sriovcheck.parsers._text import split_transcript, strip_markdown_noise, strip_transcript_noise
 from sriovcheck.parsers.cmdline import parse_cmdline
 from sriovcheck.parsers.cpuinfo import parse_cpuinfo
@@ -319,3 +326,44 @@ def test_transcript_helpers() -> None:
     assert blocks[0].start_line == 2 and blocks[1].start_line == 5
     assert strip_markdown_noise("> a\n").splitlines() == ["a"]
     assert split_transcript("plain output\n")[0].command is None
+
+
+# --------------------------------------------------------------------------- PCI addresses (bdf_or_none, remembered)
+
+_BDF_TEXT = st.from_regex(r"\s{0,2}(?:[0-9a-fA-F]{4,9}:)?[0-9a-fA-F]{1,3}:[0-9a-fA-F]{1,3}\.[0-9]\s{0,2}", fullmatch=True)
+
+
+def _bdf_fresh(text: str) -> Optional[str]:
+    """What bdf_or_none answered before it remembered answers: the pattern, then the canonical form."""
+    found = re.fullmatch(r"(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])", text.strip())
+    if found is None:
+        return None
+    return (f"{int(found.group(1) or '0', 16):04x}:{int(found.group(2), 16):02x}:{int(found.group(3), 16):02x}."
+            f"{int(found.group(4)):x}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_BDF_TEXT, st.text(max_size=80)))
+def test_bdf_or_none_remembered_answers_are_the_computed_ones(text: str) -> None:
+    """Asked once, again, and after the memo was emptied, bdf_or_none gives the answer the pattern gives."""
+    want = _bdf_fresh(text)
+    assert bdf_or_none(text) == want
+    assert bdf_or_none(text) == want  # the remembered answer (short texts)
+    _common._BDF_MEMO.clear()
+    assert bdf_or_none(text) == want
+
+
+def test_bdf_or_none_memo_is_bounded() -> None:
+    """Long texts are never kept, and no more than _BDF_MEMO_MAX answers are (hostile snapshots name anything)."""
+    _common._BDF_MEMO.clear()
+    long_text = " " * 100 + "0000:3b:00.0"
+    assert bdf_or_none(long_text) == "0000:3b:00.0" and long_text not in _common._BDF_MEMO
+    try:
+        for n in range(_common._BDF_MEMO_MAX + 10):
+            bdf_or_none(f"{n:x}:00.0")
+        assert len(_common._BDF_MEMO) == _common._BDF_MEMO_MAX
+        past = f"{_common._BDF_MEMO_MAX + 20:x}:01.0"
+        assert bdf_or_none(past) is None and past not in _common._BDF_MEMO  # 5 hex digits: no bus number
+        assert bdf_or_none("0000:00:1f.7") == "0000:00:1f.7"  # still answered once the memo is full
+    finally:
+        _common._BDF_MEMO.clear()
