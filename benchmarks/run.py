@@ -668,8 +668,14 @@ def machine() -> Dict[str, str]:
                 os_name = line.split("=", 1)[1].strip('"')
     except OSError:
         pass
-    commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
+    commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always"], capture_output=True,
                             text=True).stdout.strip() or "unknown"
+    # "-dirty" when the code measured differs from the commit; this script's own results file (left
+    # modified by the run before) does not count.
+    changed = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                              ":(exclude)benchmarks/RESULTS.md"], capture_output=True, text=True).stdout
+    if commit != "unknown" and changed.strip():
+        commit += "-dirty"
     load = "unknown"
     try:
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
