@@ -8,7 +8,7 @@ rule's fix.  A :class:`Report` is one host's run; reporters render reports.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .kinds import SubjectKind
@@ -157,6 +157,8 @@ def _evidence(items: Sequence[Any]) -> Tuple[Evidence, ...]:
 
 
 _new = object.__new__
+#: Finding's plain field defaults, from the class itself (so _finding never disagrees with it).
+_FINDING_DEFAULTS = {f.name: f.default for f in fields(Finding) if f.default is not MISSING}
 
 
 def _finding(status: Status, subject: Subject, message: str, evidence: Tuple[Evidence, ...],
@@ -169,8 +171,10 @@ def _finding(status: Status, subject: Subject, message: str, evidence: Tuple[Evi
     Every field is set here (tests/engine/test_fast_finding.py compares with the constructor).
     """
     finding = _new(Finding)
-    finding.__dict__.update(status=status, subject=subject, message=message, evidence=evidence, context=context,
-                            severity=severity, missing_facts=False, needs=(), needs_then="")
+    attributes = finding.__dict__
+    attributes.update(_FINDING_DEFAULTS)
+    attributes.update(status=status, subject=subject, message=message, evidence=evidence, context=context,
+                      severity=severity)
     return finding
 
 

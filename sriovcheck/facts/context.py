@@ -167,13 +167,7 @@ class CollectContext:
 
         A partial snapshot (a sosreport) lacking a path says nothing: see Source.collected.
         """
-        if self.exists(path):
-            return False
-        try:  # guard() inlined
-            return bool(self.source.collected(path))
-        except (ParseError, SourceReadError) as exc:
-            self._failed("", path, exc)
-            return False
+        return not self.exists(path) and bool(self.guard("", path, lambda: self.source.collected(path)))
 
     def has_etc(self) -> bool:
         return self.is_dir("/etc")

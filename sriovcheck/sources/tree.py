@@ -243,12 +243,16 @@ class _NodeCache(Tree):
         else:
             found = entries.get(name)
             if found is not None and found.kind == LINK and found.target is None:
-                target = self.targets.get(rel)
-                if target is None:
-                    target = self.targets[rel] = self.tree.readlink(rel)
-                found = Node(LINK, None, target)
+                found = Node(LINK, None, self.target(rel))
         self.nodes[rel] = found
         return found
+
+    def target(self, rel: str) -> str:
+        """The target of the link at ``rel`` (one the scan listed), read once."""
+        target = self.targets.get(rel)
+        if target is None:
+            target = self.targets[rel] = self.tree.readlink(rel)
+        return target
 
     def read(self, rel: str, max_bytes: int) -> bytes:
         return self.tree.read(rel, max_bytes)
@@ -370,12 +374,7 @@ class TreeSource(Source):
             # Nearly always: the folder above is resolved (a function's folder under /sys/bus/pci/devices).
             if found is None or found[1].kind != DIR:
                 return None
-            walked = _walk(self._walk, key, [name], found[0], self._hops.get(parent, 0), True,
-                           self._note_dangling, True, self._prefixes)
-            found = self._dirs[key] = None if walked is None else (walked[0], walked[1])
-            if walked is not None:
-                self._hops[key] = walked[2]
-            return found
+            return self._dir_step(key, key, found[0], self._hops.get(parent, 0), name)
         comps = split_host_path(key)
         done = len(comps)
         while done > 0 and "/" + "/".join(comps[:done]) not in self._dirs:
@@ -386,12 +385,18 @@ class TreeSource(Source):
         for index in range(done, len(comps)):
             if found is None or found[1].kind != DIR:
                 return None  # absent, or a file used as a directory (ENOTDIR)
-            walked = _walk(self._walk, key, [comps[index]], found[0], hops, True, self._note_dangling, True,
-                           self._prefixes)
             prefix = "/" + "/".join(comps[:index + 1])
-            found = self._dirs[prefix] = None if walked is None else (walked[0], walked[1])
-            if walked is not None:
-                hops = self._hops[prefix] = walked[2]
+            found = self._dir_step(key, prefix, found[0], hops, comps[index])
+            hops = self._hops.get(prefix, hops)
+        return found
+
+    def _dir_step(self, key: str, prefix: str, rel: str, hops: int, name: str) -> Optional[Tuple[str, Node]]:
+        """The walk of ``name`` in the resolved folder ``rel`` (reached with ``hops`` links), remembered as
+        the folder ``prefix``; errors name ``key``."""
+        walked = _walk(self._walk, key, [name], rel, hops, True, self._note_dangling, True, self._prefixes)
+        found = self._dirs[prefix] = None if walked is None else (walked[0], walked[1])
+        if walked is not None:
+            self._hops[prefix] = walked[2]
         return found
 
     def _answer(self, path: str, follow_last: bool = True) -> Optional[Tuple[str, Node]]:
@@ -456,25 +461,16 @@ class TreeSource(Source):
 
     def read_bytes(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> Optional[bytes]:
         entry = self._entry(path)
-        if entry is not _UNSEEN:
+        found: Optional[Tuple[str, Node]]
+        if entry is not _UNSEEN and (entry[2] is None or entry[2].kind != LINK):
             folder, name, node = entry
             if node is None:
                 return None
-            if node.kind == FILE and (node.size is None or node.size <= max_bytes):
-                rel = f"{folder}/{name}" if folder else name
-                cached = self._contents.get(rel)
-                if cached is None:
-                    try:
-                        data = self.tree.read(rel, max_bytes)
-                    except SourceReadError as exc:
-                        raise SourceReadError(self.describe(path), exc.message) from None
-                    self._contents[rel] = data
-                    return data
-                if len(cached) <= max_bytes:
-                    return cached
-        found = self._answer(path)
-        if found is None:
-            return None
+            found = (f"{folder}/{name}" if folder else name, node)  # what _answer would give, without a walk
+        else:
+            found = self._answer(path)
+            if found is None:
+                return None
         rel, node = found
         cached = self._contents.get(rel)
         if cached is not None and len(cached) <= max_bytes:
@@ -511,17 +507,10 @@ class TreeSource(Source):
                 return None
             if node.target is not None:
                 return node.target
-            rel = f"{folder}/{name}" if folder else name
-            targets = self._walk.targets  # remembered there: a walk through this link reads it too
-            target = targets.get(rel)
-            if target is not None:
-                return target
-            try:
-                target = targets[rel] = self.tree.readlink(rel)
+            try:  # remembered by the walk's cache: a walk through this link reads it from there
+                return self._walk.target(f"{folder}/{name}" if folder else name)
             except SourceReadError:
                 pass  # the general path says it in its own words
-            else:
-                return target
         found = self._answer(path, follow_last=False)
         if found is None or found[1].kind != LINK:
             return None
