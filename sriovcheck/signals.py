@@ -12,6 +12,10 @@ folder stays in ``$TMPDIR`` and a fleet run's worker processes are left running,
   them.  A worker (:func:`worker_init`, the pool's initializer) stops on SIGTERM, SIGHUP or SIGINT:
   in the middle of a source it unwinds that source (removing its spool folder), then exits at once
   with 128 + the signal; between sources it simply exits.  Further signals are ignored meanwhile.
+* A stop raised while a finalizer runs (an object's ``__del__``, a file object closed by the garbage
+  collector, a weakref callback) cannot unwind anything: Python prints "Exception ignored in ..." and
+  carries on, and the stop would be lost.  :func:`_stop_lost_in_finalizer` (``sys.unraisablehook``
+  while the handlers are set) runs the signal's handler again a moment later, once the finalizer is over.
 * A worker whose parent dies without stopping it (SIGKILL, the OOM killer) gets SIGTERM from the kernel
   (Linux ``PR_SET_PDEATHSIG``, :func:`die_with_parent`) and stops the same way, instead of waiting on
   the pool's queue for ever, reparented to PID 1.
@@ -20,9 +24,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 #: The signals that end a run with clean-up, besides SIGINT (KeyboardInterrupt).
 TERMINATING = (signal.SIGTERM, signal.SIGHUP)
@@ -54,6 +59,41 @@ def _main_handler(signum: int, frame: Optional[FrameType]) -> None:
     raise Terminated(signum)
 
 
+def _stop_lost_in_finalizer(previous: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A ``sys.unraisablehook``: a stop that a finalizer swallowed is acted on again, not printed and lost.
+
+    Any other unraisable exception goes on to ``previous`` (Python's hook, or a test runner's)."""
+    def hook(unraisable: Any) -> None:
+        stop = unraisable.exc_value
+        if isinstance(stop, Terminated):
+            _act_again_soon(stop.signum)
+        elif isinstance(stop, KeyboardInterrupt):
+            _act_again_soon(signal.SIGINT)
+        else:
+            previous(unraisable)
+
+    return hook
+
+
+def _act_again_soon(signum: int) -> None:
+    """Run ``signum``'s handler again a millisecond from now (SIGALRM), when the finalizer has returned.
+
+    Signalling at once would not do: the handler would run inside this hook, still within the finalizer.
+    Should the alarm land in a finalizer too, the hook sets it again.
+    """
+    def deliver(_alarm: int, frame: Optional[FrameType]) -> None:
+        signal.signal(signal.SIGALRM, previous_alarm if previous_alarm is not None else signal.SIG_DFL)
+        _STATE["stopping"] = False  # the first stop was not carried out
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            handler(signum, frame)
+        elif handler == signal.SIG_DFL:
+            os.kill(os.getpid(), signum)  # the handlers are gone already: the signal's own default
+
+    previous_alarm = signal.signal(signal.SIGALRM, deliver)
+    signal.setitimer(signal.ITIMER_REAL, 0.001)
+
+
 @contextmanager
 def terminate_on_signals() -> Iterator[None]:
     """SIGTERM and SIGHUP raise :class:`Terminated` in the main thread while the block runs."""
@@ -63,12 +103,15 @@ def terminate_on_signals() -> Iterator[None]:
         yield  # signal handlers can only be set from the main thread
         return
     previous = {signum: signal.getsignal(signum) for signum in TERMINATING}
+    previous_hook = sys.unraisablehook
     _STATE["stopping"] = False
     for signum in TERMINATING:
         signal.signal(signum, _main_handler)
+    sys.unraisablehook = _stop_lost_in_finalizer(previous_hook)
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         _STATE["stopping"] = False
@@ -128,6 +171,7 @@ def worker_init(parent: Optional[int] = None) -> None:
         tempfile.gettempdir()
         for signum in stop_signals:
             signal.signal(signum, _worker_handler)
+        sys.unraisablehook = _stop_lost_in_finalizer(sys.unraisablehook)
         die_with_parent(signal.SIGTERM)
         if parent is not None and os.getppid() != parent:
             os._exit(128 + signal.SIGTERM)  # orphaned while starting: nobody will read what it checks

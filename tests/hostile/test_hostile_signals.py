@@ -154,3 +154,59 @@ def test_a_signal_to_a_single_source_run_cleans_up_too(fleet: Path, tmp_path: Pa
     assert proc.returncode == 143, err
     assert err.strip().splitlines() == ["sriovcheck: terminated by SIGTERM"]
     assert leftovers(private) == []
+
+
+#: A stop signal that lands while a finalizer runs: the object's ``__del__`` signals its own process, and
+#: Python runs the handler inside that ``__del__`` (at the loop's next jump), where an exception cannot
+#: unwind anything.  The stop must still happen once the finalizer is over, and nothing be printed.
+_FINALIZER = """
+import os, signal, sys, time
+from sriovcheck import signals
+signum = getattr(signal, sys.argv[1])
+
+class Finalized:
+    def __del__(self):
+        os.kill(os.getpid(), signum)
+        total = 0
+        for i in range(1000):
+            total += i
+
+def work():
+    Finalized()  # dropped at once: __del__ runs here
+    deadline = time.monotonic() + 60  # a busy machine's minute: the stop comes long before
+    while time.monotonic() < deadline:
+        pass
+    print("not stopped")
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_stop_that_lands_in_a_finalizer_is_not_lost(signame: str) -> None:
+    code = _FINALIZER + """
+try:
+    with signals.terminate_on_signals():
+        work()
+except (signals.Terminated, KeyboardInterrupt) as stop:
+    print("stopped:", type(stop).__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", code, signame], env=child_env(), capture_output=True, text=True,
+                          timeout=120)
+    expected = "KeyboardInterrupt" if signame == "SIGINT" else "Terminated"
+    assert (done.stdout, done.stderr) == (f"stopped: {expected}\n", "")
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_worker_stop_that_lands_in_a_finalizer_still_unwinds_its_source(signame: str, tmp_path: Path) -> None:
+    cleaned = tmp_path / "cleaned"
+    code = _FINALIZER + """
+signals.worker_init(os.getppid())
+with signals.worker_task():
+    try:
+        work()
+    finally:
+        open(sys.argv[2], "w").close()
+"""
+    done = subprocess.run([sys.executable, "-c", code, signame, str(cleaned)], env=child_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (128 + getattr(signal, signame), "", "")
+    assert cleaned.exists()
