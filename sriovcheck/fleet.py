@@ -32,7 +32,7 @@ from .errors import SriovcheckError, UsageError
 from .model import HostFacts, SourceInfo
 from .results import Report
 from .runconfig import RunConfig
-from .signals import stop_workers, worker_init, worker_task
+from .signals import stop_workers, stops_held, worker_init, worker_task
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -379,9 +379,21 @@ def start_workers(pool: Any, jobs: int) -> None:
             adjust()
 
 
+def new_pool(context: Any, jobs: int) -> Any:
+    """A ``ProcessPoolExecutor`` whose ``jobs`` workers are forked already, with the stop signals held
+    until each worker's own handlers are set (:func:`signals.stops_held`)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with stops_held():
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init,
+                                   initargs=(os.getpid(),))
+        start_workers(pool, jobs)
+    return pool
+
+
 def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: ReportSpool) -> List[Kept]:
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
     results: Dict[int, Kept] = {}
@@ -398,9 +410,7 @@ def _parallel(locations: Sequence[Optional[str]], jobs: int, show: bool, spool: 
     in_flight_cap = jobs * 2
     done_count = 0
     while queue:
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init,
-                                   initargs=(os.getpid(),))
-        start_workers(pool, jobs)
+        pool = new_pool(context, jobs)
         pending: Dict["Future[Tuple[bytes, HostSummary]]", int] = {}
         broken = False
         try:

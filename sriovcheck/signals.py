@@ -12,6 +12,9 @@ folder stays in ``$TMPDIR`` and a fleet run's worker processes are left running,
   them.  A worker (:func:`worker_init`, the pool's initializer) stops on SIGTERM, SIGHUP or SIGINT:
   in the middle of a source it unwinds that source (removing its spool folder), then exits at once
   with 128 + the signal; between sources it simply exits.  Further signals are ignored meanwhile.
+  Workers are forked with the stop signals held (:func:`stops_held`): until the initializer has set the
+  worker's own handlers, a child runs its parent's, and a stop landing there would print a traceback
+  from multiprocessing's start-up code instead of ending the worker quietly.
 * A stop raised while a finalizer runs (an object's ``__del__``, a file object closed by the garbage
   collector, a weakref callback) cannot unwind anything: Python prints "Exception ignored in ..." and
   carries on, and the stop would be lost.  :func:`_stop_lost_in_finalizer` (``sys.unraisablehook``
@@ -150,6 +153,22 @@ def die_with_parent(signum: int = signal.SIGTERM) -> bool:
         return int(libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)) == 0
     except (OSError, AttributeError, TypeError):
         return False
+
+
+@contextmanager
+def stops_held() -> Iterator[None]:
+    """Hold SIGTERM, SIGHUP and SIGINT back in this thread while the block runs (they stay pending).
+
+    Around forking fleet workers: a child inherits the mask, so a stop sent to a worker that has not yet
+    run :func:`worker_init` waits until the worker's handlers are in place, instead of running the
+    parent's handler inside multiprocessing's start-up code.  The parent's own stops wait for the
+    fork only."""
+    stop_signals = {*TERMINATING, signal.SIGINT}
+    held_before = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held_before)
 
 
 def worker_init(parent: Optional[int] = None) -> None:

@@ -210,3 +210,34 @@ with signals.worker_task():
                           text=True, timeout=120)
     assert (done.returncode, done.stdout, done.stderr) == (128 + getattr(signal, signame), "", "")
     assert cleaned.exists()
+
+
+_EARLY_STOP = """
+import multiprocessing, multiprocessing.util, os, signal, sys
+from sriovcheck import fleet, signals
+
+class Marker:
+    pass
+
+marker = Marker()
+signum = getattr(signal, sys.argv[1])
+# Runs in each forked child inside multiprocessing's start-up, before the pool's initializer: where a
+# stop sent by the parent (stop_workers) or the terminal (the process group) can land.
+multiprocessing.util.register_after_fork(marker, lambda _: os.kill(os.getpid(), signum))
+with signals.terminate_on_signals():
+    pool = fleet.new_pool(multiprocessing.get_context("fork"), 1)
+    (worker,) = pool._processes.values()
+    worker.join(60)
+    print(worker.exitcode)
+    pool.shutdown(wait=True)
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_worker_stopped_before_its_handlers_are_set_ends_quietly(signame: str) -> None:
+    """CI on Python 3.9 saw a worker still starting when the parent stopped its workers: the parent's
+    handler, inherited by the fork, raised inside multiprocessing's start-up code, which printed
+    "Process ForkProcess-1: Traceback ..." beside the parent's one-line message."""
+    done = subprocess.run([sys.executable, "-c", _EARLY_STOP, signame], env=child_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert (done.stdout, done.stderr) == (f"{128 + getattr(signal, signame)}\n", "")
