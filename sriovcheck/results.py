@@ -302,7 +302,13 @@ class Report:
         return min(fails, key=lambda r: r.sort_key) if fails else None
 
     def coverage(self) -> "Coverage":
-        return coverage(self.results, self.fail_on)
+        """Which rules were judged; worked out once per report (every format and the verdict ask for it)."""
+        known = self.__dict__.get("_coverage")
+        if known is None:
+            known = coverage(self.results, self.fail_on)
+            # The report is frozen: its results and gate cannot change, so the answer cannot go stale.
+            self.__dict__["_coverage"] = known
+        return known
 
     def verdict(self) -> str:
         """One of ``VERDICTS``; it agrees with the exit code (see ``gate_failed``).
@@ -320,7 +326,7 @@ class Report:
             return "fail"
         if any(r.status is Status.ERROR for r in gating):
             return "error"
-        if not coverage(self.results, self.fail_on).complete:
+        if not self.coverage().complete:
             return "incomplete"
         if any(r.status in (Status.FAIL, Status.ERROR) for r in self.results):
             return "warn"

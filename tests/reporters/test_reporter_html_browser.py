@@ -163,7 +163,9 @@ def test_filters_hide_and_show_rows(browser: Any, failing: Report, tmp_path: Pat
     assert browser.find_element(By.CSS_SELECTOR, ".none-shown").is_displayed()
 
     browser.find_element(By.CSS_SELECTOR, "button[type=reset]").click()
-    assert len(_visible(browser)) == total
+    # The form's "reset" event fires before the fields are cleared, so the filters run on the next tick
+    # (report.js): wait for that tick instead of racing it.
+    WebDriverWait(browser, 5, poll_frequency=0.02).until(lambda b: len(_visible(b)) == total)
     assert not browser.find_element(By.CSS_SELECTOR, ".none-shown").is_displayed()
     assert _console_errors(browser) == []
     _screenshot(browser, "html-report-single")
