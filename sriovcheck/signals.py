@@ -34,6 +34,8 @@ from typing import Any, Callable, Dict, Iterator, Optional
 
 #: The signals that end a run with clean-up, besides SIGINT (KeyboardInterrupt).
 TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+#: Every signal that stops a fleet worker (and that is held back while workers are forked).
+STOP_SIGNALS = frozenset({*TERMINATING, signal.SIGINT})
 
 
 class Terminated(BaseException):
@@ -163,8 +165,7 @@ def stops_held() -> Iterator[None]:
     run :func:`worker_init` waits until the worker's handlers are in place, instead of running the
     parent's handler inside multiprocessing's start-up code.  The parent's own stops wait for the
     fork only."""
-    stop_signals = {*TERMINATING, signal.SIGINT}
-    held_before = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    held_before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
@@ -183,19 +184,18 @@ def worker_init(parent: Optional[int] = None) -> None:
     """
     import tempfile
 
-    stop_signals = {*TERMINATING, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         _STATE.update(stopping=False, worker=True, in_task=False)
         tempfile.gettempdir()
-        for signum in stop_signals:
+        for signum in STOP_SIGNALS:
             signal.signal(signum, _worker_handler)
         sys.unraisablehook = _stop_lost_in_finalizer(sys.unraisablehook)
         die_with_parent(signal.SIGTERM)
         if parent is not None and os.getppid() != parent:
             os._exit(128 + signal.SIGTERM)  # orphaned while starting: nobody will read what it checks
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 @contextmanager
