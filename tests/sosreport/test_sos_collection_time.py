@@ -67,10 +67,14 @@ def test_real_report_in_another_zone_has_its_offset(tmp_path: Path, capsys: pyte
 def test_real_report_without_zone_information_is_local_time(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     # Only the kernel plugin: no date outputs, no /etc/localtime copy, no timedatectl.
-    report = _real_sos(tmp_path, "kernel", "UTC")
+    # A fixed POSIX zone three hours east of UTC (no tzdata needed): were the run's local time UTC, JUnit's
+    # fallback (the run's own UTC time) could equal the collection time to the second and prove nothing.
+    report = _real_sos(tmp_path, "kernel", "XST-3")
     data = json.loads(_check([str(report), "-f", "json"], capsys))
     collected = data["source"]["collected_at"]
     assert _dt.datetime.fromisoformat(collected).tzinfo is None  # no designator: local time
+    utc_now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    assert abs(_dt.datetime.fromisoformat(collected) - utc_now - _dt.timedelta(hours=3)) < _dt.timedelta(minutes=10)
     text = _check([str(report)], capsys)
     assert "(local time of the host; its UTC offset is not in the snapshot)" in text.splitlines()[2]
     # JUnit's default timestamp is UTC: a local time is never passed off as one.
