@@ -1,10 +1,10 @@
 """Checks about device isolation for passthrough: IOMMU group viability and interrupt remapping."""
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Tuple, Union
 
 from sriovcheck.api import HOST, Finding, Need, check, failed, passed, skipped, unknown
-from sriovcheck.model import NONE, Guest, GuestDevice, HostFacts, IommuGroupMember, PciFunction
+from sriovcheck.model import NONE, Guest, GuestDevice, HostFacts, IommuGroup, IommuGroupMember, PciFunction
 from sriovcheck.results import Evidence, Status, Subject
 
 from ._nics import is_vf, pf_of_vf, see, vf_index_of, vf_label
@@ -66,12 +66,21 @@ def _slot(address: str) -> str:
     return address.rsplit(".", 1)[0]
 
 
-def acs_reasons(facts: HostFacts, group: Any, address: str) -> List[str]:
+def described(facts: HostFacts, group: IommuGroup, address: str) -> Optional[Union[PciFunction, IommuGroupMember]]:
+    """What tells ``address``'s PCI Express type and ACS: its PCI function (network functions, assigned
+    devices), else its entry in ``group`` (the ports, bridges and other devices of the group carry their own)."""
+    fn = facts.function(address)
+    if fn is not None:
+        return fn
+    return next((m for m in group.members if m.address == address), None)
+
+
+def acs_reasons(facts: HostFacts, group: IommuGroup, address: str) -> List[str]:
     """Why ``address`` shares its IOMMU group, in ACS terms, from the members' configuration space (their
     PCI Express device/port type and ACS capability); [] when the source does not tell."""
     reasons: List[str] = []
     for member in group.members:
-        fn = facts.function(member.address)
+        fn = described(facts, group, member.address)
         if fn is None:
             continue
         kind = fn.express_type
@@ -88,22 +97,24 @@ def acs_reasons(facts: HostFacts, group: Any, address: str) -> List[str]:
         elif kind in _TO_PCI:
             reasons.append(f"{fn.address} is a PCIe-to-PCI/PCI-X bridge: the devices behind it reach the IOMMU with "
                            f"its requester ID, so they can never be told apart (one group, whatever ACS says)")
-        elif fn.is_express is False and member.address != address and not member.is_bridge:
+        elif fn.is_express is False and member.address != address and not member.is_bridge \
+                and not (fn.class_code or "").startswith("0600"):
+            # A host bridge (0600) on the root bus is no conventional PCI device behind a bridge.
             reasons.append(f"{fn.address} is a conventional PCI function (no PCI Express capability): conventional "
                            f"PCI has no ACS, so it is grouped with its bus")
     siblings = [m.address for m in group.members if _slot(m.address) == _slot(address)]
     if len(siblings) > 1:
-        first = facts.function(_slot(address) + ".0") or facts.function(address)
+        first = described(facts, group, _slot(address) + ".0") or described(facts, group, address)
         if first is not None and first.acs is None and first.acs_known and first.express_type not in _PORTS:
             reasons.append(f"{_slot(address)} is a multi-function device without ACS: its functions "
                            f"({', '.join(siblings)}) may talk to each other, so they are one group")
     return list(dict.fromkeys(reasons))
 
 
-def _why_evidence(facts: HostFacts, why: List[str]) -> List[Evidence]:
+def _why_evidence(facts: HostFacts, group: IommuGroup, why: List[str]) -> List[Evidence]:
     out = []
     for line in why[:3]:
-        cited = facts.function(line.split(" ", 1)[0])
+        cited = described(facts, group, line.split(" ", 1)[0])
         where = (cited.origins.get("express_type") or cited.origins.get("acs_known")) if cited is not None else None
         out.append(Evidence(where or "PCI configuration space", line))
     return out
@@ -160,7 +171,7 @@ def iommu_group_viable(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[
                                   f"{'; '.join(problems)}: vfio refuses the group ('group {group.number} is not "
                                   f"viable') and the guest cannot start"
                                   + (f". Why they share a group: {'; '.join(why)}" if why else ""), ev,
-                         *_why_evidence(facts, why),
+                         *_why_evidence(facts, group, why),
                          Evidence(guest.origin, f"assigns {dev.address}"),
                          Evidence(f"ls /sys/kernel/iommu_groups/{group.number}/devices; lspci -k -s {dev.address}",
                                   "run this on the host to see it"),

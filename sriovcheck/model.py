@@ -429,6 +429,14 @@ class IommuGroupMember:
     class_code: Optional[str] = None  # "0604" bridge, "0200" Ethernet...
     #: PCI header type 1/2 (a bridge): vfio ignores those when it judges a group.  None unknown.
     is_bridge: Optional[bool] = None
+    #: Why the group is shared, for members the PCI facts do not hold (root and switch ports, bridges, other
+    #: devices): their PCI Express capability and ACS as in :class:`PciFunction`, from the member's own
+    #: configuration space or its lspci -vvv stanza.  None unknown.
+    is_express: Optional[bool] = None
+    express_type: Optional[str] = None
+    acs: Optional[AcsInfo] = None
+    acs_known: Optional[bool] = None
+    origins: Origins = field(default_factory=_empty_origins)
 
 
 @dataclass(frozen=True)

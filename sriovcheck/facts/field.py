@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ..evidence import COMMAND, IOMMU_GROUPS, SYS_PCI
 from ..model import NONE, IommuGroup, IommuGroupMember, NumaNode
 from ..parsers._common import FrozenMap
-from .context import CollectContext, basename
+from .context import CollectContext, Draft, basename
 from .provider import Provider
 
 #: /dev/kvm is a misc device: the kernel lists it here when kvm_intel/kvm_amd registered it.
@@ -30,35 +30,85 @@ def _assigned_groups(deps: Mapping[str, Any]) -> Dict[str, List[str]]:
     return wanted
 
 
-def _sysfs_member(ctx: CollectContext, address: str) -> IommuGroupMember:
+#: The PCI Express and ACS facts a member carries (IommuGroupMember), as the PCI facts name them.
+_PORT_FIELDS = ("is_express", "express_type", "acs", "acs_known")
+
+
+def _port_facts(draft: Draft) -> Dict[str, Any]:
+    """A member's PCI Express type and ACS, merged into ``draft`` from its configuration space or lspci text
+    by the PCI facts' own merge functions (one reading of those bytes and lines, not two)."""
+    found: Dict[str, Any] = {key: draft.fields[key] for key in _PORT_FIELDS if key in draft.fields}
+    origins = {key: draft.origins[key] for key in found}
+    if origins:
+        found["origins"] = FrozenMap(origins)
+    return found
+
+
+def _sysfs_member(ctx: CollectContext, address: str, known: bool) -> IommuGroupMember:
+    """One member from sysfs; for a member the PCI facts do not hold (``known`` False: a port, a bridge,
+    another device), also its configuration space: why the group is shared."""
     from ..parsers.sysfs_values import parse_class
+    from .pci_config import merge_config, sysfs_config
 
     base = f"{SYS_PCI}/{address}"
     driver = ctx.link(f"{base}/driver", "iommu_groups")
     known_driver = basename(driver) if driver else (NONE if ctx.absent(f"{base}/driver") else None)
     klass = ctx.parsed(f"{base}/class", parse_class, "iommu_groups")
-    return IommuGroupMember(address, driver=known_driver, class_code=klass[:4] if klass else None)
+    extra: Dict[str, Any] = {}
+    if not known:
+        config, origin = sysfs_config(ctx, address, "iommu_groups")
+        if config is not None:
+            draft = Draft(address)
+            merge_config(draft, config, origin)
+            extra = _port_facts(draft)
+            extra["is_bridge"] = config.header_type in (1, 2)
+    return IommuGroupMember(address, driver=known_driver, class_code=klass[:4] if klass else None, **extra)
+
+
+#: What shows a type 1/2 (bridge) header in lspci's words, when no class code is printed (``lspci`` without
+#: ``-n``): the class names of 0604 and 0607, and the PCI Express port and bridge types.  A Root Complex
+#: Event Collector is bound to pcieport too but has a type 0 header, so neither the driver nor "Express"
+#: alone tells a bridge.
+_BRIDGE_CLASS_NAMES = ("PCI bridge", "CardBus bridge")
+_BRIDGE_EXPRESS_TYPES = ("Root Port", "Upstream Port", "Downstream Port", "PCI-Express to PCI/PCI-X Bridge",
+                         "PCI/PCI-X to PCI-Express Bridge")
+
+
+def _lspci_member(device: Any, origin: str, known: bool) -> IommuGroupMember:
+    """One member from its lspci -vvv stanza; its PCI Express type and ACS too when the PCI facts do not
+    hold it (``known`` False)."""
+    from .pci import merge_lspci_express
+
+    extra: Dict[str, Any] = {}
+    if not known and device.capabilities_listed and not device.capabilities_access_denied:
+        draft = Draft(device.address)
+        merge_lspci_express(draft, device, origin)
+        extra = _port_facts(draft)
+    if device.class_name in _BRIDGE_CLASS_NAMES or device.express_type in _BRIDGE_EXPRESS_TYPES:
+        extra["is_bridge"] = True
+    return IommuGroupMember(device.address, driver=device.driver if device.driver else None,
+                            class_code=(device.class_code or "")[:4] or None, **extra)
 
 
 def collect_iommu_groups(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[Tuple[IommuGroup, ...]]:
     wanted = _assigned_groups(deps)
     if deps.get("guests") is None or deps.get("pci") is None:
         return None
+    known = {fn.address for fn in deps["pci"]}
     out: Dict[str, IommuGroup] = {}
-    lspci_by_group: Optional[Dict[str, List[Any]]] = None
+    lspci_by_group: Optional[Tuple[Dict[str, List[Any]], str]] = None
     for number in wanted:
         path = f"{IOMMU_GROUPS}/{number}/devices"
         names = ctx.listing(path, "iommu_groups")
         if names is not None:
-            members = tuple(_sysfs_member(ctx, n) for n in sorted(names) if n.count(":") == 2)
+            members = tuple(_sysfs_member(ctx, n, n in known) for n in sorted(names) if n.count(":") == 2)
             out[number] = IommuGroup(number, members, origins=FrozenMap({"members": ctx.source.describe(path)}))
             continue
         if lspci_by_group is None:
             lspci_by_group = _lspci_groups(ctx)
-        if number in lspci_by_group:
-            devices = lspci_by_group[number]
-            members = tuple(IommuGroupMember(d.address, driver=d.driver if d.driver else None,
-                                             class_code=(d.class_code or "")[:4] or None) for d in devices)
+        devices, lspci_origin = lspci_by_group
+        if number in devices:
+            members = tuple(_lspci_member(d, lspci_origin, d.address in known) for d in devices[number])
             out[number] = IommuGroup(number, members,
                                      origins=FrozenMap({"members": f"command: {COMMAND['lspci_verbose']}"}))
             continue
@@ -99,8 +149,9 @@ def _nodedev_group(ctx: CollectContext, number: str, addresses: List[str]) -> Op
     return None
 
 
-def _lspci_groups(ctx: CollectContext) -> Dict[str, List[Any]]:
-    """lspci -vvv lists every function with its "IOMMU group" line: the groups without sysfs (sosreports)."""
+def _lspci_groups(ctx: CollectContext) -> Tuple[Dict[str, List[Any]], str]:
+    """lspci -vvv lists every function with its "IOMMU group" line: the groups without sysfs (sosreports).
+    Returns the devices by group and the output's origin."""
     from ..parsers.lspci import parse_lspci
 
     output = ctx.run(COMMAND["lspci_verbose"], "iommu_groups", quiet=True)  # the pci area reports its problems
@@ -109,7 +160,7 @@ def _lspci_groups(ctx: CollectContext) -> Dict[str, List[Any]]:
     for device in devices or ():
         if device.iommu_group is not None:
             groups.setdefault(str(device.iommu_group), []).append(device)
-    return groups
+    return groups, output.origin if output is not None else ""
 
 
 def collect_kvm_device(ctx: CollectContext, deps: Mapping[str, Any]) -> Optional[bool]:

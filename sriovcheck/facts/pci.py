@@ -136,7 +136,7 @@ def _merge_lspci(fn: Draft, device: Any, origin: str) -> None:
         fn.put("msix", MsixInfo(enabled=device.msix.enabled, count=device.msix.count), origin)
     if device.capabilities_listed and not device.capabilities_access_denied:
         fn.put_sriov("in_lspci", device.sriov is not None, origin)
-        _merge_lspci_express(fn, device, origin)
+        merge_lspci_express(fn, device, origin)
     cap = device.sriov
     if cap is not None:
         fn.put_sriov("total_vfs", cap.total_vfs, origin)
@@ -149,7 +149,7 @@ def _merge_lspci(fn: Draft, device: Any, origin: str) -> None:
         fn.put_sriov("ari_hierarchy", cap.ari_hierarchy, origin)
 
 
-def _merge_lspci_express(fn: Draft, device: Any, origin: str) -> None:
+def merge_lspci_express(fn: Draft, device: Any, origin: str) -> None:
     """PCI Express type, ARI and ACS from lspci's capability lines (ranked after configuration space, which
     ``put`` keeps when it was merged first).  An absent Express line is "not PCI Express" only in a
     capability list lspci could read; ARI and ACS are known absent only when the extended list was shown."""

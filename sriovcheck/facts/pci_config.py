@@ -30,23 +30,24 @@ PROC_DEVICES = f"{PROC_BUS_PCI}/devices"
 CONFIG_READ = 4097
 
 
-def read_config(ctx: CollectContext, path: str) -> Optional[PciConfig]:
-    """Decode one configuration space file; None (and a collection problem) when unreadable or malformed."""
-    data = ctx.guard("pci", path, lambda: ctx.source.read_bytes(path, CONFIG_READ))
+def read_config(ctx: CollectContext, path: str, area: str = "pci") -> Optional[PciConfig]:
+    """Decode one configuration space file; None (and a collection problem of ``area``) when unreadable or
+    malformed."""
+    data = ctx.guard(area, path, lambda: ctx.source.read_bytes(path, CONFIG_READ))
     if data is None:
         return None
     try:
         return parse_pci_config(data)
     except ParseError as exc:
-        ctx.problem(ctx.source.describe(path), str(exc), "pci")
+        ctx.problem(ctx.source.describe(path), str(exc), area)
         return None
 
 
-def sysfs_config(ctx: CollectContext, bdf: str) -> Tuple[Optional[PciConfig], str]:
+def sysfs_config(ctx: CollectContext, bdf: str, area: str = "pci") -> Tuple[Optional[PciConfig], str]:
     path = f"{SYS_PCI}/{bdf}/config"
     if not ctx.exists(path):
         return None, ""
-    return read_config(ctx, path), ctx.source.describe(path)
+    return read_config(ctx, path, area), ctx.source.describe(path)
 
 
 def proc_inventory(ctx: CollectContext) -> Optional[Tuple[Dict[str, ProcPciDevice], Dict[str, Tuple[PciConfig, str]], str]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import pytest
-from sosbuild import SosTree, corpus, new_manifest
+from sosbuild import SosTree, corpus, lspci_stanza, new_manifest
 
 from sriovcheck.collect import collect_facts
 from sriovcheck.engine import run
@@ -105,8 +105,6 @@ def test_lspci_only_report_gives_express_type_ari_and_acs_and_sriov004_explains(
     stanza, and the same stanza as its second port 01:00.1) without ACS is one multi-function group."""
     from dataclasses import replace
 
-    from sosbuild import lspci_stanza
-
     from checks.isolation import acs_reasons
     from sriovcheck.model import IommuGroup, IommuGroupMember
 
@@ -127,3 +125,51 @@ def test_lspci_only_report_gives_express_type_ari_and_acs_and_sriov004_explains(
     why = acs_reasons(replace(facts, iommu_groups=(group,)), group, "0000:01:00.0")
     assert why == ["0000:01:00 is a multi-function device without ACS: its functions (0000:01:00.0, 0000:01:00.1) "
                    "may talk to each other, so they are one group"]
+
+
+ASMEDIA = "lspci/ubuntuforums_asmedia1184_downstream_port_05-07.0_and_08-00.0_lspci-v.txt"
+
+
+def _with_group(stanza: str, group: int, driver: Optional[str] = None) -> str:
+    """A stanza with lspci -vv's ``IOMMU group: N`` line after its first line (and its driver replaced)."""
+    head, rest = stanza.split("\n", 1)
+    if driver is not None:
+        rest = rest.replace("Kernel driver in use: ixgbe", f"Kernel driver in use: {driver}")
+    return f"{head}\n\tIOMMU group: {group}\n{rest}"
+
+
+def test_lspci_only_report_explains_the_group_by_its_downstream_port(tmp_path: Path) -> None:
+    """No sysfs: the group's members come from lspci's "IOMMU group" lines, and a member the PCI facts do not
+    hold, the ASMedia 1184 switch port 05:07.0 (its real ``lspci -v`` stanza: Express Downstream Port, extended
+    capabilities Virtual Channel and AER, no ACS), is read from its own stanza and named as the reason.  Behind
+    it (its secondary bus 09), the dual-port 82599ES stanza as 09:00.0 (given to the guest, on vfio-pci) and
+    09:00.1 (on ixgbe)."""
+    # The forum shows lspci's tab indent as four spaces; sos's file has lspci's own tabs.
+    port = "\n".join(line.replace("    ", "\t", 1) for line in corpus(ASMEDIA).split("\n\n", 1)[0].splitlines()) + "\n"
+    assert port.startswith("05:07.0 PCI bridge") and "Downstream Port" in port
+    text = "\n".join([_with_group(port, 13), _with_group(lspci_stanza(X520, "09:00.0"), 13, "vfio-pci"),
+                      _with_group(lspci_stanza(X520, "09:00.1"), 13)])
+    plugins = ("pci", "libvirt")
+    tree = SosTree("sosreport-asmediahost-2026-12-05-lspci",
+                   manifest=new_manifest("4.5.6", plugins, "report --batch -o " + ",".join(plugins)))
+    tree.add("version.txt", "sos report: 4.5.6\n")
+    tree.command("pci", "lspci -nnvv", "lspci_-nnvv", text, root_link="lspci")
+    guest = corpus("libvirt/hostdev-pci-address.xml").replace(
+        "<address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/>",
+        "<address domain='0x0000' bus='0x09' slot='0x00' function='0x0'/>")
+    assert "bus='0x09' slot='0x00'" in guest
+    tree.add("etc/libvirt/qemu/QEMUGuest1.xml", guest)
+    facts, results = _judge(tree.write(tmp_path))
+    assert facts.function("0000:05:07.0") is None  # a bridge: not in the PCI facts
+    group = facts.iommu_group("13")
+    assert group is not None
+    port_member = next(m for m in group.members if m.address == "0000:05:07.0")
+    assert (port_member.express_type, port_member.acs_known, port_member.acs, port_member.driver) == (
+        "Downstream Port", True, None, "pcieport")
+    assert port_member.origins["express_type"] == "sos_commands/pci/lspci_-nnvv"
+    [result] = results
+    assert result.status is Status.FAIL, result.message
+    assert "0000:09:00.1 (bound to ixgbe)" in result.message and "0000:05:07.0 (bound" not in result.message
+    assert "0000:05:07.0 (Downstream Port) has no ACS capability" in result.message
+    assert "0000:09:00 is a multi-function device without ACS" in result.message
+    assert any(e.source == "sos_commands/pci/lspci_-nnvv" and "Downstream Port" in e.detail for e in result.evidence)

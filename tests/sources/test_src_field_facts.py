@@ -3,7 +3,10 @@ nodes, the SR-IOV ARI bit, guest placement and memory), on the real ghw I350 tre
 outputs, and what the rules then say about them."""
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
+from typing import Optional
 
 from srchelpers import by_address, make_tree
 from test_src_collect import LSPCI, capture_dir
@@ -84,3 +87,76 @@ def test_lspci_gives_the_ari_bit(tmp_path: Path, corpus: Path, facts_of) -> None
     pf = by_address(facts)["0000:01:00.0"]
     assert pf.sriov is not None and pf.sriov.ari_hierarchy is False
     assert pf.sriov.origins["ari_hierarchy"].startswith(f"command: {LSPCI}")
+
+
+#: ghw's 0000:00:09.0 (8086:3410, class 060400): the root port above the I350 at 05:00.x.
+ROOT_PORT = "0000:00:09.0"
+
+
+def _root_port_config(acs_control: Optional[int]) -> bytes:
+    """A PCI Express Root Port's 4,096-byte configuration space, as the kernel's sysfs ``config`` gives it
+    (ids and class of ghw's 00:09.0): a type 1 header, the Express capability at 0x40 (device/port type 4),
+    AER at 0x100 and, when ``acs_control`` is given, an ACS capability offering every control, with those on."""
+    data = bytearray(4096)
+    struct.pack_into("<HH", data, 0x00, 0x8086, 0x3410)
+    struct.pack_into("<H", data, 0x06, 0x0010)               # Status: capability list
+    data[0x0A], data[0x0B], data[0x0E] = 0x04, 0x06, 0x01    # PCI bridge, header type 1
+    data[0x34] = 0x40
+    struct.pack_into("<BBH", data, 0x40, 0x10, 0x00, 0x0042)  # Express v2, Root Port
+    struct.pack_into("<I", data, 0x100, 0x0001 | (1 << 16) | ((0x140 if acs_control is not None else 0) << 20))
+    if acs_control is not None:
+        struct.pack_into("<IHH", data, 0x140, 0x000D | (1 << 16), 0x007F, acs_control)
+    return bytes(data)
+
+
+def _port_in_group(root: Path, acs_control: Optional[int]) -> None:
+    """The root port joins group 41 with the VFs below it, as the kernel groups a port without ACS."""
+    make_tree(root, {}, {f"/sys/kernel/iommu_groups/41/devices/{ROOT_PORT}": f"../../../../devices/pci0000:00/{ROOT_PORT}",
+                         f"/sys/devices/pci0000:00/{ROOT_PORT}/iommu_group": "../../../kernel/iommu_groups/41"})
+    (root / f"sys/devices/pci0000:00/{ROOT_PORT}/config").write_bytes(_root_port_config(acs_control))
+
+
+def test_a_root_port_in_the_group_is_read_and_named_as_the_reason(ghw_root: Path, corpus: Path, facts_of,
+                                                                   cli) -> None:
+    _group(ghw_root, "41", GROUP_VF, GROUP_MATE)
+    _port_in_group(ghw_root, None)
+    make_tree(ghw_root, {"/etc/libvirt/qemu/nfv01.xml": _libvirt_guest(corpus, "nfv01", GROUP_VF)})
+    facts = facts_of(str(ghw_root))
+    assert ROOT_PORT not in by_address(facts)  # not a network function: the PCI facts leave it out
+    (group,) = facts.iommu_groups or ()
+    port = next(m for m in group.members if m.address == ROOT_PORT)
+    assert (port.driver, port.class_code, port.is_bridge, port.express_type, port.acs_known, port.acs) == (
+        "pcieport", "0604", True, "Root Port", True, None)
+    assert port.origins["express_type"].endswith(f"/sys/bus/pci/devices/{ROOT_PORT}/config")
+    # The VFs are in the PCI facts: their members carry no second copy of what those hold.
+    mate = next(m for m in group.members if m.address == GROUP_MATE)
+    assert mate.express_type is None and not mate.origins
+    code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV004", "-f", "json", "--no-entry-points")
+    assert code == 1
+    result = next(r for r in json.loads(out)["results"] if r["status"] == "fail")
+    assert f"{ROOT_PORT} (Root Port) has no ACS capability" in result["message"]
+    assert any(e["source"].endswith(f"{ROOT_PORT}/config") and "Root Port" in e["detail"]
+               for e in result["evidence"])
+    # The port is a bridge, which vfio skips: only the mate blocks the group, and only it is to rebind.
+    assert f"driverctl set-override {GROUP_MATE} vfio-pci" in result["fix"]
+    assert f"set-override {ROOT_PORT}" not in result["fix"] and f"{ROOT_PORT} (bound to" not in result["message"]
+
+
+def test_a_root_port_with_acs_off_says_which_controls(ghw_root: Path, corpus: Path, cli) -> None:
+    _group(ghw_root, "41", GROUP_VF, GROUP_MATE)
+    _port_in_group(ghw_root, 0x0001)  # SrcValid only
+    make_tree(ghw_root, {"/etc/libvirt/qemu/nfv01.xml": _libvirt_guest(corpus, "nfv01", GROUP_VF)})
+    code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV004", "-f", "json", "--no-entry-points")
+    assert code == 1
+    message = next(r for r in json.loads(out)["results"] if r["status"] == "fail")["message"]
+    assert f"{ROOT_PORT} (Root Port) has ACS but ReqRedir, CmpltRedir, UpstreamFwd are off" in message
+
+
+def test_a_root_port_with_acs_on_is_no_reason(ghw_root: Path, corpus: Path, cli) -> None:
+    _group(ghw_root, "41", GROUP_VF, GROUP_MATE)
+    _port_in_group(ghw_root, 0x001D)  # SrcValid, ReqRedir, CmpltRedir, UpstreamFwd
+    make_tree(ghw_root, {"/etc/libvirt/qemu/nfv01.xml": _libvirt_guest(corpus, "nfv01", GROUP_VF)})
+    code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV004", "-f", "json", "--no-entry-points")
+    assert code == 1
+    message = next(r for r in json.loads(out)["results"] if r["status"] == "fail")["message"]
+    assert "group 41 is not" in message and ROOT_PORT not in message
