@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
-from sriovcheck.api import HOST, Finding, Severity, check, failed, passed, unknown
+from sriovcheck.api import HOST, Finding, Severity, check, failed, passed, skipped, unknown
 from sriovcheck.model import HostFacts
 from sriovcheck.results import Evidence
 
@@ -26,6 +26,10 @@ def _is_x86(facts: HostFacts) -> Optional[bool]:
 _BIOS_OFF = ("kvm: disabled by bios", "' disabled by bios", "TXT) disabled by BIOS",
              "VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL", "SVM disabled (by BIOS) in MSR_VM_CR")
 _NO_SUPPORT = "kvm: no hardware support"
+#: PVM ("KVM: x86/PVM: Introduce a new hypervisor", LKML RFC 2024-02-26, shipped in vendor kernels for
+#: sandboxes on cloud VMs): a KVM backend on shadow page tables that needs no VT-x/AMD-V, so its /dev/kvm
+#: exists under a CPU without the vmx/svm flag.
+PVM_MODULE = "kvm_pvm"
 
 
 def _bios_off(facts: HostFacts) -> Tuple[List[Evidence], Optional[str], List[str]]:
@@ -44,7 +48,7 @@ def _bios_off(facts: HostFacts) -> Tuple[List[Evidence], Optional[str], List[str
     return [Evidence(origin, line) for line in lines[-2:]], which, [f"'{line}'" for line in lines[-2:]]
 
 
-@check("hw-virtualization", needs=("cpu", "guests", "kernel", "kernel_events", "kernel_log", "kvm_device"))
+@check("hw-virtualization", needs=("cpu", "guests", "kernel", "kernel_events", "kernel_log", "kvm_device", "modules"))
 def hw_virtualization(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Finding]:
     """The CPU offers VT-x/AMD-V (vmx/svm flag on x86) and /dev/kvm exists, as virt-host-validate checks."""
     x86 = _is_x86(facts)
@@ -62,6 +66,15 @@ def hw_virtualization(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
         cpu_flag = "vmx" if "vmx" in flags else "svm" if "svm" in flags else None
         evidence.append(cite(facts.cpu.origins, "flags", f"CPU flags: {cpu_flag or 'neither vmx nor svm'}",
                              "/proc/cpuinfo"))
+        pvm = facts.module(PVM_MODULE)
+        if cpu_flag is None and facts.kvm_device is True and pvm is not None and pvm.loaded is True:
+            yield skipped(HOST, f"not applicable: /dev/kvm here is PVM's ({PVM_MODULE} is loaded): KVM on shadow "
+                                f"page tables, which runs guests without VT-x/AMD-V, so there is no hardware "
+                                f"virtualization to judge (the CPU has neither vmx nor svm)",
+                          *evidence, Evidence(pvm.origins.get("loaded") or f"/sys/module/{PVM_MODULE}",
+                                              f"{PVM_MODULE} loaded"),
+                          Evidence(facts.origin("kvm_device") or "/dev/kvm", "/dev/kvm exists"))
+            return
         if cpu_flag is None:
             guest_vm = "hypervisor" in flags
             problems.append("the CPU shows no vmx/svm flag" + (

@@ -15,7 +15,7 @@ from .provider import Provider
 SRIOV_MODULES: Tuple[str, ...] = (
     "igb", "igbvf", "ixgbe", "ixgbevf", "i40e", "i40evf", "iavf", "ice", "mlx4_core", "mlx4_en", "mlx5_core",
     "bnxt_en", "be2net", "cxgb4", "cxgb4vf", "qede", "qed", "qlcnic", "sfc", "enic", "octeontx2_af",
-    "vfio", "vfio_pci", "vfio_iommu_type1", "pci_stub", "kvm", "kvm_intel", "kvm_amd",
+    "vfio", "vfio_pci", "vfio_iommu_type1", "pci_stub", "kvm", "kvm_intel", "kvm_amd", "kvm_pvm",
 )
 
 

@@ -288,6 +288,7 @@ PLAN = {
         lambda t: blocks(lspci.parse_lspci, LSPCI)(t) + blocks(sysfs_values.parse_int, NUMVFS)(t)),
     "misc/github_xcp-ng_xcp_issue544_lspci_ConnectX-3_Pro_VFs.txt": Plan(raw(lspci.parse_lspci)),
     "misc/github_canonical_multipass_issue322_grep_vmx_proc_cpuinfo.txt": Plan(cpuinfo_flags_lines),
+    "misc/sriovcheck_bench_vm_pvm_proc_cpuinfo_processor0.txt": Plan(raw(cpuinfo.parse_cpuinfo)),
     "misc/github_nmstate_nmstate_issue1214_VF_MTU_above_PF.txt": Plan(
         None, why="issue prose describing the failure (VF MTU above the PF's); no command output"),
     "misc/sriov-network-device-plugin_vf-setup_mlx5_ibdev2netdev_lspci_iplink.txt": Plan(

@@ -31,6 +31,7 @@ from sriovcheck.model import (
     IommuGroup,
     IommuGroupMember,
     KernelInfo,
+    KernelModule,
     NetInterface,
     NumaNode,
     PciFunction,
@@ -201,6 +202,26 @@ def test_vm_without_nested_virtualization(run_rules) -> None:
     # With guests, the same host is an error.
     with_guests = replace(facts, guests=field_healthy().guests)
     assert only_fail(run_rules(with_guests, "SRIOV006")).severity.value == "error"
+
+
+def test_pvm_host_is_not_judged_on_hardware_virtualization(run_rules) -> None:
+    """PVM (kvm_pvm, KVM on shadow page tables) gives a cloud VM without nested virtualization a working
+    /dev/kvm: no vmx flag there is no fault to report, and the result is no pass of "hardware virtualization
+    is on" either."""
+    facts = field_healthy()
+    flags = (facts.cpu.flags or frozenset()) - {"vmx"} | {"hypervisor"}
+    pvm = KernelModule("kvm_pvm", loaded=True, origins={"loaded": "/sys/module/kvm_pvm"})
+    facts = replace(facts, cpu=replace(facts.cpu, flags=flags), kvm_device=True,
+                    modules=(facts.modules or ()) + (pvm,))
+    (result,) = run_rules(facts, "SRIOV006")
+    assert result.status is Status.SKIP and result.skip_reason == "not-applicable", result.message
+    assert "kvm_pvm" in result.message and "VT-x/AMD-V" in result.message
+    assert {e.source for e in result.evidence} >= {"/sys/module/kvm_pvm"}
+    # Without /dev/kvm, or with kvm_pvm not loaded, the missing flag is judged as before.
+    assert only_fail(run_rules(replace(facts, kvm_device=False), "SRIOV006"))
+    unloaded = replace(facts, modules=tuple(replace(m, loaded=False) if m.name == "kvm_pvm" else m
+                                            for m in facts.modules or ()))
+    assert "nested virtualization" in only_fail(run_rules(unloaded, "SRIOV006")).message
 
 
 def test_bare_metal_without_vmx_says_bios(run_rules) -> None:

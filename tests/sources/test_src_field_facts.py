@@ -160,3 +160,23 @@ def test_a_root_port_with_acs_on_is_no_reason(ghw_root: Path, corpus: Path, cli)
     assert code == 1
     message = next(r for r in json.loads(out)["results"] if r["status"] == "fail")["message"]
     assert "group 41 is not" in message and ROOT_PORT not in message
+
+
+def test_pvm_host_is_not_failed_for_its_missing_vmx_flag(ghw_root: Path, corpus: Path, cli) -> None:
+    """The benchmark machine's own cpuinfo (a VM: hypervisor flag, no vmx/svm) with its /dev/kvm and the
+    kvm_pvm module, as this machine has them: KVM works there, so SRIOV006 does not say it cannot."""
+    cpuinfo = (corpus / "misc/sriovcheck_bench_vm_pvm_proc_cpuinfo_processor0.txt").read_text()
+    make_tree(ghw_root, {"/proc/cpuinfo": cpuinfo, "/sys/class/misc/kvm/dev": "10:232\n",
+                         "/sys/module/kvm/parameters/halt_poll_ns": "200000\n",
+                         "/sys/module/kvm_pvm/parameters/.keep": ""})
+    (ghw_root / "sys/module/kvm_pvm/parameters/.keep").unlink()
+    code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV006", "-f", "json", "--no-entry-points")
+    (result,) = [r for r in json.loads(out)["results"] if r["rule"] == "SRIOV006"]
+    assert (result["status"], result["skip_reason"]) == ("skip", "not-applicable"), result["message"]
+    assert "kvm_pvm" in result["message"]
+    # The same machine without kvm_pvm: the missing flag under a hypervisor is nested virtualization.
+    (ghw_root / "sys/module/kvm_pvm/parameters").rmdir()
+    (ghw_root / "sys/module/kvm_pvm").rmdir()
+    code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV006", "-f", "json", "--no-entry-points")
+    (result,) = [r for r in json.loads(out)["results"] if r["rule"] == "SRIOV006"]
+    assert result["status"] == "fail" and "nested virtualization" in result["message"]
