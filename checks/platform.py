@@ -67,13 +67,16 @@ def hw_virtualization(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[F
         evidence.append(cite(facts.cpu.origins, "flags", f"CPU flags: {cpu_flag or 'neither vmx nor svm'}",
                              "/proc/cpuinfo"))
         pvm = facts.module(PVM_MODULE)
-        if cpu_flag is None and facts.kvm_device is True and pvm is not None and pvm.loaded is True:
-            yield skipped(HOST, f"not applicable: /dev/kvm here is PVM's ({PVM_MODULE} is loaded): KVM on shadow "
-                                f"page tables, which runs guests without VT-x/AMD-V, so there is no hardware "
+        # A loaded kvm_pvm has registered /dev/kvm (it refuses to load otherwise), so an unknown /dev/kvm is
+        # no reason to judge; one known to be missing is.
+        if cpu_flag is None and facts.kvm_device is not False and pvm is not None and pvm.loaded is True:
+            kvm_ev = [Evidence(facts.origin("kvm_device") or "/dev/kvm", "/dev/kvm exists")] if facts.kvm_device \
+                else []
+            yield skipped(HOST, f"not applicable: KVM here is PVM ({PVM_MODULE} is loaded): KVM on shadow page "
+                                f"tables, which runs guests without VT-x/AMD-V, so there is no hardware "
                                 f"virtualization to judge (the CPU has neither vmx nor svm)",
                           *evidence, Evidence(pvm.origins.get("loaded") or f"/sys/module/{PVM_MODULE}",
-                                              f"{PVM_MODULE} loaded"),
-                          Evidence(facts.origin("kvm_device") or "/dev/kvm", "/dev/kvm exists"))
+                                              f"{PVM_MODULE} loaded"), *kvm_ev)
             return
         if cpu_flag is None:
             guest_vm = "hypervisor" in flags

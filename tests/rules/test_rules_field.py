@@ -217,6 +217,9 @@ def test_pvm_host_is_not_judged_on_hardware_virtualization(run_rules) -> None:
     assert result.status is Status.SKIP and result.skip_reason == "not-applicable", result.message
     assert "kvm_pvm" in result.message and "VT-x/AMD-V" in result.message
     assert {e.source for e in result.evidence} >= {"/sys/module/kvm_pvm"}
+    # A sosreport (lsmod lists kvm_pvm, nothing shows /dev/kvm): the loaded module has registered it.
+    (result,) = run_rules(replace(facts, kvm_device=None), "SRIOV006")
+    assert result.status is Status.SKIP and result.skip_reason == "not-applicable", result.message
     # Without /dev/kvm, or with kvm_pvm not loaded, the missing flag is judged as before.
     assert only_fail(run_rules(replace(facts, kvm_device=False), "SRIOV006"))
     unloaded = replace(facts, modules=tuple(replace(m, loaded=False) if m.name == "kvm_pvm" else m
