@@ -158,10 +158,14 @@ def merge_lspci_express(fn: Draft, device: Any, origin: str) -> None:
         fn.put("express_type", device.express_type, origin)
     if device.extended_listed or device.ari or device.acs is not None:
         fn.put("ari", device.ari, origin)
-    if device.extended_listed or device.acs is not None:
+    if device.acs is not None:
+        # ACS listed without its ACSCtl line (a cut stanza): present, with controls unknown; "known" would make
+        # the missing ``acs`` read as "no ACS capability".
+        if device.acs.control is not None:
+            fn.put("acs_known", True, origin)
+            fn.put("acs", AcsInfo(capability=device.acs.capability or (), control=device.acs.control), origin)
+    elif device.extended_listed:
         fn.put("acs_known", True, origin)
-    if device.acs is not None and device.acs.control is not None:
-        fn.put("acs", AcsInfo(capability=device.acs.capability or (), control=device.acs.control), origin)
 
 
 def _merge_nodedev(ctx: CollectContext, fn: Draft) -> None:

@@ -79,3 +79,24 @@ def test_unreadable_acs_line_is_a_parse_error() -> None:
             "\t\tACSCtl:\tgarbage\n")
     with pytest.raises(ParseError):
         parse_lspci(text)
+
+
+def test_acs_without_its_control_line_is_not_no_acs(corpus_dir: Path) -> None:
+    """A stanza cut after ACSCap (no ACSCtl line): ACS is there with its controls unknown, so the facts must not
+    hold "ACS known absent" (which SRIOV004 would give as "has no ACS capability")."""
+    from sriovcheck.facts.context import Draft
+    from sriovcheck.facts.pci import merge_lspci_express
+
+    text = (corpus_dir / "lspci" / "lkml_williamson_acs_raphael_root_ports_00-01.x_edited.txt").read_text()
+    cut = "\n".join(line for line in text.splitlines() if "ACSCtl:" not in line) + "\n"
+    port = {d.address: d for d in parse_lspci(cut)}["0000:00:01.1"]
+    assert port.acs is not None and port.acs.control is None
+    draft = Draft(port.address)
+    merge_lspci_express(draft, port, "lspci")
+    assert draft.fields["express_type"] == "Root Port"
+    assert "acs_known" not in draft.fields and "acs" not in draft.fields
+    # The whole stanza: ACS known, with its controls.
+    whole = {d.address: d for d in parse_lspci(text)}["0000:00:01.1"]
+    draft = Draft(whole.address)
+    merge_lspci_express(draft, whole, "lspci")
+    assert draft.fields["acs_known"] is True and draft.fields["acs"].control[0] == "SrcValid"
