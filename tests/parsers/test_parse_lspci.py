@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sriovcheck.errors import ParseError
 from sriovcheck.parsers.lspci import LspciMsix, LspciSriov, parse_lspci, vf_addresses
@@ -172,3 +174,13 @@ def test_vf_addresses_rules() -> None:
         vf_addresses("0000:01:00.0", LspciSriov(num_vfs=2))
     with pytest.raises(ParseError):
         vf_addresses("not-a-bdf", s)
+
+
+@given(st.text(alphabet=" \t", max_size=40))
+def test_indent_column_counts_tabs_to_the_next_multiple_of_eight(indent: str) -> None:
+    from sriovcheck.parsers.lspci import _indent_column
+
+    column = 0
+    for char in indent:
+        column = (column // 8 + 1) * 8 if char == "\t" else column + 1
+    assert _indent_column(indent) == column

@@ -100,3 +100,4 @@ def test_acs_without_its_control_line_is_not_no_acs(corpus_dir: Path) -> None:
     draft = Draft(whole.address)
     merge_lspci_express(draft, whole, "lspci")
     assert draft.fields["acs_known"] is True and draft.fields["acs"].control[0] == "SrcValid"
+
