@@ -14,7 +14,17 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from .errors import UsageError
 from .jsontext import dumps_sorted
-from .model import NONE, Guest, HostFacts, KernelModule, LibvirtNetwork, NetInterface, PciFunction
+from .model import (
+    NONE,
+    AcsInfo,
+    Guest,
+    HostFacts,
+    IommuGroup,
+    KernelModule,
+    LibvirtNetwork,
+    NetInterface,
+    PciFunction,
+)
 from .reporters.common import printable
 
 SCHEMA = "sriovcheck.facts/1"
@@ -148,12 +158,20 @@ def _iommu(out: _Lines, facts: HostFacts) -> None:
         out.text(f"| {line}", 4)
 
 
+def _acs(acs: Optional[AcsInfo], known: Optional[bool]) -> Optional[_Shown]:
+    """ACS for people: the controls on (of the capability's), "no ACS capability", or None (unknown)."""
+    if acs is not None:
+        return _Shown(f"on: {' '.join(acs.control) or 'none'} (capability: {' '.join(acs.capability) or 'none'})")
+    return _Shown("no ACS capability") if known else None
+
+
 def _pci(out: _Lines, fn: PciFunction) -> None:
     ids = fn.vendor_device or "????:????"
     out.lines.append(f"  {fn.address}  {ids}  {show(fn.device_name) if fn.device_name else ''}".rstrip())
     role = "VF" if fn.is_vf else ("PF" if fn.has_sriov else ("function" if fn.is_vf is False else "unknown role"))
     out.row("role", _Shown(role), indent=4)
-    _rows(out, fn, skip=("address", "device_name", "sriov", "msix"), indent=4)
+    _rows(out, fn, skip=("address", "device_name", "sriov", "msix", "acs", "acs_known"), indent=4)
+    out.row("acs", _acs(fn.acs, fn.acs_known), fn.origins.get("acs") or fn.origins.get("acs_known", ""), 4)
     if fn.msix is not None:
         out.row("msix", _Shown(f"enabled {show(fn.msix.enabled)}, count {show(fn.msix.count)}"),
                 fn.origins.get("msix", ""), 4)
@@ -175,6 +193,50 @@ def _interface(out: _Lines, iface: NetInterface) -> None:
             out.text(f"vf {vf.index}: mac {show(vf.mac)}, vlan {show(vf.vlan)}, qos {show(vf.qos)}, "
                      f"spoofchk {show(vf.spoofchk)}, trust {show(vf.trust)}, link-state {show(vf.link_state)}, "
                      f"max_tx_rate {show(vf.max_tx_rate)}, min_tx_rate {show(vf.min_tx_rate)}", 6)
+
+
+#: A group member's PCI Express facts: read only for members the PCI functions do not hold (ports, bridges).
+_MEMBER_PORT_FIELDS = ("is_express", "express_type", "acs", "acs_known")
+
+
+def _group(out: _Lines, group: IommuGroup, facts: HostFacts) -> None:
+    out.lines.append(f"  group {printable(group.number)}  [{printable(group.origins.get('members', ''))}]")
+    for member in group.members:
+        listed = facts.pci is not None and facts.function(member.address) is not None
+        out.lines.append(f"    {member.address}" + ("  (PCI Express and ACS: under PCI functions)" if listed else ""))
+        _rows(out, member, skip=("address",) + _MEMBER_PORT_FIELDS, indent=6)
+        if not listed:
+            _rows(out, member, skip=tuple(f.name for f in fields(member) if f.name not in _MEMBER_PORT_FIELDS[:2]),
+                  indent=6)
+            out.row("acs", _acs(member.acs, member.acs_known),
+                    member.origins.get("acs") or member.origins.get("acs_known", ""), 6)
+
+
+def _cpu_list(cpus: Sequence[int]) -> str:
+    """0,1,2,3,8 -> "0-3,8" (the kernel's cpulist form)."""
+    ranges: List[str] = []
+    start = previous = None
+    for cpu in sorted(cpus):
+        if previous is not None and cpu == previous + 1:
+            previous = cpu
+            continue
+        if start is not None:
+            ranges.append(f"{start}-{previous}" if previous != start else f"{start}")
+        start = previous = cpu
+    if start is not None:
+        ranges.append(f"{start}-{previous}" if previous != start else f"{start}")
+    return ",".join(ranges) or "none"
+
+
+def _kvm_and_numa(out: _Lines, facts: HostFacts) -> None:
+    out.head("KVM and NUMA")
+    kvm = facts.kvm_device
+    out.row("/dev/kvm", None if kvm is None else _Shown("exists" if kvm else "does not exist"),
+            facts.origin("kvm_device"))
+    if facts.numa_nodes is None:
+        out.row("numa nodes", None)
+    for node in facts.numa_nodes or ():
+        out.row(f"node {node.node} cpus", _Shown(_cpu_list(node.cpus)), facts.origin("numa_nodes"))
 
 
 def _module(out: _Lines, mod: KernelModule) -> None:
@@ -246,6 +308,11 @@ def render_text(facts: HostFacts) -> str:
                 "unknown: no libvirt configuration, virsh output or process list in this source")
     _collection(out, "libvirt networks", facts.libvirt_networks, facts.origin("libvirt_networks"), _network,
                 "unknown: no /etc/libvirt/qemu/networks or /run/libvirt/network in this source")
+    _collection(out, "IOMMU groups of assigned devices", facts.iommu_groups, facts.origin("iommu_groups"),
+                lambda o, g: _group(o, g, facts),
+                "unknown: no guest definitions, or no /sys/kernel/iommu_groups, lspci 'IOMMU group' lines or "
+                "virsh nodedev-dumpxml in this source")
+    _kvm_and_numa(out, facts)
     _collection(out, "Kernel log (SR-IOV and IOMMU lines)", facts.kernel_log, facts.origin("kernel_log"),
                 lambda o, line: o.text(line), "unknown: no kernel log in this source")
     log = facts.kernel_events

@@ -180,3 +180,27 @@ def test_pvm_host_is_not_failed_for_its_missing_vmx_flag(ghw_root: Path, corpus:
     code, out, _ = cli("check", str(ghw_root), "--select", "SRIOV006", "-f", "json", "--no-entry-points")
     (result,) = [r for r in json.loads(out)["results"] if r["rule"] == "SRIOV006"]
     assert result["status"] == "fail" and "nested virtualization" in result["message"]
+
+
+def test_facts_text_shows_the_groups_their_ports_and_kvm(ghw_root: Path, corpus: Path, cli) -> None:
+    """``sriovcheck facts`` names what SRIOV004 and SRIOV006 read: the group's members, a port's own type and ACS
+    with the file they came from, and /dev/kvm and the NUMA nodes."""
+    _group(ghw_root, "41", GROUP_VF, GROUP_MATE)
+    _port_in_group(ghw_root, 0x0001)
+    make_tree(ghw_root, {"/etc/libvirt/qemu/nfv01.xml": _libvirt_guest(corpus, "nfv01", GROUP_VF),
+                         "/sys/devices/system/node/node0/cpulist": "0-3,8\n", "/sys/class/misc/kvm/dev": "10:232\n"})
+    code, out, _ = cli("facts", str(ghw_root))
+    assert code == 0
+    lines = out.splitlines()
+    start = lines.index("IOMMU groups of assigned devices (1)")
+    section = lines[start:lines.index("KVM and NUMA")]
+    assert section[1] == "  group 41  [/sys/kernel/iommu_groups/41/devices]"
+    port = section.index(f"    {ROOT_PORT}")
+    config = f"/sys/bus/pci/devices/{ROOT_PORT}/config"
+    assert f"      express type           Root Port  [{config}]" in section[port:]
+    assert (f"      acs                    on: SrcValid (capability: SrcValid TransBlk ReqRedir CmpltRedir "
+            f"UpstreamFwd EgressCtrl DirectTrans)  [{config}]") in section[port:]
+    assert f"    {GROUP_VF}  (PCI Express and ACS: under PCI functions)" in section
+    kvm = lines[lines.index("KVM and NUMA"):]
+    assert kvm[1].startswith("  /dev/kvm               exists  [") and kvm[1].endswith("/sys/class/misc/kvm]")
+    assert kvm[2].startswith("  node 0 cpus            0-3,8  [")
