@@ -465,7 +465,7 @@ def _parse_human(lines: List[str]) -> Tuple[LspciDevice, ...]:
             continue
         if cur is None:
             raise ParseError("lspci: indented detail line before any device line", line_no, line)
-        # Inlined (one call per line of a 180,000-line lspci of a 4,096-VF host costs a tenth of a second).
+        # Inlined, each indent's column remembered: a call per line was a fifth of a 180,000-line lspci's parse.
         body = line.lstrip(" \t")
         indent = line[: len(line) - len(body)]
         col = columns.get(indent)
