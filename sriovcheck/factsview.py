@@ -203,11 +203,12 @@ def _group(out: _Lines, group: IommuGroup, facts: HostFacts) -> None:
     out.lines.append(f"  group {printable(group.number)}  [{printable(group.origins.get('members', ''))}]")
     for member in group.members:
         listed = facts.pci is not None and facts.function(member.address) is not None
-        out.lines.append(f"    {member.address}" + ("  (PCI Express and ACS: under PCI functions)" if listed else ""))
+        out.lines.append(f"    {printable(member.address)}"
+                         + ("  (PCI Express and ACS: under PCI functions)" if listed else ""))
         _rows(out, member, skip=("address",) + _MEMBER_PORT_FIELDS, indent=6)
         if not listed:
-            _rows(out, member, skip=tuple(f.name for f in fields(member) if f.name not in _MEMBER_PORT_FIELDS[:2]),
-                  indent=6)
+            out.row("is express", member.is_express, member.origins.get("is_express", ""), 6)
+            out.row("express type", member.express_type, member.origins.get("express_type", ""), 6)
             out.row("acs", _acs(member.acs, member.acs_known),
                     member.origins.get("acs") or member.origins.get("acs_known", ""), 6)
 

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..evidence import COMMAND, IOMMU_GROUPS, SYS_PCI
 from ..model import NONE, IommuGroup, IommuGroupMember, NumaNode
-from ..parsers._common import FrozenMap
+from ..parsers._common import FrozenMap, bdf_or_none
 from .context import CollectContext, Draft, basename
 from .provider import Provider
 
@@ -101,7 +101,9 @@ def collect_iommu_groups(ctx: CollectContext, deps: Mapping[str, Any]) -> Option
         path = f"{IOMMU_GROUPS}/{number}/devices"
         names = ctx.listing(path, "iommu_groups")
         if names is not None:
-            members = tuple(_sysfs_member(ctx, n, n in known) for n in sorted(names) if n.count(":") == 2)
+            # Only names that are PCI addresses as the kernel writes them (as for the PCI facts): a name of a
+            # hostile snapshot's folder is never read from or shown.
+            members = tuple(_sysfs_member(ctx, n, n in known) for n in sorted(names) if bdf_or_none(n) == n)
             out[number] = IommuGroup(number, members, origins=FrozenMap({"members": ctx.source.describe(path)}))
             continue
         if lspci_by_group is None:

@@ -204,3 +204,16 @@ def test_facts_text_shows_the_groups_their_ports_and_kvm(ghw_root: Path, corpus:
     kvm = lines[lines.index("KVM and NUMA"):]
     assert kvm[1].startswith("  /dev/kvm               exists  [") and kvm[1].endswith("/sys/class/misc/kvm]")
     assert kvm[2].startswith("  node 0 cpus            0-3,8  [")
+
+
+def test_a_group_entry_that_is_no_pci_address_is_left_out(ghw_root: Path, corpus: Path, facts_of, cli) -> None:
+    """A hostile snapshot's group folder holding a name with a terminal escape and two colons: never read from,
+    never shown (the PCI facts take only names that are PCI addresses as the kernel writes them, so do groups)."""
+    _group(ghw_root, "41", GROUP_VF, GROUP_MATE)
+    evil = "0000:00:1\x1b[31m.0"
+    make_tree(ghw_root, {"/etc/libvirt/qemu/nfv01.xml": _libvirt_guest(corpus, "nfv01", GROUP_VF)},
+              {f"/sys/kernel/iommu_groups/41/devices/{evil}": f"../../../../devices/pci0000:00/{ROOT_PORT}"})
+    (group,) = facts_of(str(ghw_root)).iommu_groups or ()
+    assert [m.address for m in group.members] == [GROUP_VF, GROUP_MATE]
+    code, out, _ = cli("facts", str(ghw_root))
+    assert code == 0 and "\x1b" not in out
