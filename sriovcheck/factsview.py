@@ -15,6 +15,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 from .errors import UsageError
 from .jsontext import dumps_sorted
 from .model import (
+    MEMBER_PORT_FIELDS,
     NONE,
     AcsInfo,
     Guest,
@@ -195,17 +196,13 @@ def _interface(out: _Lines, iface: NetInterface) -> None:
                      f"max_tx_rate {show(vf.max_tx_rate)}, min_tx_rate {show(vf.min_tx_rate)}", 6)
 
 
-#: A group member's PCI Express facts: read only for members the PCI functions do not hold (ports, bridges).
-_MEMBER_PORT_FIELDS = ("is_express", "express_type", "acs", "acs_known")
-
-
 def _group(out: _Lines, group: IommuGroup, facts: HostFacts) -> None:
     out.lines.append(f"  group {printable(group.number)}  [{printable(group.origins.get('members', ''))}]")
     for member in group.members:
         listed = facts.pci is not None and facts.function(member.address) is not None
         out.lines.append(f"    {printable(member.address)}"
                          + ("  (PCI Express and ACS: under PCI functions)" if listed else ""))
-        _rows(out, member, skip=("address",) + _MEMBER_PORT_FIELDS, indent=6)
+        _rows(out, member, skip=("address",) + MEMBER_PORT_FIELDS, indent=6)
         if not listed:
             out.row("is express", member.is_express, member.origins.get("is_express", ""), 6)
             out.row("express type", member.express_type, member.origins.get("express_type", ""), 6)

@@ -439,6 +439,10 @@ class IommuGroupMember:
     origins: Origins = field(default_factory=_empty_origins)
 
 
+#: The fields of :class:`IommuGroupMember` read for members the PCI facts do not hold (named as in PciFunction).
+MEMBER_PORT_FIELDS = ("is_express", "express_type", "acs", "acs_known")
+
+
 @dataclass(frozen=True)
 class IommuGroup:
     number: str

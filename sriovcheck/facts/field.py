@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..evidence import COMMAND, IOMMU_GROUPS, SYS_PCI
-from ..model import NONE, IommuGroup, IommuGroupMember, NumaNode
+from ..model import MEMBER_PORT_FIELDS, NONE, IommuGroup, IommuGroupMember, NumaNode
 from ..parsers._common import FrozenMap, bdf_or_none
 from .context import CollectContext, Draft, basename
 from .provider import Provider
@@ -30,14 +30,10 @@ def _assigned_groups(deps: Mapping[str, Any]) -> Dict[str, List[str]]:
     return wanted
 
 
-#: The PCI Express and ACS facts a member carries (IommuGroupMember), as the PCI facts name them.
-_PORT_FIELDS = ("is_express", "express_type", "acs", "acs_known")
-
-
 def _port_facts(draft: Draft) -> Dict[str, Any]:
     """A member's PCI Express type and ACS, merged into ``draft`` from its configuration space or lspci text
     by the PCI facts' own merge functions (one reading of those bytes and lines, not two)."""
-    found: Dict[str, Any] = {key: draft.fields[key] for key in _PORT_FIELDS if key in draft.fields}
+    found: Dict[str, Any] = {key: draft.fields[key] for key in MEMBER_PORT_FIELDS if key in draft.fields}
     origins = {key: draft.origins[key] for key in found}
     if origins:
         found["origins"] = FrozenMap(origins)
@@ -61,7 +57,7 @@ def _sysfs_member(ctx: CollectContext, address: str, known: bool) -> IommuGroupM
             draft = Draft(address)
             merge_config(draft, config, origin)
             extra = _port_facts(draft)
-            extra["is_bridge"] = config.header_type in (1, 2)
+            extra["is_bridge"] = config.is_bridge
     return IommuGroupMember(address, driver=known_driver, class_code=klass[:4] if klass else None, **extra)
 
 

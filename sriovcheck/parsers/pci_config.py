@@ -308,7 +308,8 @@ class PciConfig:
 
     @property
     def is_bridge(self) -> bool:
-        return self.header_type == 1
+        """A type 1 (PCI-to-PCI) or type 2 (CardBus) header: what vfio skips when it judges a group."""
+        return self.header_type in (1, 2)
 
 
 def _u8(data: bytes, off: int) -> int:

@@ -395,3 +395,12 @@ def test_hex_dump_round_trip_and_errors() -> None:
         parse_config_hex_dump("01:00.0 x\n00: 86 80\n20: 00 00\n")
     with pytest.raises(ParseError, match="before any device"):
         parse_config_hex_dump("00: 86 80 c9 10\n")
+
+
+@pytest.mark.parametrize("header_type, bridge", [(0, False), (1, True), (2, True), (0x81, True), (0x80, False)])
+def test_bridge_is_a_type_1_or_2_header(header_type: int, bridge: bool) -> None:
+    """vfio skips every function whose header is not a normal (type 0) one: PCI-to-PCI and CardBus bridges."""
+    data = bytearray(64)
+    data[0:4] = bytes((0x86, 0x80, 0x10, 0x34))
+    data[0x0E] = header_type
+    assert parse_pci_config(bytes(data)).is_bridge is bridge
