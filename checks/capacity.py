@@ -201,6 +201,14 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
             by_pf.setdefault(event.address, []).append(event)
     for pf in facts.physical_functions():
         if pf.address not in by_pf and not is_vf(facts, pf):
+            if log.covers_boot is False and not _has_asked_vfs(facts, pf):
+                # A wrapped ring buffer lost the boot, when drivers and udev enable VFs: no failure line
+                # there says nothing about a PF that lacks its VFs.
+                yield unknown(pf_subject(facts, pf), Need(
+                    "a kernel log that reaches back to the boot (journalctl -k -b, /var/log/messages)", "kernel_events",
+                    present=f"the log read here ({origin}) starts after the boot, so a failure when VFs were "
+                            f"enabled at boot would not be in it"), then=f" to tell whether enabling VFs on {pf.address} failed")
+                continue
             yield passed(pf_subject(facts, pf), f"the kernel log shows no failed VF enabling for {pf.address}",
                          Evidence(origin, "no 'not enough MMIO resources', 'bus number out of range' or "
                                           "'Failed to enable' line for this PF"))
@@ -224,6 +232,13 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
                      address=address, mmio="mmio" in causes, bus="bus" in causes, busy="busy" in causes,
                      resources="resources" in causes, generic="failed" in causes,
                      fewer=max(1, (tried or present or 2) // 2), iface=(iface_of(facts, known_pf) if known_pf is not None else None) or "")
+
+
+def _has_asked_vfs(facts: HostFacts, pf: PciFunction) -> bool:
+    """``pf`` has VFs now, at least as many as anything asks for."""
+    asked, _ = asked_vfs(facts, pf)
+    present = vf_count(facts, pf).count
+    return present is not None and present > 0 and (asked is None or present >= asked)
 
 
 __all__ = ["asked_vfs", "lowest_pf", "pf_ari", "vf_enable_failed"]

@@ -74,8 +74,8 @@ SRIOV_PATTERNS: Tuple[Tuple[str, str], ...] = (
     ("kvm_no_hardware_support", "kvm: no hardware support"),
 )
 
+# Not "DMAR: IOMMU enabled": the kernel prints it while parsing intel_iommu=on, before set-up (kernel_events.py).
 _IOMMU_ON = (
-    "DMAR: IOMMU enabled", "Intel-IOMMU: enabled",
     "DMAR: Intel(R) Virtualization Technology for Directed I/O",
     "AMD-Vi: Found IOMMU", "AMD-Vi: Interrupt remapping enabled",
     "AMD-Vi: Lazy IO/TLB flushing enabled",

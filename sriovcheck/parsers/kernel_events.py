@@ -41,6 +41,8 @@ EVENT_KINDS: Dict[str, str] = {
     "module_param_unknown": "a module was loaded with a parameter it does not have (the value was ignored)",
     "module_param_invalid": "a module parameter's value was rejected (the module did not load)",
     "interface_renamed": "a network interface got its name (``interface``, ``old_name``; driver and address)",
+    "iommu_requested": "the kernel read intel_iommu=on from its command line (printed before set-up: not proof "
+                       "that the IOMMU came up)",
     "iommu_enabled": "DMA remapping (Intel VT-d / AMD-Vi) was switched on",
     "iommu_disabled": "DMA remapping was switched off",
     "dmar_table": "the ACPI DMAR table exists (an Intel IOMMU the firmware describes)",
@@ -182,8 +184,11 @@ _PARAM_INVALID = re.compile(r"([\w-]{1,64}): [`']([^'`]{0,200})' invalid for par
 # net/core/dev.c: netdev_info(dev, "renamed from %s\n") -> "<drv> <addr> <new>: renamed from <old>"
 _RENAMED = re.compile(r"renamed from (\S{1,32})")
 
-_IOMMU_ON = re.compile(r"DMAR: IOMMU enabled|Intel-IOMMU: enabled|"
-                       r"DMAR: Intel\(R\) Virtualization Technology for Directed I/O|"
+# "DMAR: IOMMU enabled" (older "Intel-IOMMU: enabled") is intel_iommu_setup() echoing intel_iommu=on while the
+# command line is parsed, before any DMAR table is read: it is the request, not proof that the IOMMU came up
+# (printed as well with VT-d off in the firmware).  Only lines printed after set-up count as "on".
+_IOMMU_ASKED = re.compile(r"DMAR: IOMMU enabled|Intel-IOMMU: enabled")
+_IOMMU_ON = re.compile(r"DMAR: Intel\(R\) Virtualization Technology for Directed I/O|"
                        r"AMD-Vi: Found IOMMU|AMD-Vi: AMD IOMMUv2 (?:driver|loaded)")
 _IOMMU_OFF = re.compile(r"DMAR: IOMMU disabled|Intel-IOMMU: disabled|AMD-Vi: AMD IOMMU disabled")
 _DMAR_TABLE = re.compile(r"DMAR: Host address width|DMAR: DRHD base|DMAR: RMRR base|ACPI: DMAR 0x")
@@ -298,6 +303,8 @@ def _classify(msg: str, base: Dict[str, object]) -> Optional[KernelEvent]:
             return make("interface_renamed", interface=interface, old_name=m.group(1))
     if _IOMMU_OFF.search(msg):
         return make("iommu_disabled")
+    if _IOMMU_ASKED.search(msg):
+        return make("iommu_requested")
     if _IOMMU_ON.search(msg):
         return make("iommu_enabled")
     if _DMAR_TABLE.search(msg):

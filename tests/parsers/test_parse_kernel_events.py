@@ -117,7 +117,8 @@ KERNEL_FORMATS = [
     # drivers/iommu/intel/iommu.c
     ("vfio-pci 0000:00:14.0: DMAR: Device is ineligible for IOMMU domain attach due to platform RMRR requirement."
      "  Contact your platform vendor.", "rmrr_ineligible", None),
-    ("[    0.04] DMAR: IOMMU enabled", "iommu_enabled", None),
+    ("[    0.04] DMAR: IOMMU enabled", "iommu_requested", None),
+    ("[    0.05] DMAR: Intel(R) Virtualization Technology for Directed I/O", "iommu_enabled", None),
     ("[    0.04] DMAR: IOMMU disabled", "iommu_disabled", None),
     ("[    0.9] AMD-Vi: Found IOMMU at 0000:00:00.2 cap 0x40", "iommu_enabled", None),
     ("[    0.01] ACPI: IVRS 0x00000000BDCD1000 0000D0 (v02 AMD    AMD IVRS 00000001 AMD  00000000)", "ivrs_table", None),

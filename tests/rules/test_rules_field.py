@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import List
 
 from field_cases import (
+    I915_PF,
     MAC_OVERRIDE_LOG,
     MMIO_LOG,
     NOT_TRUSTED_LOG,
@@ -31,6 +32,7 @@ from sriovcheck.model import (
     IommuGroup,
     IommuGroupMember,
     KernelInfo,
+    KernelLogFacts,
     KernelModule,
     NetInterface,
     NumaNode,
@@ -455,6 +457,18 @@ def test_earlier_failure_with_the_vfs_now_present_passes(run_rules) -> None:
     facts = with_function(facts, "0000:00:02.0", sriov=replace(i915_pf(2).sriov, num_vfs=2))  # type: ignore[arg-type]
     (result,) = [r for r in run_rules(facts, "SRIOV106") if r.subject.id == "0000:00:02.0"]
     assert result.status is Status.PASS and "earlier failed attempt" in result.message
+
+
+def test_log_that_starts_after_the_boot_does_not_pass_a_pf_without_its_vfs(run_rules) -> None:
+    # A wrapped ring buffer: the failure of MMIO_LOG happened at boot and is no longer in it.
+    facts = CASES["SRIOV106"].failing()
+    log = KernelLogFacts(origin="dmesg", events=(), first_timestamp=86400.0, covers_boot=False)
+    (result,) = [r for r in run_rules(replace(facts, kernel_events=log), "SRIOV106") if r.subject.id == I915_PF]
+    assert result.status is Status.SKIP and "starts after the boot" in result.message
+    # A PF that has its VFs still passes: whatever happened at boot, they were enabled.
+    facts = with_function(facts, I915_PF, sriov=replace(i915_pf(2).sriov, num_vfs=2))  # type: ignore[arg-type]
+    (result,) = [r for r in run_rules(replace(facts, kernel_events=log), "SRIOV106") if r.subject.id == I915_PF]
+    assert result.status is Status.PASS
 
 
 def test_mmio_failure_fix_names_bios_and_realloc(run_rules) -> None:
