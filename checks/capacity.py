@@ -201,7 +201,7 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
             by_pf.setdefault(event.address, []).append(event)
     for pf in facts.physical_functions():
         if pf.address not in by_pf and not is_vf(facts, pf):
-            if log.covers_boot is False and not _has_asked_vfs(facts, pf):
+            if log.covers_boot is False and not _has_its_vfs(vf_count(facts, pf).count, asked_vfs(facts, pf)[0]):
                 # A wrapped ring buffer lost the boot, when drivers and udev enable VFs: no failure line
                 # there says nothing about a PF that lacks its VFs.
                 yield unknown(pf_subject(facts, pf), Need(
@@ -219,7 +219,7 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
         causes = {_cause(e) for e in events}
         asked, asked_ev = asked_vfs(facts, known_pf) if known_pf is not None else (None, [])
         present = vf_count(facts, known_pf).count if known_pf is not None else None
-        if present is not None and present > 0 and (asked is None or present >= asked):
+        if _has_its_vfs(present, asked):
             yield passed(subject, f"{subject.label} has {present} VFs now; the kernel log also shows an earlier "
                                   f"failed attempt: '{events[-1].text}'", Evidence(origin, events[-1].text))
             continue
@@ -234,10 +234,8 @@ def vf_enable_failed(facts: HostFacts, params: Mapping[str, Any]) -> Iterator[Fi
                      fewer=max(1, (tried or present or 2) // 2), iface=(iface_of(facts, known_pf) if known_pf is not None else None) or "")
 
 
-def _has_asked_vfs(facts: HostFacts, pf: PciFunction) -> bool:
-    """``pf`` has VFs now, at least as many as anything asks for."""
-    asked, _ = asked_vfs(facts, pf)
-    present = vf_count(facts, pf).count
+def _has_its_vfs(present: Optional[int], asked: Optional[int]) -> bool:
+    """A PF with ``present`` VFs now has VFs, at least as many as anything asks for (``asked``)."""
     return present is not None and present > 0 and (asked is None or present >= asked)
 
 
